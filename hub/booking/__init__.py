@@ -1,0 +1,1 @@
+"""Booking domain: catalogue, opening hours, slots and rules. Plain Python, no frameworks."""

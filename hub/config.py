@@ -1,0 +1,113 @@
+"""Settings from BUERGERAMT_* environment variables and an optional TOML config file."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from hub.booking.rules import BookingPolicy
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message says which setting and why."""
+
+
+def _config_file() -> Path | None:
+    path = os.environ.get("BUERGERAMT_CONFIG_FILE")
+    return Path(path) if path else None
+
+
+class Settings(BaseSettings):
+    """Every setting of the hub. Environment beats config file beats default."""
+
+    model_config = SettingsConfigDict(env_prefix="BUERGERAMT_", extra="forbid")
+
+    data_dir: Path = Path("var")
+    database_url: str = ""
+    redis_url: str | None = None
+    public_url: str = "http://127.0.0.1:5000"
+    secret_key: str = ""
+
+    booking_lead_minutes: int = Field(15, ge=0, le=7 * 24 * 60)
+    booking_horizon_days: int = Field(56, ge=1, le=366)
+    slot_step_minutes: int = Field(15, ge=5, le=240)
+
+    rate_limit_enabled: bool = True
+    rate_limit_booking: str = "10/minute;60/hour"
+    rate_limit_read: str = "120/minute"
+    trusted_proxies: int = Field(0, ge=0, le=5)
+
+    # Testing and demos only: the hub's clock reads this instant at start and runs on from it.
+    clock_start: datetime | None = None
+
+    @field_validator("clock_start")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("clock_start needs a UTC offset, e.g. 2026-03-02T07:30:00+01:00")
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("public_url must start with http:// or https://")
+        return value.rstrip("/")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Init arguments, then environment, then the TOML file named by BUERGERAMT_CONFIG_FILE."""
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        path = _config_file()
+        if path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+    @property
+    def effective_database_url(self) -> str:
+        """The configured URL, or a SQLite file in the data folder."""
+        return self.database_url or f"sqlite:///{(self.data_dir / 'buergeramt.sqlite3').resolve()}"
+
+    @property
+    def booking_policy(self) -> BookingPolicy:
+        """The booking rules these settings describe."""
+        return BookingPolicy(
+            lead=timedelta(minutes=self.booking_lead_minutes),
+            horizon=timedelta(days=self.booking_horizon_days),
+            step=timedelta(minutes=self.slot_step_minutes),
+        )
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings, turning every problem into one readable ConfigError."""
+    path = _config_file()
+    if path is not None and not path.is_file():
+        raise ConfigError(f"BUERGERAMT_CONFIG_FILE: no such file: {path}")
+    try:
+        settings = Settings(**overrides)
+        settings.booking_policy  # noqa: B018 - validates the combination of booking settings
+    except ValidationError as exc:
+        lines = [
+            f"  {'.'.join(str(p) for p in err['loc']) or '?'}: {err['msg']}" for err in exc.errors()
+        ]
+        raise ConfigError("invalid configuration:\n" + "\n".join(lines)) from None
+    except ValueError as exc:
+        raise ConfigError(f"invalid configuration: {exc}") from None
+    return settings

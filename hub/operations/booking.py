@@ -1,0 +1,300 @@
+"""Listing slots, booking, reading, rescheduling and cancelling appointments."""
+
+from __future__ import annotations
+
+import hmac
+import random
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import TypeVar
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from hub.booking.catalogue import Service
+from hub.booking.rules import BookingError, BookingPolicy, SlotTaken
+from hub.booking.schedule import Interval
+from hub.booking.slots import counters_offering, free_slots, grid_units
+from hub.booking.tokens import hash_token, join_token_for, new_token
+from hub.store import Store
+from hub.store.catalogue import active_counters, active_services, busy_times, find_service
+from hub.store.models import AppointmentRow, OccupancyRow
+
+T = TypeVar("T")
+ALTERNATIVES = 5
+ALTERNATIVES_SEARCH = timedelta(days=14)
+# PostgreSQL error codes worth one more try: serialization failure, deadlock detected.
+RETRYABLE_PGCODES = {"40001", "40P01"}
+
+
+class NotFound(BookingError):
+    """No such thing, or a token that does not open it: the two look the same from outside."""
+
+
+@dataclass(frozen=True)
+class Appointment:
+    """What the owner of a manage link may see of an appointment."""
+
+    id: uuid.UUID
+    service_id: str
+    start: datetime
+    end: datetime
+    status: str
+    name: str
+    email: str
+    locale: str
+    created_at: datetime
+    cancelled_at: datetime | None
+
+    @classmethod
+    def of(cls, row: AppointmentRow) -> Appointment:
+        """Copy the visible fields of a row."""
+        return cls(
+            row.id,
+            row.service_id,
+            row.start_at,
+            row.end_at,
+            row.status,
+            row.name,
+            row.email,
+            row.locale,
+            row.created_at,
+            row.cancelled_at,
+        )
+
+
+@dataclass(frozen=True)
+class Booked:
+    """A new appointment with its two secrets, shown once and never stored."""
+
+    appointment: Appointment
+    manage_token: str
+    join_token: str
+
+
+@dataclass(frozen=True)
+class BookingRequest:
+    """A validated request to book `service_id` at `start`."""
+
+    service_id: str
+    start: datetime
+    name: str
+    email: str
+    locale: str = "de"
+
+
+def services(store: Store) -> list[Service]:
+    """The bookable services."""
+    with store.transaction() as session:
+        return active_services(session)
+
+
+def _service(session: Session, service_id: str) -> Service:
+    service = find_service(session, service_id)
+    if service is None:
+        raise NotFound("service_not_found", "service_id")
+    return service
+
+
+def _slots_in(
+    session: Session, service: Service, window: Interval, step: timedelta
+) -> list[Interval]:
+    return free_slots(
+        active_counters(session),
+        busy_times(session, window),
+        window,
+        timedelta(minutes=service.duration_minutes),
+        step,
+    )
+
+
+def list_slots(
+    store: Store,
+    policy: BookingPolicy,
+    now: datetime,
+    service_id: str,
+    first_day: date,
+    last_day: date,
+) -> list[Interval]:
+    """Free slots for a service on the local days first_day..last_day."""
+    with store.transaction() as session:
+        service = _service(session, service_id)
+        window = policy.window(now, first_day, last_day)
+        return [] if window is None else _slots_in(session, service, window, policy.step)
+
+
+def alternatives(
+    store: Store, policy: BookingPolicy, now: datetime, service_id: str, after: datetime
+) -> list[Interval]:
+    """The next few free slots from `after` on (or from the earliest bookable time)."""
+    with store.transaction() as session:
+        service = find_service(session, service_id)
+        if service is None:
+            return []
+        bookable = policy.bookable(now)
+        start = min(max(after, bookable.start), bookable.end - timedelta(minutes=1))
+        end = min(start + ALTERNATIVES_SEARCH, bookable.end)
+        return _slots_in(session, service, Interval(start, end), policy.step)[:ALTERNATIVES]
+
+
+def _requested_slot(
+    session: Session, policy: BookingPolicy, now: datetime, service: Service, start: datetime
+) -> tuple[Interval, list[int]]:
+    slot = Interval(start, start + timedelta(minutes=service.duration_minutes))
+    policy.check_start(now, slot)
+    offering = counters_offering(active_counters(session), slot, policy.step)
+    if not offering:
+        raise BookingError("start_not_offered", "start")
+    return slot, offering
+
+
+def _claim(session: Session, appointment_id: uuid.UUID, offering: list[int], slot: Interval) -> int:
+    """Take the slot's grid units on one free counter; the primary key refuses double booking."""
+    units = grid_units(slot)
+    taken = set(
+        session.scalars(
+            select(OccupancyRow.counter_id).where(
+                OccupancyRow.counter_id.in_(offering), OccupancyRow.minute.in_(units)
+            )
+        )
+    )
+    candidates = [c for c in offering if c not in taken]
+    random.shuffle(candidates)  # spreads a surge over counters instead of queueing on the first
+    for counter_id in candidates:
+        try:
+            with session.begin_nested():
+                session.execute(
+                    insert(OccupancyRow),
+                    [
+                        {"counter_id": counter_id, "minute": m, "appointment_id": appointment_id}
+                        for m in units
+                    ],
+                )
+        except IntegrityError:
+            continue  # someone else took this counter since we looked
+        return counter_id
+    raise SlotTaken([])
+
+
+def _retrying(attempt: Callable[[], T]) -> T:
+    """Run a transaction again once if PostgreSQL reports a deadlock or serialization failure."""
+    for remaining in (1, 0):
+        try:
+            return attempt()
+        except OperationalError as exc:
+            code = getattr(exc.orig, "sqlstate", None)
+            if remaining == 0 or code not in RETRYABLE_PGCODES:
+                raise
+    raise AssertionError("unreachable")
+
+
+def book(store: Store, policy: BookingPolicy, now: datetime, request: BookingRequest) -> Booked:
+    """Book the requested slot on any free counter, or raise SlotTaken with alternatives."""
+
+    def attempt() -> Booked:
+        manage = new_token()
+        join = join_token_for(manage)
+        with store.transaction() as session:
+            service = _service(session, request.service_id)
+            slot, offering = _requested_slot(session, policy, now, service, request.start)
+            row = AppointmentRow(
+                id=uuid.uuid4(),
+                service_id=service.id,
+                counter_id=offering[0],
+                start_at=slot.start,
+                end_at=slot.end,
+                status="booked",
+                name=request.name,
+                email=request.email,
+                locale=request.locale,
+                manage_token_hash=hash_token(manage),
+                join_token_hash=hash_token(join),
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(row)
+            session.flush()
+            row.counter_id = _claim(session, row.id, offering, slot)
+            session.flush()
+            return Booked(Appointment.of(row), manage, join)
+
+    try:
+        return _retrying(attempt)
+    except SlotTaken:
+        raise SlotTaken(
+            alternatives(store, policy, now, request.service_id, request.start)
+        ) from None
+
+
+def _owned(
+    session: Session, appointment_id: uuid.UUID, manage_token: str, lock: bool
+) -> AppointmentRow:
+    query = select(AppointmentRow).where(AppointmentRow.id == appointment_id)
+    if lock:
+        query = query.with_for_update()
+    row = session.scalar(query)
+    if row is None or not hmac.compare_digest(row.manage_token_hash, hash_token(manage_token)):
+        raise NotFound("appointment_not_found")
+    return row
+
+
+def get(store: Store, appointment_id: uuid.UUID, manage_token: str) -> Appointment:
+    """The appointment, if the token opens it."""
+    with store.transaction() as session:
+        return Appointment.of(_owned(session, appointment_id, manage_token, lock=False))
+
+
+def _changeable(row: AppointmentRow, now: datetime) -> None:
+    if row.status == "cancelled":
+        raise BookingError("appointment_cancelled")
+    if row.start_at <= now:
+        raise BookingError("appointment_past")
+
+
+def reschedule(
+    store: Store,
+    policy: BookingPolicy,
+    now: datetime,
+    appointment_id: uuid.UUID,
+    manage_token: str,
+    start: datetime,
+) -> Appointment:
+    """Move the appointment atomically: if the new slot is taken, the old one is kept."""
+    service_id = ""
+
+    def attempt() -> Appointment:
+        nonlocal service_id
+        with store.transaction() as session:
+            row = _owned(session, appointment_id, manage_token, lock=True)
+            service_id = row.service_id
+            _changeable(row, now)
+            service = _service(session, row.service_id)
+            slot, offering = _requested_slot(session, policy, now, service, start)
+            session.execute(delete(OccupancyRow).where(OccupancyRow.appointment_id == row.id))
+            row.counter_id = _claim(session, row.id, offering, slot)
+            row.start_at, row.end_at, row.updated_at = slot.start, slot.end, now
+            session.flush()
+            return Appointment.of(row)
+
+    try:
+        return _retrying(attempt)
+    except SlotTaken:
+        raise SlotTaken(alternatives(store, policy, now, service_id, start)) from None
+
+
+def cancel(
+    store: Store, now: datetime, appointment_id: uuid.UUID, manage_token: str
+) -> Appointment:
+    """Cancel and free the slot at once. Cancelling twice is harmless."""
+    with store.transaction() as session:
+        row = _owned(session, appointment_id, manage_token, lock=True)
+        if row.status == "cancelled":
+            return Appointment.of(row)
+        _changeable(row, now)
+        session.execute(delete(OccupancyRow).where(OccupancyRow.appointment_id == row.id))
+        row.status, row.cancelled_at, row.updated_at = "cancelled", now, now
+        session.flush()
+        return Appointment.of(row)

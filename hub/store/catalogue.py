@@ -1,0 +1,95 @@
+"""Reading the catalogue, counters and bookings into domain objects."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import time, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hub.booking.catalogue import Service
+from hub.booking.rules import MAX_DURATION_MINUTES
+from hub.booking.schedule import Closure, Interval, OpeningPeriod, WeeklySchedule
+from hub.booking.slots import BusyTimes, Counter
+from hub.store.models import AppointmentRow, CounterRow, ScheduleRow, ServiceRow
+
+ACTIVE_STATUSES = ("booked",)
+# No appointment is longer than this; it bounds the index range scan in busy_times().
+MAX_DURATION = timedelta(minutes=MAX_DURATION_MINUTES)
+
+
+def to_service(row: ServiceRow) -> Service:
+    """The domain view of a service row."""
+    return Service(
+        id=row.id,
+        name_de=row.name_de,
+        name_en=row.name_en,
+        description_de=row.description_de,
+        description_en=row.description_en,
+        duration_minutes=row.duration_minutes,
+        fee_cents=row.fee_cents,
+        documents_de=tuple(row.documents_de or ()),
+        documents_en=tuple(row.documents_en or ()),
+        position=row.position,
+    )
+
+
+def _minute_to_time(minute: int) -> time | None:
+    return None if minute >= 1440 else time(minute // 60, minute % 60)
+
+
+def to_schedule(row: ScheduleRow) -> WeeklySchedule:
+    """The domain view of a schedule row with its periods and closures."""
+    periods = tuple(
+        OpeningPeriod(
+            p.weekday,
+            time(p.opens_minute // 60, p.opens_minute % 60),
+            _minute_to_time(p.closes_minute),
+        )
+        for p in row.periods
+    )
+    closures = tuple(Closure(c.first_day, c.last_day, c.reason) for c in row.closures)
+    return WeeklySchedule(periods, closures, row.holiday_subdivision)
+
+
+def active_services(session: Session) -> list[Service]:
+    """Bookable services in display order."""
+    rows = session.scalars(
+        select(ServiceRow).where(ServiceRow.active).order_by(ServiceRow.position, ServiceRow.id)
+    )
+    return [to_service(r) for r in rows]
+
+
+def find_service(session: Session, service_id: str) -> Service | None:
+    """The active service with this id, or None."""
+    row = session.get(ServiceRow, service_id)
+    return to_service(row) if row is not None and row.active else None
+
+
+def active_counters(session: Session) -> list[Counter]:
+    """Counters taking bookings, each with its schedule."""
+    rows = session.scalars(select(CounterRow).where(CounterRow.active).order_by(CounterRow.id))
+    schedules: dict[int, WeeklySchedule] = {}
+    counters = []
+    for row in rows:
+        if row.schedule_id not in schedules:
+            schedules[row.schedule_id] = to_schedule(row.schedule)
+        counters.append(Counter(row.id, schedules[row.schedule_id]))
+    return counters
+
+
+def busy_times(session: Session, window: Interval) -> BusyTimes:
+    """Booked spans overlapping `window`, per counter."""
+    rows = session.execute(
+        select(AppointmentRow.counter_id, AppointmentRow.start_at, AppointmentRow.end_at).where(
+            AppointmentRow.status.in_(ACTIVE_STATUSES),
+            AppointmentRow.start_at < window.end,
+            AppointmentRow.start_at > window.start - MAX_DURATION,
+            AppointmentRow.end_at > window.start,
+        )
+    )
+    busy: dict[int, list[Interval]] = defaultdict(list)
+    for counter_id, start, end in rows:
+        busy[counter_id].append(Interval(start, end))
+    return BusyTimes(busy)

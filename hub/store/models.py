@@ -1,0 +1,157 @@
+"""Tables: catalogue, schedules, counters, appointments and the occupancy grid."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    Uuid,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from hub.store.types import UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base with stable constraint names for migrations."""
+
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class ServiceRow(Base):
+    """A bookable service (see hub.booking.catalogue.Service)."""
+
+    __tablename__ = "services"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name_de: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+    description_de: Mapped[str] = mapped_column(Text, default="")
+    description_en: Mapped[str] = mapped_column(Text, default="")
+    duration_minutes: Mapped[int] = mapped_column(Integer)
+    fee_cents: Mapped[int] = mapped_column(Integer, default=0)
+    documents_de: Mapped[list[str]] = mapped_column(JSON, default=list)
+    documents_en: Mapped[list[str]] = mapped_column(JSON, default=list)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    __table_args__ = (
+        CheckConstraint(
+            "duration_minutes BETWEEN 5 AND 480 AND duration_minutes % 5 = 0", name="duration"
+        ),
+        CheckConstraint("fee_cents >= 0", name="fee"),
+    )
+
+
+class ScheduleRow(Base):
+    """A named weekly schedule that counters keep."""
+
+    __tablename__ = "schedules"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    holiday_subdivision: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    periods: Mapped[list[OpeningPeriodRow]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="OpeningPeriodRow.id"
+    )
+    closures: Mapped[list[ClosureRow]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="ClosureRow.first_day"
+    )
+
+
+class OpeningPeriodRow(Base):
+    """Open on a weekday between two minutes of the local day (1440 = midnight)."""
+
+    __tablename__ = "opening_periods"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    schedule_id: Mapped[int] = mapped_column(ForeignKey("schedules.id", ondelete="CASCADE"))
+    weekday: Mapped[int] = mapped_column(Integer)
+    opens_minute: Mapped[int] = mapped_column(Integer)
+    closes_minute: Mapped[int] = mapped_column(Integer)
+    __table_args__ = (
+        CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday"),
+        CheckConstraint(
+            "opens_minute >= 0 AND closes_minute <= 1440 AND opens_minute < closes_minute",
+            name="minutes",
+        ),
+    )
+
+
+class ClosureRow(Base):
+    """Days on which a schedule is closed (inclusive range)."""
+
+    __tablename__ = "closures"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    schedule_id: Mapped[int] = mapped_column(ForeignKey("schedules.id", ondelete="CASCADE"))
+    first_day: Mapped[date] = mapped_column(Date)
+    last_day: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    __table_args__ = (CheckConstraint("first_day <= last_day", name="range"),)
+
+
+class CounterRow(Base):
+    """A counter staffed by one clerk at a time."""
+
+    __tablename__ = "counters"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    schedule_id: Mapped[int] = mapped_column(ForeignKey("schedules.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    schedule: Mapped[ScheduleRow] = relationship(lazy="joined")
+
+
+class AppointmentRow(Base):
+    """A citizen's appointment. Only hashes of its two secrets are stored."""
+
+    __tablename__ = "appointments"
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    service_id: Mapped[str] = mapped_column(ForeignKey("services.id"))
+    counter_id: Mapped[int] = mapped_column(ForeignKey("counters.id"))
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    end_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16), default="booked")
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(320))
+    locale: Mapped[str] = mapped_column(String(8), default="de")
+    manage_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    join_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    __table_args__ = (
+        CheckConstraint("start_at < end_at", name="span"),
+        CheckConstraint("status IN ('booked', 'cancelled')", name="status"),
+        Index("ix_appointments_start_at", "start_at"),
+        Index("ix_appointments_email", "email"),
+    )
+
+
+class OccupancyRow(Base):
+    """One grid unit of a counter taken by an appointment.
+
+    The primary key (counter, minute) is what makes double booking impossible: two appointments
+    that overlap on one counter would need the same row, and the database refuses the second.
+    """
+
+    __tablename__ = "occupancy"
+    counter_id: Mapped[int] = mapped_column(ForeignKey("counters.id"), primary_key=True)
+    minute: Mapped[int] = mapped_column(Integer, primary_key=True)
+    appointment_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("appointments.id", ondelete="CASCADE"), index=True
+    )

@@ -1,0 +1,70 @@
+"""Default data for a fresh database: the seed's services, opening hours and two counters."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from hub.booking.catalogue import SEED_SERVICES
+from hub.booking.schedule import AROUND_THE_CLOCK, SEED_PERIODS, OpeningPeriod
+from hub.store.models import CounterRow, OpeningPeriodRow, ScheduleRow, ServiceRow
+
+STANDARD_SCHEDULE = "Standard"
+DEMO_SCHEDULE = "Demo (rund um die Uhr)"
+
+
+def _period_row(p: OpeningPeriod) -> OpeningPeriodRow:
+    closes = 1440 if p.closes is None else p.closes.hour * 60 + p.closes.minute
+    return OpeningPeriodRow(
+        weekday=p.weekday, opens_minute=p.opens.hour * 60 + p.opens.minute, closes_minute=closes
+    )
+
+
+def add_schedule(
+    session: Session, name: str, periods: Iterable[OpeningPeriod], holidays: str | None = "BW"
+) -> ScheduleRow:
+    """Create a schedule with the given weekly periods."""
+    row = ScheduleRow(
+        name=name, holiday_subdivision=holidays, periods=[_period_row(p) for p in periods]
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def seed_defaults(session: Session, counters: int = 2) -> bool:
+    """Fill an empty database; returns False (and changes nothing) if it holds services already."""
+    if session.scalar(select(func.count()).select_from(ServiceRow)):
+        return False
+    for s in SEED_SERVICES:
+        session.add(
+            ServiceRow(
+                id=s.id,
+                name_de=s.name_de,
+                name_en=s.name_en,
+                description_de=s.description_de,
+                description_en=s.description_en,
+                duration_minutes=s.duration_minutes,
+                fee_cents=s.fee_cents,
+                documents_de=list(s.documents_de),
+                documents_en=list(s.documents_en),
+                position=s.position,
+            )
+        )
+    standard = add_schedule(session, STANDARD_SCHEDULE, SEED_PERIODS)
+    for n in range(1, counters + 1):
+        session.add(CounterRow(name=f"Schalter {n}", schedule_id=standard.id))
+    session.flush()
+    return True
+
+
+def add_demo_counter(session: Session) -> bool:
+    """A counter open around the clock so the demo can be booked at any hour; idempotent."""
+    if session.scalar(select(ScheduleRow).where(ScheduleRow.name == DEMO_SCHEDULE)):
+        return False
+    demo = add_schedule(session, DEMO_SCHEDULE, AROUND_THE_CLOCK, holidays=None)
+    session.add(CounterRow(name="Demo-Schalter", schedule_id=demo.id))
+    session.flush()
+    return True
