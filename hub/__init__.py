@@ -1,0 +1,58 @@
+"""The central hub: books slots, serves citizens' pages and the JSON API, relays signalling."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from hub.clock import Clock, clock_starting_at, system_clock
+from hub.config import Settings, load_settings
+from hub.store import Store
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    store: Store | None = None,
+    **flask_config: Any,
+) -> Flask:
+    """The app factory: settings, clock and store may be injected (tests do)."""
+    from hub import health, i18n, ratelimit, realtime
+    from hub.api import bp as api_bp
+    from hub.api import errors
+    from hub.metrics import HubMetrics
+
+    settings = settings or load_settings()
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=settings.secret_key or None,
+        MAX_CONTENT_LENGTH=1024 * 1024,
+        **flask_config,
+    )
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    if settings.trusted_proxies:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app,
+            x_for=settings.trusted_proxies,
+            x_proto=settings.trusted_proxies,
+            x_host=settings.trusted_proxies,
+        )
+    if clock is None:
+        clock = clock_starting_at(settings.clock_start) if settings.clock_start else system_clock
+    app.extensions["settings"] = settings
+    app.extensions["clock"] = clock
+    app.extensions["store"] = store or Store(settings.effective_database_url)
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    HubMetrics().init_app(app)
+    i18n.init_app(app)
+    errors.init_app(app)
+    ratelimit.init_app(app)
+    realtime.init_app(app)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(api_bp)
+    return app

@@ -1,0 +1,233 @@
+"""The `buergeramt` command line: serve the hub, run the demo, manage the database and catalogue."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+
+import click
+
+from hub.config import ConfigError, Settings, load_settings
+
+# Commands that serve requests need gevent's cooperative sockets before anything else is imported.
+SERVING_COMMANDS = {"hub", "demo"}
+
+
+def main() -> None:
+    """Entry point of the `buergeramt` script."""
+    if len(sys.argv) > 1 and sys.argv[1] in SERVING_COMMANDS:
+        from gevent import monkey
+
+        monkey.patch_all()
+    try:
+        cli(standalone_mode=True)
+    except ConfigError as exc:
+        click.echo(f"buergeramt: {exc}", err=True)
+        sys.exit(2)
+
+
+def _settings() -> Settings:
+    return load_settings()
+
+
+def _store(settings: Settings):  # noqa: ANN202 - Store is imported lazily
+    from hub.store import Store
+
+    return Store(settings.effective_database_url)
+
+
+@click.group()
+def cli() -> None:
+    """Bürgeramt Virtuell: virtual citizens' office."""
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+def hub(host: str, port: int) -> None:
+    """Serve the hub (gevent) until interrupted."""
+    from hub import create_app
+    from hub.server import serve
+    from hub.store.migrate import is_current
+
+    settings = _settings()
+    if not is_current(settings.effective_database_url):
+        raise click.ClickException(
+            "the database schema is not current: run 'buergeramt db upgrade'"
+        )
+    serve(create_app(settings), host, port)
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+def demo(host: str, port: int) -> None:
+    """Set up the embedded SQLite database with default data and a demo counter, then serve."""
+    from hub import create_app
+    from hub.server import serve
+    from hub.store.migrate import upgrade
+    from hub.store.seed import add_demo_counter, seed_defaults
+
+    settings = load_settings(public_url=f"http://{host}:{port}")
+    upgrade(settings.effective_database_url)
+    store = _store(settings)
+    with store.transaction() as session:
+        seed_defaults(session)
+        add_demo_counter(session)
+    base = settings.public_url
+    click.echo("\nBürgeramt Virtuell – demo\n")
+    click.echo(f"  Database:      {settings.effective_database_url}")
+    click.echo(f"  Services:      {base}/api/v1/services")
+    click.echo(f"  Free slots:    {base}/api/v1/services/meldebescheinigung/slots")
+    click.echo(f"  API document:  {base}/api/v1/openapi.json")
+    click.echo(f"  Health:        {base}/healthz   {base}/readyz   {base}/metrics\n")
+    click.echo("  Book from a shell, e.g.: see README.md, section 'Try the API'.\n")
+    serve(create_app(settings, store=store), host, port)
+
+
+@cli.group()
+def db() -> None:
+    """Database schema and default data."""
+
+
+@db.command("upgrade")
+@click.option(
+    "--seed/--no-seed",
+    default=True,
+    show_default=True,
+    help="Fill an empty database with the default services, hours and counters.",
+)
+def db_upgrade(seed: bool) -> None:
+    """Apply all migrations (and seed an empty database)."""
+    from hub.store.migrate import upgrade
+    from hub.store.seed import seed_defaults
+
+    settings = _settings()
+    upgrade(settings.effective_database_url)
+    if seed:
+        with _store(settings).transaction() as session:
+            seeded = seed_defaults(session)
+        click.echo("seeded default data" if seeded else "data present, not seeded")
+    click.echo("schema is current")
+
+
+@cli.group()
+def services() -> None:
+    """The services citizens can book."""
+
+
+@services.command("list")
+def services_list() -> None:
+    """Show every service with duration and fee."""
+    from sqlalchemy import select
+
+    from hub.store.models import ServiceRow
+
+    with _store(_settings()).transaction() as session:
+        for row in session.scalars(select(ServiceRow).order_by(ServiceRow.position)):
+            state = "" if row.active else "  (inactive)"
+            click.echo(
+                f"{row.id:32} {row.duration_minutes:4} min {row.fee_cents / 100:8.2f} EUR"
+                f"  {row.name_de}{state}"
+            )
+
+
+@services.command("set")
+@click.argument("service_id")
+@click.option("--fee-cents", type=click.IntRange(0, 10_000_000))
+@click.option("--duration", type=click.IntRange(5, 480), help="Minutes, a multiple of 5.")
+@click.option("--active/--inactive", default=None)
+def services_set(
+    service_id: str, fee_cents: int | None, duration: int | None, active: bool | None
+) -> None:
+    """Change a service's fee, duration or availability."""
+    from hub.booking.rules import validate_duration
+    from hub.store.models import ServiceRow
+
+    if duration is not None:
+        try:
+            validate_duration(duration)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--duration") from None
+    with _store(_settings()).transaction() as session:
+        row = session.get(ServiceRow, service_id)
+        if row is None:
+            raise click.ClickException(f"no service with id {service_id!r}")
+        if fee_cents is not None:
+            row.fee_cents = fee_cents
+        if duration is not None:
+            row.duration_minutes = duration
+        if active is not None:
+            row.active = active
+    click.echo(f"updated {service_id}")
+
+
+@cli.group()
+def counters() -> None:
+    """Counters (one clerk each) and their schedules."""
+
+
+@counters.command("list")
+def counters_list() -> None:
+    """Show counters with their schedules."""
+    from sqlalchemy import select
+
+    from hub.store.models import CounterRow
+
+    with _store(_settings()).transaction() as session:
+        for row in session.scalars(select(CounterRow).order_by(CounterRow.id)):
+            state = "active" if row.active else "inactive"
+            click.echo(f"{row.id:4}  {row.name:24} {row.schedule.name:28} {state}")
+
+
+@counters.command("add")
+@click.argument("name")
+@click.option("--schedule", "schedule_name", default="Standard", show_default=True)
+def counters_add(name: str, schedule_name: str) -> None:
+    """Add a counter keeping the named schedule."""
+    from sqlalchemy import select
+    from sqlalchemy.exc import IntegrityError
+
+    from hub.store.models import CounterRow, ScheduleRow
+
+    try:
+        with _store(_settings()).transaction() as session:
+            schedule = session.scalar(select(ScheduleRow).where(ScheduleRow.name == schedule_name))
+            if schedule is None:
+                raise click.ClickException(f"no schedule named {schedule_name!r}")
+            session.add(CounterRow(name=name, schedule_id=schedule.id))
+    except IntegrityError:
+        raise click.ClickException(f"a counter named {name!r} exists already") from None
+    click.echo(f"added counter {name!r}")
+
+
+@cli.group()
+def closures() -> None:
+    """Days on which the office is closed (besides public holidays)."""
+
+
+@closures.command("add")
+@click.option("--from", "first", required=True, type=click.DateTime(["%Y-%m-%d"]))
+@click.option("--to", "last", type=click.DateTime(["%Y-%m-%d"]), help="Defaults to --from.")
+@click.option("--reason", default="", help="Shown to staff, e.g. 'Betriebsausflug'.")
+@click.option("--schedule", "schedule_name", default="Standard", show_default=True)
+def closures_add(first: date, last: date | None, reason: str, schedule_name: str) -> None:
+    """Close the office on a day or a range of days. Booked appointments stay as they are."""
+    from sqlalchemy import select
+
+    from hub.store.models import ClosureRow, ScheduleRow
+
+    first_day = first.date() if hasattr(first, "date") else first
+    last_day = (last.date() if hasattr(last, "date") else last) if last else first_day
+    if last_day < first_day:
+        raise click.BadParameter("--to lies before --from", param_hint="--to")
+    with _store(_settings()).transaction() as session:
+        schedule = session.scalar(select(ScheduleRow).where(ScheduleRow.name == schedule_name))
+        if schedule is None:
+            raise click.ClickException(f"no schedule named {schedule_name!r}")
+        session.add(
+            ClosureRow(
+                schedule_id=schedule.id, first_day=first_day, last_day=last_day, reason=reason
+            )
+        )
+    click.echo(f"closed {first_day} to {last_day}")

@@ -1,0 +1,51 @@
+"""Request bodies of the JSON API, validated strictly (types are not coerced)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from email_validator import EmailNotValidError, validate_email
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, StringConstraints
+
+SERVICE_ID = r"^[a-z0-9][a-z0-9-]{0,63}$"
+
+
+def _printable(value: str) -> str:
+    if any(ord(c) < 32 or 0x7F <= ord(c) < 0xA0 or c in "\u2028\u2029" for c in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+def _email(value: str) -> str:
+    try:
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise ValueError(str(exc)) from None
+
+
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(_printable),
+]
+Email = Annotated[str, StringConstraints(max_length=254), AfterValidator(_email)]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class BookingBody(_Body):
+    """POST /api/v1/appointments."""
+
+    service_id: Annotated[str, StringConstraints(pattern=SERVICE_ID)]
+    start: AwareDatetime
+    name: Name
+    email: Email
+    locale: Literal["de", "en"] | None = None
+
+
+class RescheduleBody(_Body):
+    """PATCH /api/v1/appointments/{id}."""
+
+    start: AwareDatetime

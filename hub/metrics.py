@@ -1,0 +1,65 @@
+"""Prometheus metrics: request counts and latencies, booking outcomes."""
+
+from __future__ import annotations
+
+import time
+
+from flask import Flask, Response, g, request
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+
+class HubMetrics:
+    """One registry per app, so several apps in one process (tests) do not collide."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "buergeramt_http_requests_total",
+            "HTTP requests handled",
+            ["method", "endpoint", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "buergeramt_http_request_duration_seconds",
+            "Time to answer an HTTP request",
+            ["endpoint"],
+            registry=self.registry,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+        )
+        self.bookings = Counter(
+            "buergeramt_bookings_total",
+            "Booking attempts by outcome",
+            ["outcome"],
+            registry=self.registry,
+        )
+
+    def init_app(self, app: Flask) -> None:
+        """Time every request and serve /metrics."""
+        app.extensions["metrics"] = self
+
+        @app.before_request
+        def _start() -> None:
+            g.metrics_started = time.perf_counter()
+
+        @app.after_request
+        def _observe(response: Response) -> Response:
+            endpoint = request.endpoint or "unmatched"
+            self.requests.labels(request.method, endpoint, str(response.status_code)).inc()
+            started = g.get("metrics_started")
+            if started is not None:
+                self.latency.labels(endpoint).observe(time.perf_counter() - started)
+            return response
+
+        app.add_url_rule("/metrics", "metrics", self.expose)
+
+    def expose(self) -> Response:
+        """The registry in Prometheus text format."""
+        return Response(generate_latest(self.registry), mimetype=CONTENT_TYPE_LATEST)
+
+
+def metrics() -> HubMetrics:
+    """The current app's metrics."""
+    from flask import current_app
+
+    return current_app.extensions["metrics"]
