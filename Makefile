@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 translations: $(STAMP)
-	$(BIN)/pybabel compile --use-fuzzy -q -d hub/translations
+	$(BIN)/pybabel compile --use-fuzzy -d hub/translations
 
 demo: $(STAMP) translations
 	$(BIN)/buergeramt demo

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 
 from hub.booking.schedule import Interval
 from hub.booking.slots import GRID_MINUTES
-from hub.booking.timezone import end_of_local_day, start_of_local_day
+from hub.booking.timezone import end_of_local_day, require_aware, start_of_local_day
 
 
 class BookingError(Exception):
@@ -44,7 +44,8 @@ class BookingPolicy:
             raise ValueError("the horizon must lie after the lead time")
 
     def bookable(self, now: datetime) -> Interval:
-        """The span in which slots may start and end, seen at `now`."""
+        """The span in which slots may start and end, seen at `now` (exact durations, in UTC)."""
+        now = require_aware(now, "now")
         return Interval(now + self.lead, now + self.horizon)
 
     def window(self, now: datetime, first_day: date, last_day: date) -> Interval | None:

@@ -18,6 +18,7 @@ from hub.booking.catalogue import Service
 from hub.booking.rules import BookingError, BookingPolicy, SlotTaken
 from hub.booking.schedule import Interval
 from hub.booking.slots import counters_offering, free_slots, grid_units
+from hub.booking.timezone import require_aware
 from hub.booking.tokens import hash_token, join_token_for, new_token
 from hub.store import Store
 from hub.store.catalogue import active_counters, active_services, busy_times, find_service
@@ -143,6 +144,7 @@ def alternatives(
 def _requested_slot(
     session: Session, policy: BookingPolicy, now: datetime, service: Service, start: datetime
 ) -> tuple[Interval, list[int]]:
+    start = require_aware(start, "start")
     slot = Interval(start, start + timedelta(minutes=service.duration_minutes))
     policy.check_start(now, slot)
     offering = counters_offering(active_counters(session), slot, policy.step)

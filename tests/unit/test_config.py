@@ -1,0 +1,51 @@
+"""Configuration: environment, TOML file, and clear errors for bad values."""
+
+import pytest
+
+from hub.config import ConfigError, load_settings
+
+
+def test_defaults_use_a_sqlite_file_in_the_data_dir(monkeypatch, tmp_path):
+    monkeypatch.setenv("BUERGERAMT_DATA_DIR", str(tmp_path))
+    settings = load_settings()
+    assert settings.effective_database_url == f"sqlite:///{tmp_path / 'buergeramt.sqlite3'}"
+    assert settings.redis_url is None
+    assert settings.booking_policy.lead.total_seconds() == 15 * 60
+
+
+def test_environment_beats_config_file(monkeypatch, tmp_path):
+    config = tmp_path / "hub.toml"
+    config.write_text('slot_step_minutes = 30\npublic_url = "https://termine.example.org/"\n')
+    monkeypatch.setenv("BUERGERAMT_CONFIG_FILE", str(config))
+    monkeypatch.setenv("BUERGERAMT_SLOT_STEP_MINUTES", "20")
+    settings = load_settings()
+    assert settings.slot_step_minutes == 20
+    assert settings.public_url == "https://termine.example.org"
+
+
+@pytest.mark.parametrize(
+    ("env", "content", "needle"),
+    [
+        ({"BUERGERAMT_SLOT_STEP_MINUTES": "abc"}, None, "slot_step_minutes"),
+        ({"BUERGERAMT_SLOT_STEP_MINUTES": "7"}, None, "multiple of 5"),
+        ({"BUERGERAMT_PUBLIC_URL": "ftp://x"}, None, "public_url"),
+        ({"BUERGERAMT_CLOCK_START": "2026-03-02T08:00:00"}, None, "clock_start"),
+        ({}, "slot_step_minutes = [", "invalid configuration"),
+        ({}, "no_such_setting = 1", "no_such_setting"),
+    ],
+)
+def test_bad_settings_give_one_clear_error(monkeypatch, tmp_path, env, content, needle):
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    if content is not None:
+        path = tmp_path / "bad.toml"
+        path.write_text(content)
+        monkeypatch.setenv("BUERGERAMT_CONFIG_FILE", str(path))
+    with pytest.raises(ConfigError, match=needle):
+        load_settings()
+
+
+def test_missing_config_file_is_named(monkeypatch, tmp_path):
+    monkeypatch.setenv("BUERGERAMT_CONFIG_FILE", str(tmp_path / "nope.toml"))
+    with pytest.raises(ConfigError, match="nope.toml"):
+        load_settings()
