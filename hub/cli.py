@@ -46,12 +46,20 @@ def cli() -> None:
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
 def hub(host: str, port: int) -> None:
     """Serve the hub (gevent) until interrupted."""
+    from sqlalchemy.exc import OperationalError
+
     from hub import create_app
     from hub.server import serve
     from hub.store.migrate import is_current
 
     settings = _settings()
-    if not is_current(settings.effective_database_url):
+    try:
+        current = is_current(settings.effective_database_url)
+    except OperationalError as exc:
+        # Start anyway: /readyz reports the database until it comes back.
+        click.echo(f"warning: database unreachable ({exc.orig}); /readyz will say so", err=True)
+        current = True
+    if not current:
         raise click.ClickException(
             "the database schema is not current: run 'buergeramt db upgrade'"
         )

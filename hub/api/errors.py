@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, request
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from hub.booking.rules import BookingError, SlotTaken
@@ -107,6 +108,13 @@ def init_app(app: Flask) -> None:
             if retry:
                 response.headers["Retry-After"] = str(retry)
         return response
+
+    @app.errorhandler(OperationalError)
+    def _database_down(exc: OperationalError) -> Response | tuple[str, int]:
+        log.warning("database unavailable on %s %s: %s", request.method, request.path, exc.orig)
+        if _wants_json():
+            return error_response("unavailable")
+        return "Service Unavailable", 503
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response | tuple[str, int]:

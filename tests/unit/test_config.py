@@ -47,5 +47,5 @@ def test_bad_settings_give_one_clear_error(monkeypatch, tmp_path, env, content, 
 
 def test_missing_config_file_is_named(monkeypatch, tmp_path):
     monkeypatch.setenv("BUERGERAMT_CONFIG_FILE", str(tmp_path / "nope.toml"))
-    with pytest.raises(ConfigError, match="nope.toml"):
+    with pytest.raises(ConfigError, match=r"nope\.toml"):
         load_settings()
