@@ -34,6 +34,7 @@ def create_app(
         **flask_config,
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.url_map.merge_slashes = False  # a stray // is a 404, not a redirect
     if settings.trusted_proxies:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app,
