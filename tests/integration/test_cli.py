@@ -1,0 +1,127 @@
+"""The `buergeramt` command line as an IT admin uses it."""
+
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+from sqlalchemy import select
+
+from hub.store import Store
+from hub.store.models import ClosureRow, CounterRow, ServiceRow
+from hub.store.seed import seed_defaults
+
+
+def run(tmp_path, *args, env=None):
+    full_env = {**os.environ, "BUERGERAMT_DATA_DIR": str(tmp_path), **(env or {})}
+    full_env.pop("BUERGERAMT_CONFIG_FILE", None)
+    return subprocess.run(
+        [sys.executable, "-c", "from hub.cli import main; main()", *args],
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def sqlite_store(tmp_path):
+    return Store(f"sqlite:///{tmp_path / 'buergeramt.sqlite3'}")
+
+
+def snapshot(store):
+    with store.transaction() as session:
+        return [
+            [
+                tuple(getattr(r, c.key) for c in model.__table__.columns)
+                for r in session.scalars(select(model))
+            ]
+            for model in (ServiceRow, CounterRow, ClosureRow)
+        ]
+
+
+def test_db_upgrade_seeds_once_and_admin_commands_change_the_catalogue(tmp_path):
+    first = run(tmp_path, "db", "upgrade")
+    assert first.returncode == 0, first.stderr
+    assert "seeded default data" in first.stdout
+    again = run(tmp_path, "db", "upgrade")
+    assert "data present, not seeded" in again.stdout
+
+    assert (
+        run(
+            tmp_path,
+            "services",
+            "set",
+            "fuehrungszeugnis",
+            "--fee-cents",
+            "1300",
+            "--duration",
+            "15",
+        ).returncode
+        == 0
+    )
+    assert run(tmp_path, "counters", "add", "Schalter 3").returncode == 0
+    closure = run(
+        tmp_path,
+        "closures",
+        "add",
+        "--from",
+        "2026-12-24",
+        "--to",
+        "2026-12-31",
+        "--reason",
+        "Jahreswechsel",
+    )
+    assert closure.returncode == 0, closure.stderr
+    listing = run(tmp_path, "services", "list").stdout
+    assert "fuehrungszeugnis" in listing and "13.00 EUR" in listing
+
+    store = sqlite_store(tmp_path)
+    with store.transaction() as session:
+        assert session.get(ServiceRow, "fuehrungszeugnis").duration_minutes == 15
+        assert len(session.scalars(select(CounterRow)).all()) == 3
+        closures = session.scalars(select(ClosureRow)).all()
+        assert [(c.first_day.isoformat(), c.last_day.isoformat()) for c in closures] == [
+            ("2026-12-24", "2026-12-31")
+        ]
+    store.dispose()
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["services", "set", "nope", "--fee-cents", "5"], "no service with id 'nope'"),
+        (["services", "set", "anmeldung", "--duration", "7"], "multiples of 5"),
+        (["services", "set", "anmeldung", "--fee-cents", "-1"], "--fee-cents"),
+        (["counters", "add", "Schalter 1"], "exists already"),
+        (["counters", "add", "X", "--schedule", "Nacht"], "no schedule named 'Nacht'"),
+        (["closures", "add", "--from", "2026-12-24", "--to", "2026-12-01"], "before --from"),
+        (["closures", "add", "--from", "24.12.2026"], "--from"),
+    ],
+)
+def test_bad_arguments_get_clear_errors_and_change_nothing(tmp_path, sqlite_template, args, needle):
+    shutil.copy(sqlite_template, tmp_path / "buergeramt.sqlite3")
+    store = sqlite_store(tmp_path)
+    with store.transaction() as session:
+        seed_defaults(session)
+    before = snapshot(store)
+    result = run(tmp_path, *args)
+    assert result.returncode != 0
+    assert needle in result.stderr
+    assert "Traceback" not in result.stderr
+    assert snapshot(store) == before
+    store.dispose()
+
+
+def test_bad_configuration_exits_2_with_the_setting_named(tmp_path):
+    result = run(tmp_path, "db", "upgrade", env={"BUERGERAMT_BOOKING_HORIZON_DAYS": "many"})
+    assert result.returncode == 2
+    assert "booking_horizon_days" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_hub_refuses_to_serve_an_unmigrated_database(tmp_path):
+    (tmp_path / "buergeramt.sqlite3").touch()
+    result = run(tmp_path, "hub", "--port", "1")
+    assert result.returncode != 0
+    assert "buergeramt db upgrade" in result.stderr
