@@ -1,0 +1,28 @@
+"""Consistency checks that read the whole database (benchmarks, admin checks, tests)."""
+
+from __future__ import annotations
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session, aliased
+
+from hub.store.models import AppointmentRow
+
+
+def double_bookings(session: Session) -> int:
+    """Pairs of booked appointments that overlap on one counter; must always be 0."""
+    a, b = aliased(AppointmentRow), aliased(AppointmentRow)
+    query = (
+        select(func.count())
+        .select_from(a)
+        .join(
+            b,
+            and_(
+                a.counter_id == b.counter_id,
+                a.id < b.id,
+                a.start_at < b.end_at,
+                b.start_at < a.end_at,
+            ),
+        )
+        .where(a.status == "booked", b.status == "booked")
+    )
+    return int(session.scalar(query) or 0)
