@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from hub.booking.schedule import Interval, WeeklySchedule
 from hub.booking.timezone import local_date
@@ -26,32 +26,50 @@ class BusyTimes:
     """Booked spans per counter, sorted, for fast overlap checks."""
 
     def __init__(self, busy: Mapping[int, Iterable[Interval]]) -> None:
-        self._spans: dict[int, list[Interval]] = {c: sorted(s) for c, s in busy.items()}
-        self._starts = {c: [s.start for s in spans] for c, spans in self._spans.items()}
+        self._starts: dict[int, list[datetime]] = {}
+        self._ends: dict[int, list[datetime]] = {}
+        for counter_id, spans in busy.items():
+            ordered = sorted(spans, key=lambda span: span.start)
+            self._starts[counter_id] = [span.start for span in ordered]
+            self._ends[counter_id] = [span.end for span in ordered]
 
-    def is_free(self, counter_id: int, span: Interval) -> bool:
-        """True when nothing booked on the counter overlaps `span`."""
-        spans = self._spans.get(counter_id)
-        if not spans:
+    def is_free(self, counter_id: int, start: datetime, end: datetime) -> bool:
+        """True when nothing booked on the counter overlaps [start, end)."""
+        starts = self._starts.get(counter_id)
+        if not starts:
             return True
-        # Only the spans starting before `span` ends can overlap it; since booked spans on one
-        # counter never overlap each other, the latest of them is the only candidate.
-        i = bisect.bisect_left(self._starts[counter_id], span.end)
-        return i == 0 or spans[i - 1].end <= span.start
+        # Only spans starting before `end` can overlap; booked spans on one counter never overlap
+        # each other, so the latest of those is the only candidate.
+        i = bisect.bisect_left(starts, end)
+        return i == 0 or self._ends[counter_id][i - 1] <= start
+
+
+def _starts_in(
+    schedule: WeeklySchedule, window: Interval, duration: timedelta, step: timedelta
+) -> Iterator[datetime]:
+    """Slot starts every `step` from each opening, the slot inside the opening and the window."""
+    for period in schedule.open_intervals(local_date(window.start), local_date(window.end)):
+        start = period.start
+        if start < window.start:  # skip ahead, staying on this opening's step grid
+            start += -((start - window.start) // step) * step
+        last = min(period.end, window.end) - duration
+        while start <= last:
+            yield start
+            start += step
 
 
 def candidate_starts(
     schedule: WeeklySchedule, window: Interval, duration: timedelta, step: timedelta
-) -> Iterable[Interval]:
-    """Slots of `duration` every `step` from each opening, entirely inside it and the window."""
-    first, last = local_date(window.start), local_date(window.end)
-    for period in schedule.open_intervals(first, last):
-        start = period.start
-        while start + duration <= period.end:
-            slot = Interval(start, start + duration)
-            if window.contains(slot):
-                yield slot
-            start += step
+) -> list[Interval]:
+    """Slots a schedule offers inside `window`, whether booked or not."""
+    return [Interval(s, s + duration) for s in _starts_in(schedule, window, duration, step)]
+
+
+def _by_schedule(counters: Sequence[Counter]) -> dict[WeeklySchedule, list[int]]:
+    groups: dict[WeeklySchedule, list[int]] = {}
+    for counter in counters:
+        groups.setdefault(counter.schedule, []).append(counter.id)
+    return groups
 
 
 def free_slots(
@@ -62,25 +80,24 @@ def free_slots(
     step: timedelta,
 ) -> list[Interval]:
     """Every slot in `window` for which at least one counter is open and free."""
-    by_schedule: dict[WeeklySchedule, list[int]] = {}
-    for counter in counters:
-        by_schedule.setdefault(counter.schedule, []).append(counter.id)
-    found: set[Interval] = set()
-    for schedule, ids in by_schedule.items():
-        for slot in candidate_starts(schedule, window, duration, step):
-            if slot not in found and any(busy.is_free(c, slot) for c in ids):
-                found.add(slot)
-    return sorted(found)
+    found: set[datetime] = set()
+    for schedule, ids in _by_schedule(counters).items():
+        for start in _starts_in(schedule, window, duration, step):
+            if start not in found:
+                end = start + duration
+                if any(busy.is_free(c, start, end) for c in ids):
+                    found.add(start)
+    return [Interval(start, start + duration) for start in sorted(found)]
 
 
 def counters_offering(counters: Sequence[Counter], slot: Interval, step: timedelta) -> list[int]:
     """Counters whose schedule offers exactly this slot (open throughout, on the step grid)."""
     duration = slot.end - slot.start
-    return [
-        c.id
-        for c in counters
-        if any(s == slot for s in candidate_starts(c.schedule, slot, duration, step))
-    ]
+    offering: list[int] = []
+    for schedule, ids in _by_schedule(counters).items():
+        if slot.start in _starts_in(schedule, slot, duration, step):
+            offering.extend(ids)
+    return offering
 
 
 def grid_units(span: Interval) -> list[int]:

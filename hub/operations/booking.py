@@ -10,8 +10,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import delete, insert, select
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as lite_insert
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from hub.booking.catalogue import Service
@@ -21,7 +23,7 @@ from hub.booking.slots import counters_offering, free_slots, grid_units
 from hub.booking.timezone import require_aware
 from hub.booking.tokens import hash_token, join_token_for, new_token
 from hub.store import Store
-from hub.store.catalogue import active_counters, active_services, busy_times, find_service
+from hub.store.catalogue import Catalogue, busy_times
 from hub.store.models import AppointmentRow, OccupancyRow
 
 T = TypeVar("T")
@@ -89,27 +91,23 @@ class BookingRequest:
 
 def services(store: Store) -> list[Service]:
     """The bookable services."""
-    with store.transaction() as session:
-        return active_services(session)
+    return list(store.catalogue().services.values())
 
 
-def _service(session: Session, service_id: str) -> Service:
-    service = find_service(session, service_id)
+def _service(catalogue: Catalogue, service_id: str) -> Service:
+    service = catalogue.services.get(service_id)
     if service is None:
         raise NotFound("service_not_found", "service_id")
     return service
 
 
 def _slots_in(
-    session: Session, service: Service, window: Interval, step: timedelta
+    store: Store, catalogue: Catalogue, service: Service, window: Interval, step: timedelta
 ) -> list[Interval]:
-    return free_slots(
-        active_counters(session),
-        busy_times(session, window),
-        window,
-        timedelta(minutes=service.duration_minutes),
-        step,
-    )
+    with store.transaction() as session:
+        busy = busy_times(session, window)
+    duration = timedelta(minutes=service.duration_minutes)
+    return free_slots(catalogue.counters, busy, window, duration, step)
 
 
 def list_slots(
@@ -121,41 +119,44 @@ def list_slots(
     last_day: date,
 ) -> list[Interval]:
     """Free slots for a service on the local days first_day..last_day."""
-    with store.transaction() as session:
-        service = _service(session, service_id)
-        window = policy.window(now, first_day, last_day)
-        return [] if window is None else _slots_in(session, service, window, policy.step)
+    catalogue = store.catalogue()
+    service = _service(catalogue, service_id)
+    window = policy.window(now, first_day, last_day)
+    return [] if window is None else _slots_in(store, catalogue, service, window, policy.step)
 
 
 def alternatives(
     store: Store, policy: BookingPolicy, now: datetime, service_id: str, after: datetime
 ) -> list[Interval]:
     """The next few free slots from `after` on (or from the earliest bookable time)."""
-    with store.transaction() as session:
-        service = find_service(session, service_id)
-        if service is None:
-            return []
-        bookable = policy.bookable(now)
-        start = min(max(after, bookable.start), bookable.end - timedelta(minutes=1))
-        end = min(start + ALTERNATIVES_SEARCH, bookable.end)
-        return _slots_in(session, service, Interval(start, end), policy.step)[:ALTERNATIVES]
+    catalogue = store.catalogue()
+    service = catalogue.services.get(service_id)
+    if service is None:
+        return []
+    bookable = policy.bookable(now)
+    start = min(max(after, bookable.start), bookable.end - timedelta(minutes=1))
+    end = min(start + ALTERNATIVES_SEARCH, bookable.end)
+    found = _slots_in(store, catalogue, service, Interval(start, end), policy.step)
+    return found[:ALTERNATIVES]
 
 
 def _requested_slot(
-    session: Session, policy: BookingPolicy, now: datetime, service: Service, start: datetime
+    catalogue: Catalogue, policy: BookingPolicy, now: datetime, service: Service, start: datetime
 ) -> tuple[Interval, list[int]]:
     start = require_aware(start, "start")
     slot = Interval(start, start + timedelta(minutes=service.duration_minutes))
     policy.check_start(now, slot)
-    offering = counters_offering(active_counters(session), slot, policy.step)
+    offering = counters_offering(catalogue.counters, slot, policy.step)
     if not offering:
         raise BookingError("start_not_offered", "start")
     return slot, offering
 
 
-def _claim(session: Session, appointment_id: uuid.UUID, offering: list[int], slot: Interval) -> int:
-    """Take the slot's grid units on one free counter; the primary key refuses double booking."""
-    units = grid_units(slot)
+def _free_candidates(session: Session, offering: list[int], units: list[int]) -> list[int]:
+    """Counters offering the slot that looked free a moment ago, in random order.
+
+    The order spreads a surge over the counters instead of queueing everyone on the first.
+    """
     taken = set(
         session.scalars(
             select(OccupancyRow.counter_id).where(
@@ -164,20 +165,48 @@ def _claim(session: Session, appointment_id: uuid.UUID, offering: list[int], slo
         )
     )
     candidates = [c for c in offering if c not in taken]
-    random.shuffle(candidates)  # spreads a surge over counters instead of queueing on the first
+    random.shuffle(candidates)
+    return candidates
+
+
+def _occupy(session: Session, appointment_id: uuid.UUID, counter_id: int, units: list[int]) -> bool:
+    """Take every unit on the counter, or none: the primary key decides, not this code.
+
+    ON CONFLICT DO NOTHING waits for a competing transaction on the same rows and then skips
+    what it committed; if any unit was skipped, ours are removed again.
+    """
+    rows = [
+        {"counter_id": counter_id, "minute": m, "appointment_id": appointment_id} for m in units
+    ]
+    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else lite_insert
+    statement = (
+        dialect_insert(OccupancyRow)
+        .values(rows)
+        .on_conflict_do_nothing()
+        .returning(OccupancyRow.minute)
+    )
+    if len(session.execute(statement).all()) == len(units):
+        return True
+    session.execute(
+        delete(OccupancyRow).where(
+            OccupancyRow.appointment_id == appointment_id, OccupancyRow.counter_id == counter_id
+        )
+    )
+    return False
+
+
+def _claim(
+    session: Session,
+    appointment_id: uuid.UUID,
+    candidates: list[int],
+    units: list[int],
+    assign: Callable[[int], None],
+) -> int:
+    """Occupy the slot on the first candidate counter that is still free, or raise SlotTaken."""
     for counter_id in candidates:
-        try:
-            with session.begin_nested():
-                session.execute(
-                    insert(OccupancyRow),
-                    [
-                        {"counter_id": counter_id, "minute": m, "appointment_id": appointment_id}
-                        for m in units
-                    ],
-                )
-        except IntegrityError:
-            continue  # someone else took this counter since we looked
-        return counter_id
+        assign(counter_id)
+        if _occupy(session, appointment_id, counter_id, units):
+            return counter_id
     raise SlotTaken([])
 
 
@@ -195,33 +224,60 @@ def _retrying(attempt: Callable[[], T]) -> T:
 
 def book(store: Store, policy: BookingPolicy, now: datetime, request: BookingRequest) -> Booked:
     """Book the requested slot on any free counter, or raise SlotTaken with alternatives."""
+    catalogue = store.catalogue()
+    service = _service(catalogue, request.service_id)
+    slot, offering = _requested_slot(catalogue, policy, now, service, request.start)
+    units = grid_units(slot)
 
     def attempt() -> Booked:
         manage = new_token()
-        join = join_token_for(manage)
+        values = {
+            "id": uuid.uuid4(),
+            "service_id": service.id,
+            "start_at": slot.start,
+            "end_at": slot.end,
+            "status": "booked",
+            "name": request.name,
+            "email": request.email,
+            "locale": request.locale,
+            "manage_token_hash": hash_token(manage),
+            "join_token_hash": hash_token(join_token_for(manage)),
+            "created_at": now,
+            "updated_at": now,
+            "cancelled_at": None,
+        }
         with store.transaction() as session:
-            service = _service(session, request.service_id)
-            slot, offering = _requested_slot(session, policy, now, service, request.start)
-            row = AppointmentRow(
-                id=uuid.uuid4(),
-                service_id=service.id,
-                counter_id=offering[0],
-                start_at=slot.start,
-                end_at=slot.end,
-                status="booked",
-                name=request.name,
-                email=request.email,
-                locale=request.locale,
-                manage_token_hash=hash_token(manage),
-                join_token_hash=hash_token(join),
-                created_at=now,
-                updated_at=now,
-            )
-            session.add(row)
-            session.flush()
-            row.counter_id = _claim(session, row.id, offering, slot)
-            session.flush()
-            return Booked(Appointment.of(row), manage, join)
+            candidates = _free_candidates(session, offering, units)
+            if not candidates:
+                raise SlotTaken([])
+            inserted = False
+
+            def assign(counter_id: int) -> None:
+                nonlocal inserted
+                if inserted:
+                    session.execute(
+                        update(AppointmentRow)
+                        .where(AppointmentRow.id == values["id"])
+                        .values(counter_id=counter_id)
+                    )
+                else:
+                    session.execute(insert(AppointmentRow).values(**values, counter_id=counter_id))
+                    inserted = True
+
+            _claim(session, values["id"], candidates, units, assign)
+        appointment = Appointment(
+            values["id"],
+            service.id,
+            slot.start,
+            slot.end,
+            "booked",
+            request.name,
+            request.email,
+            request.locale,
+            now,
+            None,
+        )
+        return Booked(appointment, manage, join_token_for(manage))
 
     try:
         return _retrying(attempt)
@@ -265,6 +321,7 @@ def reschedule(
     start: datetime,
 ) -> Appointment:
     """Move the appointment atomically: if the new slot is taken, the old one is kept."""
+    catalogue = store.catalogue()
     service_id = ""
 
     def attempt() -> Appointment:
@@ -273,10 +330,17 @@ def reschedule(
             row = _owned(session, appointment_id, manage_token, lock=True)
             service_id = row.service_id
             _changeable(row, now)
-            service = _service(session, row.service_id)
-            slot, offering = _requested_slot(session, policy, now, service, start)
+            service = _service(catalogue, row.service_id)
+            slot, offering = _requested_slot(catalogue, policy, now, service, start)
+            units = grid_units(slot)
             session.execute(delete(OccupancyRow).where(OccupancyRow.appointment_id == row.id))
-            row.counter_id = _claim(session, row.id, offering, slot)
+            candidates = _free_candidates(session, offering, units)
+
+            def assign(counter_id: int) -> None:
+                row.counter_id = counter_id
+                session.flush()
+
+            _claim(session, row.id, candidates, units, assign)
             row.start_at, row.end_at, row.updated_at = slot.start, slot.end, now
             session.flush()
             return Appointment.of(row)

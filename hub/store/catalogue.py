@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import time as clock
 from collections import defaultdict
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import time, timedelta
 
 from sqlalchemy import select
@@ -51,6 +55,46 @@ def to_schedule(row: ScheduleRow) -> WeeklySchedule:
     )
     closures = tuple(Closure(c.first_day, c.last_day, c.reason) for c in row.closures)
     return WeeklySchedule(periods, closures, row.holiday_subdivision)
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """What can be booked where: active services (in display order) and active counters."""
+
+    services: dict[str, Service]
+    counters: list[Counter]
+
+
+def load_catalogue(session: Session) -> Catalogue:
+    """Read the catalogue in one go."""
+    return Catalogue({s.id: s for s in active_services(session)}, active_counters(session))
+
+
+class CatalogueCache:
+    """The catalogue, re-read at most every `ttl` seconds.
+
+    Services, hours and counters change a few times a year but are needed by every request;
+    re-reading them each time costs more than the booking itself. An admin's change shows
+    after at most `ttl` seconds in every hub process.
+    """
+
+    def __init__(self, ttl: float) -> None:
+        self.ttl = ttl
+        self._value: Catalogue | None = None
+        self._loaded_at = 0.0
+
+    def get(self, session_factory: Callable[[], AbstractContextManager[Session]]) -> Catalogue:
+        """The cached catalogue, or a fresh one when it is older than the TTL."""
+        now = clock.monotonic()
+        if self._value is None or now - self._loaded_at >= self.ttl:
+            with session_factory() as session:
+                self._value = load_catalogue(session)
+            self._loaded_at = now
+        return self._value
+
+    def invalidate(self) -> None:
+        """Forget the cached catalogue (after a change made in this process)."""
+        self._value = None
 
 
 def active_services(session: Session) -> list[Service]:

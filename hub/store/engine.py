@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:
+    from hub.store.catalogue import Catalogue
 
 
 def _prepare_sqlite(engine: Engine) -> None:
@@ -51,10 +54,13 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 class Store:
     """One database: an engine and a factory of transactional sessions."""
 
-    def __init__(self, url: str, **engine_kwargs: Any) -> None:
+    def __init__(self, url: str, catalogue_ttl: float = 5.0, **engine_kwargs: Any) -> None:
+        from hub.store.catalogue import CatalogueCache
+
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._catalogue = CatalogueCache(catalogue_ttl)
 
     @property
     def dialect(self) -> str:
@@ -66,6 +72,14 @@ class Store:
         """A session inside one transaction: committed on success, rolled back on any error."""
         with self._sessions() as session, session.begin():
             yield session
+
+    def catalogue(self) -> Catalogue:
+        """Services and counters, cached for a few seconds (see CatalogueCache)."""
+        return self._catalogue.get(self.transaction)
+
+    def forget_catalogue(self) -> None:
+        """Make the next catalogue() read the database."""
+        self._catalogue.invalidate()
 
     def ping(self) -> bool:
         """True when the database answers a trivial query."""

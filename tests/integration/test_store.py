@@ -105,3 +105,20 @@ def test_migrations_match_models_and_run_down_and_up(db_url):
     assert diff == []
     downgrade(db_url, "base")
     upgrade(db_url)
+
+
+def test_occupy_takes_all_units_or_none(store):
+    """A partly taken span is rolled back to nothing, and the earlier holder keeps its units."""
+    from hub.operations.booking import _occupy
+
+    first = Interval(berlin(2026, 3, 2, 8, 0), berlin(2026, 3, 2, 8, 10))
+    second = Interval(berlin(2026, 3, 2, 8, 5), berlin(2026, 3, 2, 8, 20))
+    with store.transaction() as session:
+        counter = session.scalars(select(CounterRow.id)).first()
+        a = _appointment(session, counter, first.start, first.end)
+        b = _appointment(session, counter, second.start, second.end)
+        assert _occupy(session, a.id, counter, grid_units(first))
+        assert not _occupy(session, b.id, counter, grid_units(second))
+        held = session.execute(select(OccupancyRow.appointment_id, OccupancyRow.minute)).all()
+    assert sorted(m for _, m in held) == grid_units(first)
+    assert {i for i, _ in held} == {a.id}
