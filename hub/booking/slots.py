@@ -33,6 +33,19 @@ class BusyTimes:
             self._starts[counter_id] = [span.start for span in ordered]
             self._ends[counter_id] = [span.end for span in ordered]
 
+    @classmethod
+    def from_sorted_rows(cls, rows: Iterable[tuple[int, datetime, datetime]]) -> BusyTimes:
+        """Build from (counter, start, end) rows already ordered by counter and start."""
+        busy = cls({})
+        for counter_id, start, end in rows:
+            starts = busy._starts.get(counter_id)
+            if starts is None:
+                starts = busy._starts[counter_id] = []
+                busy._ends[counter_id] = []
+            starts.append(start)
+            busy._ends[counter_id].append(end)
+        return busy
+
     def is_free(self, counter_id: int, start: datetime, end: datetime) -> bool:
         """True when nothing booked on the counter overlaps [start, end)."""
         starts = self._starts.get(counter_id)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import time as clock
-from collections import defaultdict
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import time, timedelta
+from datetime import UTC, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import DateTime, select, type_coerce
 from sqlalchemy.orm import Session
 
 from hub.booking.catalogue import Service
@@ -124,16 +123,26 @@ def active_counters(session: Session) -> list[Counter]:
 
 
 def busy_times(session: Session, window: Interval) -> BusyTimes:
-    """Booked spans overlapping `window`, per counter."""
-    rows = session.execute(
-        select(AppointmentRow.counter_id, AppointmentRow.start_at, AppointmentRow.end_at).where(
+    """Booked spans overlapping `window`, per counter.
+
+    This runs on every slot listing over thousands of rows, so it skips the ORM layer and the
+    per-value UTC conversion (PostgreSQL sessions already deliver UTC; SQLite's are naive UTC).
+    """
+    raw = DateTime(timezone=True)
+    rows = session.connection().execute(
+        select(
+            AppointmentRow.counter_id,
+            type_coerce(AppointmentRow.start_at, raw),
+            type_coerce(AppointmentRow.end_at, raw),
+        )
+        .where(
             AppointmentRow.status.in_(ACTIVE_STATUSES),
             AppointmentRow.start_at < window.end,
             AppointmentRow.start_at > window.start - MAX_DURATION,
             AppointmentRow.end_at > window.start,
         )
-    )
-    busy: dict[int, list[Interval]] = defaultdict(list)
-    for counter_id, start, end in rows:
-        busy[counter_id].append(Interval(start, end))
-    return BusyTimes(busy)
+        .order_by(AppointmentRow.counter_id, AppointmentRow.start_at)
+    ).all()
+    if session.get_bind().dialect.name == "sqlite":
+        rows = [(c, s.replace(tzinfo=UTC), e.replace(tzinfo=UTC)) for c, s, e in rows]
+    return BusyTimes.from_sorted_rows(rows)  # type: ignore[arg-type]

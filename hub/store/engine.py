@@ -48,6 +48,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     kwargs.setdefault("pool_pre_ping", True)
+    # UTC sessions: timestamps arrive already in UTC and need no conversion per row.
+    kwargs.setdefault("connect_args", {"options": "-c timezone=UTC"})
     return create_engine(url, **kwargs)
 
 
