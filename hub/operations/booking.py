@@ -13,6 +13,7 @@ from typing import TypeVar
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as lite_insert
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -152,15 +153,19 @@ def _requested_slot(
     return slot, offering
 
 
-def _free_candidates(session: Session, offering: list[int], units: list[int]) -> list[int]:
+OCCUPANCY = OccupancyRow.__table__
+APPOINTMENTS = AppointmentRow.__table__
+
+
+def _free_candidates(conn: Connection, offering: list[int], units: list[int]) -> list[int]:
     """Counters offering the slot that looked free a moment ago, in random order.
 
     The order spreads a surge over the counters instead of queueing everyone on the first.
     """
     taken = set(
-        session.scalars(
-            select(OccupancyRow.counter_id).where(
-                OccupancyRow.counter_id.in_(offering), OccupancyRow.minute.in_(units)
+        conn.scalars(
+            select(OCCUPANCY.c.counter_id).where(
+                OCCUPANCY.c.counter_id.in_(offering), OCCUPANCY.c.minute.in_(units)
             )
         )
     )
@@ -169,7 +174,7 @@ def _free_candidates(session: Session, offering: list[int], units: list[int]) ->
     return candidates
 
 
-def _occupy(session: Session, appointment_id: uuid.UUID, counter_id: int, units: list[int]) -> bool:
+def _occupy(conn: Connection, appointment_id: uuid.UUID, counter_id: int, units: list[int]) -> bool:
     """Take every unit on the counter, or none: the primary key decides, not this code.
 
     ON CONFLICT DO NOTHING waits for a competing transaction on the same rows and then skips
@@ -178,34 +183,34 @@ def _occupy(session: Session, appointment_id: uuid.UUID, counter_id: int, units:
     rows = [
         {"counter_id": counter_id, "minute": m, "appointment_id": appointment_id} for m in units
     ]
-    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else lite_insert
+    dialect_insert = pg_insert if conn.dialect.name == "postgresql" else lite_insert
     statement = (
-        dialect_insert(OccupancyRow)
+        dialect_insert(OCCUPANCY)
         .values(rows)
         .on_conflict_do_nothing()
-        .returning(OccupancyRow.minute)
+        .returning(OCCUPANCY.c.minute)
     )
-    if len(session.execute(statement).all()) == len(units):
+    if len(conn.execute(statement).all()) == len(units):
         return True
-    session.execute(
-        delete(OccupancyRow).where(
-            OccupancyRow.appointment_id == appointment_id, OccupancyRow.counter_id == counter_id
+    conn.execute(
+        delete(OCCUPANCY).where(
+            OCCUPANCY.c.appointment_id == appointment_id, OCCUPANCY.c.counter_id == counter_id
         )
     )
     return False
 
 
 def _claim(
-    session: Session,
-    appointment_id: uuid.UUID,
-    candidates: list[int],
-    units: list[int],
-    assign: Callable[[int], None],
+    conn: Connection, appointment_id: uuid.UUID, candidates: list[int], units: list[int]
 ) -> int:
-    """Occupy the slot on the first candidate counter that is still free, or raise SlotTaken."""
+    """Occupy the slot on the first candidate that is still free and assign the appointment."""
     for counter_id in candidates:
-        assign(counter_id)
-        if _occupy(session, appointment_id, counter_id, units):
+        conn.execute(
+            update(APPOINTMENTS)
+            .where(APPOINTMENTS.c.id == appointment_id)
+            .values(counter_id=counter_id)
+        )
+        if _occupy(conn, appointment_id, counter_id, units):
             return counter_id
     raise SlotTaken([])
 
@@ -231,42 +236,9 @@ def book(store: Store, policy: BookingPolicy, now: datetime, request: BookingReq
 
     def attempt() -> Booked:
         manage = new_token()
-        values = {
-            "id": uuid.uuid4(),
-            "service_id": service.id,
-            "start_at": slot.start,
-            "end_at": slot.end,
-            "status": "booked",
-            "name": request.name,
-            "email": request.email,
-            "locale": request.locale,
-            "manage_token_hash": hash_token(manage),
-            "join_token_hash": hash_token(join_token_for(manage)),
-            "created_at": now,
-            "updated_at": now,
-            "cancelled_at": None,
-        }
-        with store.transaction() as session:
-            candidates = _free_candidates(session, offering, units)
-            if not candidates:
-                raise SlotTaken([])
-            inserted = False
-
-            def assign(counter_id: int) -> None:
-                nonlocal inserted
-                if inserted:
-                    session.execute(
-                        update(AppointmentRow)
-                        .where(AppointmentRow.id == values["id"])
-                        .values(counter_id=counter_id)
-                    )
-                else:
-                    session.execute(insert(AppointmentRow).values(**values, counter_id=counter_id))
-                    inserted = True
-
-            _claim(session, values["id"], candidates, units, assign)
+        join = join_token_for(manage)
         appointment = Appointment(
-            values["id"],
+            uuid.uuid4(),
             service.id,
             slot.start,
             slot.end,
@@ -277,7 +249,31 @@ def book(store: Store, policy: BookingPolicy, now: datetime, request: BookingReq
             now,
             None,
         )
-        return Booked(appointment, manage, join_token_for(manage))
+        # Core, not the ORM: this is the hot path of a booking surge.
+        with store.engine.begin() as conn:
+            candidates = _free_candidates(conn, offering, units)
+            if not candidates:
+                raise SlotTaken([])
+            conn.execute(
+                insert(APPOINTMENTS).values(
+                    id=appointment.id,
+                    service_id=service.id,
+                    counter_id=candidates[0],
+                    start_at=slot.start,
+                    end_at=slot.end,
+                    status="booked",
+                    name=request.name,
+                    email=request.email,
+                    locale=request.locale,
+                    manage_token_hash=hash_token(manage),
+                    join_token_hash=hash_token(join),
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            if not _occupy(conn, appointment.id, candidates[0], units):
+                _claim(conn, appointment.id, candidates[1:], units)
+        return Booked(appointment, manage, join)
 
     try:
         return _retrying(attempt)
@@ -333,15 +329,11 @@ def reschedule(
             service = _service(catalogue, row.service_id)
             slot, offering = _requested_slot(catalogue, policy, now, service, start)
             units = grid_units(slot)
-            session.execute(delete(OccupancyRow).where(OccupancyRow.appointment_id == row.id))
-            candidates = _free_candidates(session, offering, units)
-
-            def assign(counter_id: int) -> None:
-                row.counter_id = counter_id
-                session.flush()
-
-            _claim(session, row.id, candidates, units, assign)
-            row.start_at, row.end_at, row.updated_at = slot.start, slot.end, now
+            conn = session.connection()
+            conn.execute(delete(OCCUPANCY).where(OCCUPANCY.c.appointment_id == row.id))
+            counter_id = _claim(conn, row.id, _free_candidates(conn, offering, units), units)
+            row.counter_id, row.start_at, row.end_at = counter_id, slot.start, slot.end
+            row.updated_at = now
             session.flush()
             return Appointment.of(row)
 

@@ -129,20 +129,24 @@ def busy_times(session: Session, window: Interval) -> BusyTimes:
     per-value UTC conversion (PostgreSQL sessions already deliver UTC; SQLite's are naive UTC).
     """
     raw = DateTime(timezone=True)
-    rows = session.connection().execute(
-        select(
-            AppointmentRow.counter_id,
-            type_coerce(AppointmentRow.start_at, raw),
-            type_coerce(AppointmentRow.end_at, raw),
+    rows = (
+        session.connection()
+        .execute(
+            select(
+                AppointmentRow.counter_id,
+                type_coerce(AppointmentRow.start_at, raw),
+                type_coerce(AppointmentRow.end_at, raw),
+            )
+            .where(
+                AppointmentRow.status.in_(ACTIVE_STATUSES),
+                AppointmentRow.start_at < window.end,
+                AppointmentRow.start_at > window.start - MAX_DURATION,
+                AppointmentRow.end_at > window.start,
+            )
+            .order_by(AppointmentRow.counter_id, AppointmentRow.start_at)
         )
-        .where(
-            AppointmentRow.status.in_(ACTIVE_STATUSES),
-            AppointmentRow.start_at < window.end,
-            AppointmentRow.start_at > window.start - MAX_DURATION,
-            AppointmentRow.end_at > window.start,
-        )
-        .order_by(AppointmentRow.counter_id, AppointmentRow.start_at)
-    ).all()
+        .all()
+    )
     if session.get_bind().dialect.name == "sqlite":
         rows = [(c, s.replace(tzinfo=UTC), e.replace(tzinfo=UTC)) for c, s, e in rows]
     return BusyTimes.from_sorted_rows(rows)  # type: ignore[arg-type]

@@ -117,8 +117,9 @@ def test_occupy_takes_all_units_or_none(store):
         counter = session.scalars(select(CounterRow.id)).first()
         a = _appointment(session, counter, first.start, first.end)
         b = _appointment(session, counter, second.start, second.end)
-        assert _occupy(session, a.id, counter, grid_units(first))
-        assert not _occupy(session, b.id, counter, grid_units(second))
+        conn = session.connection()
+        assert _occupy(conn, a.id, counter, grid_units(first))
+        assert not _occupy(conn, b.id, counter, grid_units(second))
         held = session.execute(select(OccupancyRow.appointment_id, OccupancyRow.minute)).all()
     assert sorted(m for _, m in held) == grid_units(first)
     assert {i for i, _ in held} == {a.id}
