@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as lite_insert
 from sqlalchemy.engine import Connection
@@ -157,18 +157,33 @@ OCCUPANCY = OccupancyRow.__table__
 APPOINTMENTS = AppointmentRow.__table__
 
 
+# Statements built once: compiling SQL per request costs more than running it.
+_TAKEN = select(OCCUPANCY.c.counter_id).where(
+    OCCUPANCY.c.counter_id.in_(bindparam("counters", expanding=True)),
+    OCCUPANCY.c.minute.in_(bindparam("units", expanding=True)),
+)
+_INSERT_APPOINTMENT = insert(APPOINTMENTS)
+_ASSIGN = (
+    update(APPOINTMENTS)
+    .where(APPOINTMENTS.c.id == bindparam("appointment"))
+    .values(counter_id=bindparam("counter"))
+)
+_RELEASE = delete(OCCUPANCY).where(
+    OCCUPANCY.c.appointment_id == bindparam("appointment"),
+    OCCUPANCY.c.counter_id == bindparam("counter"),
+)
+_OCCUPY = {
+    name: dialect_insert(OCCUPANCY).on_conflict_do_nothing().returning(OCCUPANCY.c.minute)
+    for name, dialect_insert in (("postgresql", pg_insert), ("sqlite", lite_insert))
+}
+
+
 def _free_candidates(conn: Connection, offering: list[int], units: list[int]) -> list[int]:
     """Counters offering the slot that looked free a moment ago, in random order.
 
     The order spreads a surge over the counters instead of queueing everyone on the first.
     """
-    taken = set(
-        conn.scalars(
-            select(OCCUPANCY.c.counter_id).where(
-                OCCUPANCY.c.counter_id.in_(offering), OCCUPANCY.c.minute.in_(units)
-            )
-        )
-    )
+    taken = set(conn.scalars(_TAKEN, {"counters": offering, "units": units}))
     candidates = [c for c in offering if c not in taken]
     random.shuffle(candidates)
     return candidates
@@ -183,20 +198,9 @@ def _occupy(conn: Connection, appointment_id: uuid.UUID, counter_id: int, units:
     rows = [
         {"counter_id": counter_id, "minute": m, "appointment_id": appointment_id} for m in units
     ]
-    dialect_insert = pg_insert if conn.dialect.name == "postgresql" else lite_insert
-    statement = (
-        dialect_insert(OCCUPANCY)
-        .values(rows)
-        .on_conflict_do_nothing()
-        .returning(OCCUPANCY.c.minute)
-    )
-    if len(conn.execute(statement).all()) == len(units):
+    if len(conn.execute(_OCCUPY[conn.dialect.name], rows).all()) == len(units):
         return True
-    conn.execute(
-        delete(OCCUPANCY).where(
-            OCCUPANCY.c.appointment_id == appointment_id, OCCUPANCY.c.counter_id == counter_id
-        )
-    )
+    conn.execute(_RELEASE, {"appointment": appointment_id, "counter": counter_id})
     return False
 
 
@@ -205,11 +209,7 @@ def _claim(
 ) -> int:
     """Occupy the slot on the first candidate that is still free and assign the appointment."""
     for counter_id in candidates:
-        conn.execute(
-            update(APPOINTMENTS)
-            .where(APPOINTMENTS.c.id == appointment_id)
-            .values(counter_id=counter_id)
-        )
+        conn.execute(_ASSIGN, {"appointment": appointment_id, "counter": counter_id})
         if _occupy(conn, appointment_id, counter_id, units):
             return counter_id
     raise SlotTaken([])

@@ -86,9 +86,15 @@ class CatalogueCache:
         """The cached catalogue, or a fresh one when it is older than the TTL."""
         now = clock.monotonic()
         if self._value is None or now - self._loaded_at >= self.ttl:
-            with session_factory() as session:
-                self._value = load_catalogue(session)
+            # One request refreshes; the others keep serving the previous value meanwhile.
             self._loaded_at = now
+            try:
+                with session_factory() as session:
+                    self._value = load_catalogue(session)
+            except BaseException:
+                self._loaded_at = 0.0
+                raise
+        assert self._value is not None
         return self._value
 
     def invalidate(self) -> None:
