@@ -118,6 +118,17 @@ def store(db_url: str) -> Iterator[Store]:
     store.dispose()
 
 
+@pytest.fixture
+def pg_store(postgres_database: str) -> Iterator[Store]:
+    """Like `store`, on PostgreSQL only, for tests of what only PostgreSQL can do."""
+    _reset_postgres(postgres_database)
+    store = Store(postgres_database)
+    with store.transaction() as session:
+        seed_defaults(session)
+    yield store
+    store.dispose()
+
+
 def make_settings(tmp_path: Path, **overrides: object) -> Settings:
     """Settings for tests: rate limits off unless a test turns them on."""
     values: dict[str, object] = {

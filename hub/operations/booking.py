@@ -5,7 +5,6 @@ from __future__ import annotations
 import hmac
 import random
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TypeVar
@@ -14,24 +13,22 @@ from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as lite_insert
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from hub.booking.catalogue import Service
 from hub.booking.rules import BookingError, BookingPolicy, SlotTaken
 from hub.booking.schedule import Interval
-from hub.booking.slots import counters_offering, free_slots, grid_units
+from hub.booking.slots import BusyTimes, counters_offering, free_slots, grid_units
 from hub.booking.timezone import require_aware
 from hub.booking.tokens import hash_token, join_token_for, new_token
 from hub.store import Store
 from hub.store.catalogue import Catalogue, busy_times
+from hub.store.engine import retrying
 from hub.store.models import AppointmentRow, OccupancyRow
 
 T = TypeVar("T")
 ALTERNATIVES = 5
 ALTERNATIVES_SEARCH = timedelta(days=14)
-# PostgreSQL error codes worth one more try: serialization failure, deadlock detected.
-RETRYABLE_PGCODES = {"40001", "40P01"}
 
 
 class NotFound(BookingError):
@@ -105,8 +102,11 @@ def _service(catalogue: Catalogue, service_id: str) -> Service:
 def _slots_in(
     store: Store, catalogue: Catalogue, service: Service, window: Interval, step: timedelta
 ) -> list[Interval]:
-    with store.transaction() as session:
-        busy = busy_times(session, window)
+    def read() -> BusyTimes:
+        with store.transaction() as session:
+            return busy_times(session, window)
+
+    busy = retrying(read)
     duration = timedelta(minutes=service.duration_minutes)
     return free_slots(catalogue.counters, busy, window, duration, step)
 
@@ -215,18 +215,6 @@ def _claim(
     raise SlotTaken([])
 
 
-def _retrying(attempt: Callable[[], T]) -> T:
-    """Run a transaction again once if PostgreSQL reports a deadlock or serialization failure."""
-    for remaining in (1, 0):
-        try:
-            return attempt()
-        except OperationalError as exc:
-            code = getattr(exc.orig, "sqlstate", None)
-            if remaining == 0 or code not in RETRYABLE_PGCODES:
-                raise
-    raise AssertionError("unreachable")
-
-
 def book(store: Store, policy: BookingPolicy, now: datetime, request: BookingRequest) -> Booked:
     """Book the requested slot on any free counter, or raise SlotTaken with alternatives."""
     catalogue = store.catalogue()
@@ -276,7 +264,7 @@ def book(store: Store, policy: BookingPolicy, now: datetime, request: BookingReq
         return Booked(appointment, manage, join)
 
     try:
-        return _retrying(attempt)
+        return retrying(attempt)
     except SlotTaken:
         raise SlotTaken(
             alternatives(store, policy, now, request.service_id, request.start)
@@ -297,8 +285,12 @@ def _owned(
 
 def get(store: Store, appointment_id: uuid.UUID, manage_token: str) -> Appointment:
     """The appointment, if the token opens it."""
-    with store.transaction() as session:
-        return Appointment.of(_owned(session, appointment_id, manage_token, lock=False))
+
+    def read() -> Appointment:
+        with store.transaction() as session:
+            return Appointment.of(_owned(session, appointment_id, manage_token, lock=False))
+
+    return retrying(read)
 
 
 def _changeable(row: AppointmentRow, now: datetime) -> None:
@@ -338,7 +330,7 @@ def reschedule(
             return Appointment.of(row)
 
     try:
-        return _retrying(attempt)
+        return retrying(attempt)
     except SlotTaken:
         raise SlotTaken(alternatives(store, policy, now, service_id, start)) from None
 
@@ -347,12 +339,16 @@ def cancel(
     store: Store, now: datetime, appointment_id: uuid.UUID, manage_token: str
 ) -> Appointment:
     """Cancel and free the slot at once. Cancelling twice is harmless."""
-    with store.transaction() as session:
-        row = _owned(session, appointment_id, manage_token, lock=True)
-        if row.status == "cancelled":
+
+    def attempt() -> Appointment:
+        with store.transaction() as session:
+            row = _owned(session, appointment_id, manage_token, lock=True)
+            if row.status == "cancelled":
+                return Appointment.of(row)
+            _changeable(row, now)
+            session.execute(delete(OccupancyRow).where(OccupancyRow.appointment_id == row.id))
+            row.status, row.cancelled_at, row.updated_at = "cancelled", now, now
+            session.flush()
             return Appointment.of(row)
-        _changeable(row, now)
-        session.execute(delete(OccupancyRow).where(OccupancyRow.appointment_id == row.id))
-        row.status, row.cancelled_at, row.updated_at = "cancelled", now, now
-        session.flush()
-        return Appointment.of(row)
+
+    return retrying(attempt)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 if TYPE_CHECKING:
@@ -47,10 +47,30 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
-    kwargs.setdefault("pool_pre_ping", True)
+    # No pre-ping (it costs a round trip per request): a connection found dead raises once,
+    # SQLAlchemy then drops the pool's stale connections and operations retry (retrying()).
+    kwargs.setdefault("pool_pre_ping", False)
     # UTC sessions: timestamps arrive already in UTC and need no conversion per row.
     kwargs.setdefault("connect_args", {"options": "-c timezone=UTC"})
     return create_engine(url, **kwargs)
+
+
+T = TypeVar("T")
+# PostgreSQL error codes worth one more try: serialization failure, deadlock detected.
+RETRYABLE_PGCODES = {"40001", "40P01"}
+
+
+def retrying(attempt: Callable[[], T]) -> T:
+    """Run a transaction once more after a deadlock, a serialization failure, or a connection
+    that died while idle in the pool (say, the database restarted)."""
+    for remaining in (1, 0):
+        try:
+            return attempt()
+        except DBAPIError as exc:
+            code = getattr(exc.orig, "sqlstate", None)
+            if remaining == 0 or not (exc.connection_invalidated or code in RETRYABLE_PGCODES):
+                raise
+    raise AssertionError("unreachable")
 
 
 class Store:
@@ -77,7 +97,7 @@ class Store:
 
     def catalogue(self) -> Catalogue:
         """Services and counters, cached for a few seconds (see CatalogueCache)."""
-        return self._catalogue.get(self.transaction)
+        return retrying(lambda: self._catalogue.get(self.transaction))
 
     def forget_catalogue(self) -> None:
         """Make the next catalogue() read the database."""

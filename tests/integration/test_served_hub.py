@@ -5,7 +5,7 @@ from datetime import datetime
 
 import httpx
 from openapi_spec_validator import validate
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from hub.store.audit import double_bookings
 from hub.store.models import AppointmentRow, OccupancyRow
@@ -125,3 +125,29 @@ def test_rate_limit_answers_429_in_json(store, serve_hub):
     assert limited.json()["error"]["code"] == "rate_limited"
     assert int(limited.headers["Retry-After"]) > 0
     assert httpx.get(f"{hub.url}/api/v1/services").status_code == 200  # reads have their own limit
+
+
+def test_requests_survive_the_database_dropping_every_connection(pg_store, serve_hub):
+    """After PostgreSQL restarts (simulated: every session of the hub killed), no request fails."""
+    hub = serve_hub(pg_store.url, **CLOCK)
+    with httpx.Client() as client:
+        for i in range(3):  # fill the hub's pool with live connections
+            start = f"2026-03-03T{8 + i:02d}:00:00+01:00"
+            response = client.post(f"{hub.url}/api/v1/appointments", json=booking(i, start))
+            assert response.status_code == 201
+        with pg_store.engine.connect() as conn:
+            killed = conn.execute(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                    " WHERE datname = :db AND pid <> pg_backend_pid()"
+                ),
+                {"db": pg_store.engine.url.database},
+            ).scalar()
+        assert killed >= 1
+        slots = client.get(
+            f"{hub.url}/api/v1/services/meldebescheinigung/slots?from=2026-03-03&to=2026-03-03"
+        )
+        booked = client.post(
+            f"{hub.url}/api/v1/appointments", json=booking(7, "2026-03-03T11:00:00+01:00")
+        )
+    assert slots.status_code == 200 and booked.status_code == 201
