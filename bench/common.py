@@ -9,7 +9,7 @@ import socket
 import statistics
 import subprocess
 import sys
-import time
+import threading
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -77,10 +77,12 @@ class ScratchPostgres:
 class Hub:
     """`buergeramt hub` in a child process."""
 
-    def __init__(self, database_url: str, **env: str) -> None:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
+    def __init__(self, database_url: str, port: int | None = None, **env: str) -> None:
+        if port is None:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                port = s.getsockname()[1]
+        self.port = port
         self.url = f"http://127.0.0.1:{self.port}"
         full_env = {
             **os.environ,
@@ -96,19 +98,25 @@ class Hub:
                 "hub",
                 "--port",
                 str(self.port),
+                "--reuse-port",
             ],
             env=full_env,
             stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
         )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError("hub did not become ready")
+        # Wait for this process's own "listening" line: with a shared port, another hub may
+        # already answer /readyz.
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            if "hub listening on" in line:
+                break
+        else:
+            raise RuntimeError("hub exited before listening")
+        threading.Thread(target=self.process.stderr.read, daemon=True).start()  # drain
+        if httpx.get(f"{self.url}/readyz", timeout=5).status_code != 200:
+            self.stop()
+            raise RuntimeError("hub did not become ready")
 
     def stop(self) -> None:
         """Terminate the hub."""

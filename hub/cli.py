@@ -44,7 +44,12 @@ def cli() -> None:
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
-def hub(host: str, port: int) -> None:
+@click.option(
+    "--reuse-port",
+    is_flag=True,
+    help="Share the port with other hub processes on this machine (SO_REUSEPORT).",
+)
+def hub(host: str, port: int, reuse_port: bool) -> None:
     """Serve the hub (gevent) until interrupted."""
     from sqlalchemy.exc import OperationalError
 
@@ -63,7 +68,7 @@ def hub(host: str, port: int) -> None:
         raise click.ClickException(
             "the database schema is not current: run 'buergeramt db upgrade'"
         )
-    serve(create_app(settings), host, port)
+    serve(create_app(settings), host, port, reuse_port)
 
 
 @cli.command()

@@ -25,10 +25,23 @@ class NoDelayHandler(pywsgi.WSGIHandler):
         super().__init__(sock, address, server, **kwargs)
 
 
-def serve(app: Flask, host: str, port: int) -> None:
+def listener(host: str, port: int, reuse_port: bool = False) -> socket.socket:
+    """A listening socket; with `reuse_port`, several hub processes can share one port and the
+    kernel spreads connections over them."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.listen(1024)
+    return sock
+
+
+def serve(app: Flask, host: str, port: int, reuse_port: bool = False) -> None:
     """Serve `app` until interrupted. Call after gevent's monkey patching."""
     server = pywsgi.WSGIServer(
-        (host, port),
+        listener(host, port, reuse_port),
         app,
         handler_class=NoDelayHandler,
         log=None,

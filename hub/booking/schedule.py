@@ -98,8 +98,9 @@ class WeeklySchedule:
 
 
 @lru_cache(maxsize=64)
-def _holidays(subdivision: str, year: int) -> holidays.HolidayBase:
-    return holidays.country_holidays("DE", subdiv=subdivision, years=year)
+def _holidays(subdivision: str, year: int) -> dict[date, str]:
+    # A plain dict: looking a date up in the library's own object parses it each time.
+    return dict(holidays.country_holidays("DE", subdiv=subdivision, years=year).items())
 
 
 def is_public_holiday(day: date, subdivision: str = "BW") -> bool:

@@ -28,7 +28,7 @@ from hub.store.models import AppointmentRow, OccupancyRow
 
 T = TypeVar("T")
 ALTERNATIVES = 5
-ALTERNATIVES_SEARCH = timedelta(days=14)
+ALTERNATIVES_SEARCH = (timedelta(days=1), timedelta(days=7), timedelta(days=28))
 
 
 class NotFound(BookingError):
@@ -136,8 +136,13 @@ def alternatives(
         return []
     bookable = policy.bookable(now)
     start = min(max(after, bookable.start), bookable.end - timedelta(minutes=1))
-    end = min(start + ALTERNATIVES_SEARCH, bookable.end)
-    found = _slots_in(store, catalogue, service, Interval(start, end), policy.step)
+    found: list[Interval] = []
+    # Look a little ahead first (cheap, and what a citizen wants), then further out.
+    for reach in ALTERNATIVES_SEARCH:
+        end = min(start + reach, bookable.end)
+        found = _slots_in(store, catalogue, service, Interval(start, end), policy.step)
+        if len(found) >= ALTERNATIVES or end == bookable.end:
+            break
     return found[:ALTERNATIVES]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time as clock
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -81,21 +82,24 @@ class CatalogueCache:
         self.ttl = ttl
         self._value: Catalogue | None = None
         self._loaded_at = 0.0
+        self._loading = threading.Lock()  # cooperative under gevent's monkey patching
 
     def get(self, session_factory: Callable[[], AbstractContextManager[Session]]) -> Catalogue:
-        """The cached catalogue, or a fresh one when it is older than the TTL."""
-        now = clock.monotonic()
-        if self._value is None or now - self._loaded_at >= self.ttl:
-            # One request refreshes; the others keep serving the previous value meanwhile.
-            self._loaded_at = now
-            try:
+        """The cached catalogue, or a fresh one when it is older than the TTL.
+
+        One caller refreshes; the others keep the previous value meanwhile, or, when there is
+        none yet, wait for that one caller instead of all reading the database at once.
+        """
+        if self._value is not None and clock.monotonic() - self._loaded_at < self.ttl:
+            return self._value
+        if self._value is not None and self._loading.locked():
+            return self._value
+        with self._loading:
+            if self._value is None or clock.monotonic() - self._loaded_at >= self.ttl:
                 with session_factory() as session:
                     self._value = load_catalogue(session)
-            except BaseException:
-                self._loaded_at = 0.0
-                raise
-        assert self._value is not None
-        return self._value
+                self._loaded_at = clock.monotonic()
+            return self._value
 
     def invalidate(self) -> None:
         """Forget the cached catalogue (after a change made in this process)."""
