@@ -1,0 +1,1 @@
+"""Counter appliance daemon (Raspberry Pi): camera, scanner, aiortc calls, hub link. Coming next."""

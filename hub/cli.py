@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from datetime import date
+from datetime import datetime
 
 import click
 
@@ -224,14 +224,14 @@ def closures() -> None:
 @click.option("--to", "last", type=click.DateTime(["%Y-%m-%d"]), help="Defaults to --from.")
 @click.option("--reason", default="", help="Shown to staff, e.g. 'Betriebsausflug'.")
 @click.option("--schedule", "schedule_name", default="Standard", show_default=True)
-def closures_add(first: date, last: date | None, reason: str, schedule_name: str) -> None:
+def closures_add(first: datetime, last: datetime | None, reason: str, schedule_name: str) -> None:
     """Close the office on a day or a range of days. Booked appointments stay as they are."""
     from sqlalchemy import select
 
     from hub.store.models import ClosureRow, ScheduleRow
 
-    first_day = first.date() if hasattr(first, "date") else first
-    last_day = (last.date() if hasattr(last, "date") else last) if last else first_day
+    first_day = first.date()
+    last_day = last.date() if last else first_day
     if last_day < first_day:
         raise click.BadParameter("--to lies before --from", param_hint="--to")
     with _store(_settings()).transaction() as session:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, current_app, g, request
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
@@ -60,6 +60,4 @@ class HubMetrics:
 
 def metrics() -> HubMetrics:
     """The current app's metrics."""
-    from flask import current_app
-
     return current_app.extensions["metrics"]

@@ -1,0 +1,1 @@
+"""Device identity, enrolment of appliances, systemd units, kiosk launcher. Coming next."""

@@ -114,12 +114,6 @@ def active_services(session: Session) -> list[Service]:
     return [to_service(r) for r in rows]
 
 
-def find_service(session: Session, service_id: str) -> Service | None:
-    """The active service with this id, or None."""
-    row = session.get(ServiceRow, service_id)
-    return to_service(row) if row is not None and row.active else None
-
-
 def active_counters(session: Session) -> list[Counter]:
     """Counters taking bookings, each with its schedule."""
     rows = session.scalars(select(CounterRow).where(CounterRow.active).order_by(CounterRow.id))
