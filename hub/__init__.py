@@ -25,6 +25,7 @@ def create_app(
     from hub.api import bp as api_bp
     from hub.api import errors
     from hub.metrics import HubMetrics
+    from hub.notify.worker import mail_policy, transport
 
     settings = settings or load_settings()
     app = Flask(__name__)
@@ -47,6 +48,8 @@ def create_app(
     app.extensions["settings"] = settings
     app.extensions["clock"] = clock
     app.extensions["store"] = store or Store(settings.effective_database_url)
+    app.extensions["mails"] = mail_policy(settings)
+    app.extensions["mail_transport"] = transport(settings)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     HubMetrics().init_app(app)

@@ -41,6 +41,14 @@ def cli() -> None:
     """Bürgeramt Virtuell: virtual citizens' office."""
 
 
+def _start_mail_worker(app) -> None:  # noqa: ANN001 - Flask app, imported lazily
+    import gevent
+
+    from hub.notify.worker import run_forever
+
+    gevent.spawn(run_forever, app)
+
+
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
@@ -68,7 +76,9 @@ def hub(host: str, port: int, reuse_port: bool) -> None:
         raise click.ClickException(
             "the database schema is not current: run 'buergeramt db upgrade'"
         )
-    serve(create_app(settings), host, port, reuse_port)
+    app = create_app(settings)
+    _start_mail_worker(app)
+    serve(app, host, port, reuse_port)
 
 
 @cli.command()
@@ -93,9 +103,12 @@ def demo(host: str, port: int) -> None:
     click.echo(f"  Services:      {base}/api/v1/services")
     click.echo(f"  Free slots:    {base}/api/v1/services/meldebescheinigung/slots")
     click.echo(f"  API document:  {base}/api/v1/openapi.json")
-    click.echo(f"  Health:        {base}/healthz   {base}/readyz   {base}/metrics\n")
+    click.echo(f"  Health:        {base}/healthz   {base}/readyz   {base}/metrics")
+    click.echo(f"  Mails:         {settings.effective_outbox_dir.resolve()}/*.eml\n")
     click.echo("  Book from a shell, e.g.: see README.md, section 'Try the API'.\n")
-    serve(create_app(settings, store=store), host, port)
+    app = create_app(settings, store=store)
+    _start_mail_worker(app)
+    serve(app, host, port)
 
 
 @cli.group()
@@ -244,3 +257,37 @@ def closures_add(first: datetime, last: datetime | None, reason: str, schedule_n
             )
         )
     click.echo(f"closed {first_day} to {last_day}")
+
+
+@cli.group()
+def mail() -> None:
+    """The outbox of e-mails to citizens."""
+
+
+@mail.command("send-due")
+def mail_send_due() -> None:
+    """Deliver every mail that is due now (the hub does this on its own every few seconds)."""
+    from hub import create_app
+    from hub.notify.outbox import deliver_due
+
+    app = create_app(_settings())
+    ext = app.extensions
+    report = deliver_due(ext["store"], ext["mails"], ext["mail_transport"], ext["clock"]())
+    click.echo(
+        f"sent {len(report.sent)}, retrying {len(report.retrying)}, "
+        f"failed {len(report.failed)}, withdrawn {len(report.withdrawn)}"
+    )
+
+
+@mail.command("list")
+@click.option("--all", "everything", is_flag=True, help="Include sent and withdrawn mails.")
+def mail_list(everything: bool) -> None:
+    """Mails waiting or failed, with their last error."""
+    from hub.notify.outbox import mail_overview
+
+    statuses = ("pending", "failed", "sent", "cancelled") if everything else ("pending", "failed")
+    for row in mail_overview(_store(_settings()), statuses):
+        click.echo(
+            f"{row.id:6} {row.status:9} {row.kind:12} due {row.due_at:%Y-%m-%d %H:%M} UTC"
+            f"  attempts {row.attempts}  {row.last_error}"
+        )

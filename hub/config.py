@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+import secrets
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import (
@@ -47,6 +48,16 @@ class Settings(BaseSettings):
     rate_limit_read: str = "120/minute"
     trusted_proxies: int = Field(0, ge=0, le=5)
 
+    mail_from: str = "Bürgeramt Virtuell <buergeramt@localhost>"
+    smtp_host: str | None = None  # unset: mails go to the outbox folder instead
+    smtp_port: int = Field(587, ge=1, le=65535)
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    outbox_dir: Path | None = None  # default: <data_dir>/outbox
+    reminder_leads_minutes: list[int] = Field(default_factory=lambda: [24 * 60, 60])
+    mail_poll_seconds: float = Field(10.0, gt=0, le=3600)
+
     # Testing and demos only: the hub's clock reads this instant at start and runs on from it.
     clock_start: datetime | None = None
 
@@ -84,6 +95,23 @@ class Settings(BaseSettings):
     def effective_database_url(self) -> str:
         """The configured URL, or a SQLite file in the data folder."""
         return self.database_url or f"sqlite:///{(self.data_dir / 'buergeramt.sqlite3').resolve()}"
+
+    @property
+    def effective_outbox_dir(self) -> Path:
+        """Where mails are written when no SMTP server is configured."""
+        return self.outbox_dir or self.data_dir / "outbox"
+
+    def effective_secret_key(self) -> str:
+        """The configured secret key, or one generated once and kept in the data folder."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as file:
+                file.write(secrets.token_urlsafe(32))
+        return path.read_text().strip()
 
     @property
     def booking_policy(self) -> BookingPolicy:

@@ -9,6 +9,7 @@ from flask import current_app
 
 if TYPE_CHECKING:
     from hub.config import Settings
+    from hub.notify.outbox import MailPolicy
     from hub.store import Store
 
 
@@ -25,3 +26,8 @@ def hub_settings() -> Settings:
 def now() -> datetime:
     """The current time from the app's injected clock (UTC)."""
     return current_app.extensions["clock"]()
+
+
+def mails() -> MailPolicy:
+    """What mails the current app sends and how it seals their links."""
+    return current_app.extensions["mails"]

@@ -231,3 +231,47 @@ def serve_hub(tmp_path: Path) -> Iterator:
     yield start
     for hub in hubs:
         hub.stop()
+
+
+class Mailbox:
+    """A real SMTP server (aiosmtpd) on loopback that keeps what it receives."""
+
+    def __init__(self) -> None:
+        self.messages: list = []
+        self.port = free_port()
+        self.controller = None
+
+    def start(self) -> None:
+        """Listen (again) on the same port."""
+        from aiosmtpd.controller import Controller
+
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self) -> None:
+        """Stop listening: the mail server is down."""
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+    async def handle_DATA(self, server, session, envelope):
+        from email import message_from_bytes, policy
+
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        return "250 OK"
+
+    def wait_for(self, count: int, timeout: float = 20.0) -> list:
+        """Block until at least `count` messages have arrived."""
+        deadline = time.monotonic() + timeout
+        while len(self.messages) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return self.messages
+
+
+@pytest.fixture
+def mailbox() -> Iterator[Mailbox]:
+    """An SMTP server on loopback for the duration of a test."""
+    box = Mailbox()
+    box.start()
+    yield box
+    box.stop()

@@ -16,7 +16,7 @@ from hub.booking.catalogue import Service
 from hub.booking.schedule import Interval
 from hub.booking.timezone import local_date, to_local_iso
 from hub.booking.tokens import join_token_for
-from hub.context import hub_settings, now, store
+from hub.context import hub_settings, mails, now, store
 from hub.metrics import metrics
 from hub.operations import booking
 from hub.operations.booking import Appointment, BookingRequest
@@ -106,7 +106,7 @@ def book() -> ResponseReturnValue:
         body.service_id, body.start, body.name, body.email, body.locale or _lang()
     )
     try:
-        booked = booking.book(store(), hub_settings().booking_policy, now(), request_)
+        booked = booking.book(store(), hub_settings().booking_policy, now(), request_, mails())
     except booking.SlotTaken:
         metrics().bookings.labels("slot_taken").inc()
         raise
@@ -137,7 +137,7 @@ def reschedule(raw_id: str) -> ResponseReturnValue:
     ident = appointment_id(raw_id)
     body = json_body(RescheduleBody)
     appt = booking.reschedule(
-        store(), hub_settings().booking_policy, now(), ident, token, body.start
+        store(), hub_settings().booking_policy, now(), ident, token, body.start, mails()
     )
     return jsonify(_appointment_json(appt, token))
 
@@ -147,5 +147,5 @@ def reschedule(raw_id: str) -> ResponseReturnValue:
 def cancel(raw_id: str) -> ResponseReturnValue:
     """Cancel the appointment and free its slot."""
     token = bearer_token()
-    appt = booking.cancel(store(), now(), appointment_id(raw_id), token)
+    appt = booking.cancel(store(), now(), appointment_id(raw_id), token, mails())
     return jsonify(_appointment_json(appt, token))

@@ -21,6 +21,7 @@ from hub.booking.schedule import Interval
 from hub.booking.slots import BusyTimes, counters_offering, free_slots, grid_units
 from hub.booking.timezone import require_aware
 from hub.booking.tokens import hash_token, join_token_for, new_token
+from hub.notify.outbox import MailPolicy
 from hub.store import Store
 from hub.store.catalogue import Catalogue, busy_times
 from hub.store.engine import retrying
@@ -220,7 +221,13 @@ def _claim(
     raise SlotTaken([])
 
 
-def book(store: Store, policy: BookingPolicy, now: datetime, request: BookingRequest) -> Booked:
+def book(
+    store: Store,
+    policy: BookingPolicy,
+    now: datetime,
+    request: BookingRequest,
+    mails: MailPolicy | None = None,
+) -> Booked:
     """Book the requested slot on any free counter, or raise SlotTaken with alternatives."""
     catalogue = store.catalogue()
     service = _service(catalogue, request.service_id)
@@ -266,6 +273,8 @@ def book(store: Store, policy: BookingPolicy, now: datetime, request: BookingReq
             )
             if not _occupy(conn, appointment.id, candidates[0], units):
                 _claim(conn, appointment.id, candidates[1:], units)
+            if mails is not None:
+                mails.enqueue(conn, appointment.id, manage, "confirmation", slot.start, now, 0)
         return Booked(appointment, manage, join)
 
     try:
@@ -312,6 +321,7 @@ def reschedule(
     appointment_id: uuid.UUID,
     manage_token: str,
     start: datetime,
+    mails: MailPolicy | None = None,
 ) -> Appointment:
     """Move the appointment atomically: if the new slot is taken, the old one is kept."""
     catalogue = store.catalogue()
@@ -330,8 +340,12 @@ def reschedule(
             conn.execute(delete(OCCUPANCY).where(OCCUPANCY.c.appointment_id == row.id))
             counter_id = _claim(conn, row.id, _free_candidates(conn, offering, units), units)
             row.counter_id, row.start_at, row.end_at = counter_id, slot.start, slot.end
-            row.updated_at = now
+            row.updated_at, row.revision = now, row.revision + 1
             session.flush()
+            if mails is not None:
+                mails.enqueue(
+                    conn, row.id, manage_token, "rescheduled", slot.start, now, row.revision
+                )
             return Appointment.of(row)
 
     try:
@@ -341,7 +355,11 @@ def reschedule(
 
 
 def cancel(
-    store: Store, now: datetime, appointment_id: uuid.UUID, manage_token: str
+    store: Store,
+    now: datetime,
+    appointment_id: uuid.UUID,
+    manage_token: str,
+    mails: MailPolicy | None = None,
 ) -> Appointment:
     """Cancel and free the slot at once. Cancelling twice is harmless."""
 
@@ -353,7 +371,18 @@ def cancel(
             _changeable(row, now)
             session.execute(delete(OccupancyRow).where(OccupancyRow.appointment_id == row.id))
             row.status, row.cancelled_at, row.updated_at = "cancelled", now, now
+            row.revision += 1
             session.flush()
+            if mails is not None:
+                mails.enqueue(
+                    session.connection(),
+                    row.id,
+                    manage_token,
+                    "cancelled",
+                    row.start_at,
+                    now,
+                    row.revision,
+                )
             return Appointment.of(row)
 
     return retrying(attempt)

@@ -134,6 +134,8 @@ class AppointmentRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Counts changes (reschedules, cancellation): the SEQUENCE of the calendar file.
+    revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     __table_args__ = (
         CheckConstraint("start_at < end_at", name="span"),
         CheckConstraint("status IN ('booked', 'cancelled')", name="status"),
@@ -154,4 +156,31 @@ class OccupancyRow(Base):
     minute: Mapped[int] = mapped_column(Integer, primary_key=True)
     appointment_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("appointments.id", ondelete="CASCADE"), index=True
+    )
+
+
+class MailRow(Base):
+    """An e-mail to send at `due_at` (transactional outbox: written with the booking itself).
+
+    The manage secret is kept sealed (encrypted with the hub's secret key), because the mail
+    must carry the links and the database holds only hashes of them otherwise.
+    """
+
+    __tablename__ = "mails"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    appointment_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("appointments.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    sealed_token: Mapped[str] = mapped_column(Text)
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'sent', 'failed', 'cancelled')", name="status"),
+        Index("ix_mails_status_due_at", "status", "due_at"),
     )

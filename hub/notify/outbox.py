@@ -1,0 +1,194 @@
+"""The mail outbox: mails are written in the same transaction as the booking change that causes
+them, then delivered by a worker with retries. Nothing is lost if the mail server is down, and a
+restart neither loses nor repeats a mail (bar one crash between sending and recording it)."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.engine import Connection
+
+from hub.booking.tokens import join_token_for
+from hub.notify.compose import MailFacts, compose
+from hub.notify.sealing import Sealer
+from hub.notify.transport import Transport
+from hub.store import Store
+from hub.store.models import AppointmentRow, MailRow
+
+log = logging.getLogger(__name__)
+MAILS = MailRow.__table__
+CLAIM = timedelta(minutes=2)  # a claimed mail is retried by others after this, e.g. on a crash
+BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15), timedelta(hours=1))
+MAX_ATTEMPTS = 8
+
+
+@dataclass(frozen=True)
+class MailPolicy:
+    """What to send when, and how to keep the links."""
+
+    sealer: Sealer
+    public_url: str
+    sender: str
+    reminder_leads: tuple[timedelta, ...] = (timedelta(hours=24), timedelta(hours=1))
+
+    def enqueue(
+        self,
+        conn: Connection,
+        appointment_id: uuid.UUID,
+        manage_token: str,
+        kind: str,
+        start: datetime,
+        now: datetime,
+        revision: int,
+    ) -> None:
+        """Schedule the mail for a change (now) and, unless cancelled, the reminders before
+        `start`; reminders planned for an earlier time are withdrawn."""
+        conn.execute(
+            update(MAILS)
+            .where(
+                MAILS.c.appointment_id == appointment_id,
+                MAILS.c.status == "pending",
+                MAILS.c.kind == "reminder",
+            )
+            .values(status="cancelled")
+        )
+        sealed = self.sealer.seal(manage_token)
+        due = [(kind, now)]
+        if kind != "cancelled":
+            due += [
+                ("reminder", start - lead) for lead in self.reminder_leads if start - lead > now
+            ]
+        conn.execute(
+            MAILS.insert(),
+            [
+                {
+                    "appointment_id": appointment_id,
+                    "kind": k,
+                    "due_at": at,
+                    "status": "pending",
+                    "attempts": 0,
+                    "last_error": "",
+                    "sealed_token": sealed,
+                    "revision": revision,
+                }
+                for k, at in due
+            ],
+        )
+
+
+@dataclass
+class DeliveryReport:
+    """What one round of delivery did."""
+
+    sent: list[int] = field(default_factory=list)
+    retrying: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+    withdrawn: list[int] = field(default_factory=list)
+
+
+def _claim(store: Store, now: datetime, batch: int) -> list[int]:
+    due = and_(
+        MAILS.c.status == "pending",
+        MAILS.c.due_at <= now,
+        or_(MAILS.c.claimed_until.is_(None), MAILS.c.claimed_until < now),
+    )
+    with store.engine.begin() as conn:
+        query = select(MAILS.c.id).where(due).order_by(MAILS.c.due_at).limit(batch)
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)  # several hub processes share work
+        ids = list(conn.scalars(query))
+        if ids:
+            conn.execute(
+                update(MAILS)
+                .where(MAILS.c.id.in_(ids))
+                .values(claimed_until=now + CLAIM, attempts=MAILS.c.attempts + 1)
+            )
+    return ids
+
+
+def _facts(store: Store, policy: MailPolicy, mail: MailRow, appt: AppointmentRow) -> MailFacts:
+    manage = policy.sealer.unseal(mail.sealed_token)
+    service = store.catalogue().services.get(appt.service_id)
+    if service is None:
+        raise LookupError(f"service {appt.service_id} is no longer offered")
+    return MailFacts(
+        kind=mail.kind,
+        to=appt.email,
+        name=appt.name,
+        lang=appt.locale,
+        service=service,
+        appointment_id=appt.id,
+        start=appt.start_at,
+        end=appt.end_at,
+        manage_url=f"{policy.public_url}/manage/{manage}",
+        join_url=f"{policy.public_url}/join/{join_token_for(manage)}",
+        sequence=mail.revision,
+    )
+
+
+def _record(store: Store, mail_id: int, **values: object) -> None:
+    with store.engine.begin() as conn:
+        conn.execute(update(MAILS).where(MAILS.c.id == mail_id).values(**values))
+
+
+def deliver_due(
+    store: Store, policy: MailPolicy, transport: Transport, now: datetime, batch: int = 50
+) -> DeliveryReport:
+    """Send every mail that is due; failures are retried later, then marked failed.
+
+    No transaction stays open while a mail server is talked to (on SQLite that would hold the
+    write lock and stall bookings).
+    """
+    report = DeliveryReport()
+    for mail_id in _claim(store, now, batch):
+        with store.transaction() as session:
+            mail = session.get(MailRow, mail_id)
+            appt = session.get(AppointmentRow, mail.appointment_id) if mail else None
+        assert mail is not None and appt is not None
+        if mail.kind == "reminder" and (appt.status != "booked" or appt.start_at <= now):
+            _record(store, mail_id, status="cancelled", claimed_until=None)
+            report.withdrawn.append(mail_id)
+            continue
+        try:
+            message = compose(
+                _facts(store, policy, mail, appt),
+                policy.sender,
+                now,
+                f"{mail.id}.{mail.appointment_id}",
+            )
+            transport.send(message)
+        except Exception as exc:
+            log.warning(
+                "mail %s for appointment %s failed (attempt %d): %s",
+                mail.id,
+                mail.appointment_id,
+                mail.attempts,
+                exc,
+            )
+            error = f"{type(exc).__name__}: {exc}"[:1000]
+            if mail.attempts >= MAX_ATTEMPTS:
+                _record(store, mail_id, status="failed", last_error=error, claimed_until=None)
+                report.failed.append(mail_id)
+            else:
+                retry_at = now + BACKOFF[min(mail.attempts, len(BACKOFF)) - 1]
+                _record(store, mail_id, due_at=retry_at, last_error=error, claimed_until=None)
+                report.retrying.append(mail_id)
+            continue
+        _record(store, mail_id, status="sent", sent_at=now, claimed_until=None)
+        report.sent.append(mail_id)
+    return report
+
+
+def mail_overview(store: Store, statuses: Sequence[str] = ("pending", "failed")) -> list[MailRow]:
+    """Mails in the given states, oldest first (for the admin's view of the outbox)."""
+    with store.transaction() as session:
+        return list(
+            session.scalars(
+                select(MailRow).where(MailRow.status.in_(statuses)).order_by(MailRow.due_at)
+            )
+        )

@@ -1,0 +1,63 @@
+"""The background loop that delivers due mails from the outbox, and its wiring from settings."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import timedelta
+
+from flask import Flask
+
+from hub.config import Settings
+from hub.notify.outbox import MailPolicy, deliver_due
+from hub.notify.sealing import Sealer
+from hub.notify.transport import FolderTransport, SmtpTransport, Transport
+
+log = logging.getLogger(__name__)
+
+
+def mail_policy(settings: Settings) -> MailPolicy:
+    """The mail schedule and link sealing these settings describe."""
+    return MailPolicy(
+        sealer=Sealer(settings.effective_secret_key()),
+        public_url=settings.public_url,
+        sender=settings.mail_from,
+        reminder_leads=tuple(timedelta(minutes=m) for m in settings.reminder_leads_minutes),
+    )
+
+
+def transport(settings: Settings) -> Transport:
+    """SMTP when a host is configured, else the outbox folder."""
+    if settings.smtp_host:
+        return SmtpTransport(
+            settings.smtp_host,
+            settings.smtp_port,
+            settings.smtp_security,
+            settings.smtp_user,
+            settings.smtp_password,
+        )
+    return FolderTransport(settings.effective_outbox_dir)
+
+
+def deliver_once(app: Flask) -> None:
+    """One round of delivery for `app`'s outbox."""
+    ext = app.extensions
+    report = deliver_due(ext["store"], ext["mails"], ext["mail_transport"], ext["clock"]())
+    if report.sent or report.retrying or report.failed:
+        log.info(
+            "mail: %d sent, %d to retry, %d failed",
+            len(report.sent),
+            len(report.retrying),
+            len(report.failed),
+        )
+
+
+def run_forever(app: Flask) -> None:
+    """Deliver due mails every few seconds until the process ends (a gevent greenlet)."""
+    pause = app.extensions["settings"].mail_poll_seconds
+    while True:
+        try:
+            deliver_once(app)
+        except Exception:  # the loop must survive a database outage
+            log.exception("mail delivery round failed")
+        time.sleep(pause)
