@@ -26,6 +26,7 @@ def create_app(
     from hub.api import errors
     from hub.metrics import HubMetrics
     from hub.notify.worker import mail_policy, transport
+    from hub.web import bp as web_bp
 
     settings = settings or load_settings()
     app = Flask(__name__)
@@ -59,4 +60,5 @@ def create_app(
     realtime.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(web_bp)
     return app

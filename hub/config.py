@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     reminder_leads_minutes: list[int] = Field(default_factory=lambda: [24 * 60, 60])
     mail_poll_seconds: float = Field(10.0, gt=0, le=3600)
 
+    # Plain text (paragraphs separated by blank lines) for the privacy notice and imprint pages.
+    privacy_text: str = ""
+    imprint_text: str = ""
+
     # Testing and demos only: the hub's clock reads this instant at start and runs on from it.
     clock_start: datetime | None = None
 

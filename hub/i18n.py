@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, Response, request
 from flask_babel import Babel
 
 LANGUAGES = ("de", "en")
@@ -12,10 +12,13 @@ babel = Babel()
 
 
 def select_locale() -> str:
-    """The request's language: ?lang=de|en, else the browser's preference, else German."""
+    """The request's language: ?lang=de|en, else the remembered choice, else the browser's."""
     wanted = request.args.get("lang", "")
     if wanted in LANGUAGES:
         return wanted
+    remembered = request.cookies.get("lang", "")
+    if remembered in LANGUAGES:
+        return remembered
     return request.accept_languages.best_match(LANGUAGES, default=DEFAULT_LANGUAGE)
 
 
@@ -24,3 +27,10 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LANGUAGE)
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Europe/Berlin")
     babel.init_app(app, locale_selector=select_locale)
+
+    @app.after_request
+    def _remember(response: Response) -> Response:
+        wanted = request.args.get("lang", "")
+        if wanted in LANGUAGES and request.cookies.get("lang") != wanted:
+            response.set_cookie("lang", wanted, max_age=365 * 24 * 3600, samesite="Lax")
+        return response

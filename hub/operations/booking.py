@@ -307,6 +307,23 @@ def get(store: Store, appointment_id: uuid.UUID, manage_token: str) -> Appointme
     return retrying(read)
 
 
+def find_by_manage_token(store: Store, manage_token: str) -> Appointment:
+    """The appointment behind a manage link (looked up by the token's hash)."""
+
+    def read() -> Appointment:
+        with store.transaction() as session:
+            row = session.scalar(
+                select(AppointmentRow).where(
+                    AppointmentRow.manage_token_hash == hash_token(manage_token)
+                )
+            )
+            if row is None:
+                raise NotFound("appointment_not_found")
+            return Appointment.of(row)
+
+    return retrying(read)
+
+
 def _changeable(row: AppointmentRow, now: datetime) -> None:
     if row.status == "cancelled":
         raise BookingError("appointment_cancelled")

@@ -1,0 +1,278 @@
+"""Routes of the citizens' pages. Each one parses the form, calls an operation, renders a page.
+
+No link changes anything by being opened (mail scanners follow links): booking, moving and
+cancelling are form posts.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from contextlib import suppress
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from babel.dates import format_date, format_time
+from babel.numbers import format_currency
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from pydantic import ValidationError
+
+from hub.api.schemas import BookingBody
+from hub.booking.catalogue import Service
+from hub.booking.rules import BookingError, SlotTaken
+from hub.booking.schedule import Interval
+from hub.booking.timezone import BERLIN, local_date
+from hub.booking.tokens import join_token_for, looks_like_token
+from hub.context import hub_settings, mails, now, store
+from hub.operations import booking
+from hub.operations.booking import BookingRequest, NotFound
+
+bp = Blueprint(
+    "web",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static/web",
+)
+DAYS_SHOWN = 21
+
+FIELD_MESSAGES = {
+    "name": lambda: _("Please enter your name."),
+    "email": lambda: _("Please enter a valid e-mail address."),
+    "consent": lambda: _("Please agree to the privacy notice."),
+}
+
+
+def _lang() -> str:
+    return str(get_locale() or "de")
+
+
+@bp.app_template_filter("day")
+def _format_day(value: date | datetime) -> str:
+    day = value.astimezone(BERLIN).date() if isinstance(value, datetime) else value
+    return format_date(day, format="full", locale=_lang())
+
+
+@bp.app_template_filter("clock")
+def _format_clock(value: datetime) -> str:
+    return format_time(value.astimezone(BERLIN).time(), format="short", locale=_lang())
+
+
+@bp.app_template_filter("money")
+def _format_money(cents: int) -> str:
+    return format_currency(cents / 100, "EUR", locale=_lang()) if cents else _("free of charge")
+
+
+def _service_or_404(service_id: str) -> Service:
+    service = store().catalogue().services.get(service_id)
+    if service is None:
+        abort(404)
+    return service
+
+
+def _days_with_slots(service: Service) -> OrderedDict[date, list[Interval]]:
+    today = local_date(now())
+    slots = booking.list_slots(
+        store(),
+        hub_settings().booking_policy,
+        now(),
+        service.id,
+        today,
+        today + timedelta(days=DAYS_SHOWN - 1),
+    )
+    days: OrderedDict[date, list[Interval]] = OrderedDict()
+    for slot in slots:
+        days.setdefault(local_date(slot.start), []).append(slot)
+    return days
+
+
+def _chosen_day(days: OrderedDict[date, list[Interval]]) -> date | None:
+    raw = request.args.get("day", "")
+    try:
+        wanted = date.fromisoformat(raw) if len(raw) == 10 else None
+    except ValueError:
+        wanted = None
+    if wanted in days:
+        return wanted
+    return next(iter(days), None)
+
+
+@bp.get("/")
+def services() -> ResponseReturnValue:
+    """Step 1: which service."""
+    return render_template("services.html", services=booking.services(store()), lang=_lang())
+
+
+@bp.get("/book/<service_id>")
+def slots(service_id: str) -> ResponseReturnValue:
+    """Step 2: which day and time; the next days with free times first."""
+    service = _service_or_404(service_id)
+    days = _days_with_slots(service)
+    return render_template(
+        "slots.html",
+        service=service,
+        days=days,
+        day=_chosen_day(days),
+        lang=_lang(),
+        taken=request.args.get("taken") == "1",
+    )
+
+
+def _parse_start(raw: str) -> datetime | None:
+    try:
+        start = datetime.fromisoformat(raw)
+    except ValueError:
+        return None
+    return start if start.tzinfo is not None else None
+
+
+@bp.route("/book/<service_id>/details", methods=["GET", "POST"])
+def details(service_id: str) -> ResponseReturnValue:
+    """Step 3: name, e-mail and consent; then book."""
+    service = _service_or_404(service_id)
+    start = _parse_start(request.values.get("start", ""))
+    if start is None:
+        return redirect(url_for("web.slots", service_id=service.id))
+    form = {"name": request.form.get("name", ""), "email": request.form.get("email", "")}
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        errors, body = _validate(service, start, form)
+        if body is not None:
+            try:
+                booked = booking.book(
+                    store(),
+                    hub_settings().booking_policy,
+                    now(),
+                    BookingRequest(service.id, start, body.name, body.email, _lang()),
+                    mails(),
+                )
+            except SlotTaken:
+                return redirect(
+                    url_for(
+                        "web.slots",
+                        service_id=service.id,
+                        taken=1,
+                        day=local_date(start).isoformat(),
+                    ),
+                    303,
+                )
+            except BookingError:
+                return redirect(url_for("web.slots", service_id=service.id, taken=1), 303)
+            return redirect(url_for("web.manage", token=booked.manage_token, booked=1), 303)
+    status = 422 if errors else 200
+    return render_template(
+        "details.html", service=service, start=start, form=form, errors=errors, lang=_lang()
+    ), status
+
+
+def _validate(
+    service: Service, start: datetime, form: dict[str, str]
+) -> tuple[dict[str, str], BookingBody | None]:
+    errors: dict[str, str] = {}
+    body = None
+    try:
+        body = BookingBody.model_validate(
+            {"service_id": service.id, "start": start, **form}, strict=False
+        )
+    except ValidationError as exc:
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error["loc"] else ""
+            if field in FIELD_MESSAGES:
+                errors.setdefault(field, FIELD_MESSAGES[field]())
+    if request.form.get("consent") != "yes":
+        errors["consent"] = FIELD_MESSAGES["consent"]()
+    return errors, (None if errors else body)
+
+
+def _appointment_or_404(token: str) -> booking.Appointment:
+    if not looks_like_token(token):
+        abort(404)
+    try:
+        return booking.find_by_manage_token(store(), token)
+    except NotFound:
+        abort(404)
+
+
+def _manage_context(token: str) -> dict[str, Any]:
+    appt = _appointment_or_404(token)
+    service = store().catalogue().services.get(appt.service_id)
+    base = hub_settings().public_url
+    return {
+        "appt": appt,
+        "service": service,
+        "token": token,
+        "lang": _lang(),
+        "past": appt.start <= now(),
+        "join_url": f"{base}/join/{join_token_for(token)}",
+    }
+
+
+@bp.get("/manage/<token>")
+def manage(token: str) -> ResponseReturnValue:
+    """The appointment behind a manage link; cancel and move from here."""
+    context = _manage_context(token)
+    return render_template(
+        "manage.html",
+        booked=request.args.get("booked") == "1",
+        moved=request.args.get("moved") == "1",
+        **context,
+    )
+
+
+@bp.post("/manage/<token>/cancel")
+def cancel(token: str) -> ResponseReturnValue:
+    """Cancel (a button press, never a bare link)."""
+    appt = _appointment_or_404(token)
+    with suppress(BookingError):  # the page says why it cannot be cancelled (begun or over)
+        booking.cancel(store(), now(), appt.id, token, mails())
+    return redirect(url_for("web.manage", token=token), 303)
+
+
+@bp.route("/manage/<token>/move", methods=["GET", "POST"])
+def move(token: str) -> ResponseReturnValue:
+    """Pick a new time; the old one is kept if the new one is taken meanwhile."""
+    context = _manage_context(token)
+    appt, service = context["appt"], context["service"]
+    if service is None or appt.status != "booked" or context["past"]:
+        return redirect(url_for("web.manage", token=token), 303)
+    taken = False
+    if request.method == "POST":
+        start = _parse_start(request.form.get("start", ""))
+        if start is not None:
+            try:
+                booking.reschedule(
+                    store(), hub_settings().booking_policy, now(), appt.id, token, start, mails()
+                )
+                return redirect(url_for("web.manage", token=token, moved=1), 303)
+            except BookingError:
+                taken = True
+    days = _days_with_slots(service)
+    return render_template("move.html", days=days, day=_chosen_day(days), taken=taken, **context), (
+        409 if taken else 200
+    )
+
+
+@bp.get("/privacy")
+def privacy() -> ResponseReturnValue:
+    """The privacy notice (text configurable)."""
+    return render_template(
+        "page.html",
+        title=_("Privacy notice"),
+        lang=_lang(),
+        text=hub_settings().privacy_text or None,
+        kind="privacy",
+    )
+
+
+@bp.get("/imprint")
+def imprint() -> ResponseReturnValue:
+    """The imprint (text configurable)."""
+    return render_template(
+        "page.html",
+        title=_("Imprint"),
+        lang=_lang(),
+        text=hub_settings().imprint_text or None,
+        kind="imprint",
+    )
