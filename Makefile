@@ -12,13 +12,19 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -qq -e '.[dev]'
 	touch $(STAMP)
 
+AXE := node_modules/axe-core/axe.min.js
+
+$(AXE): package.json
+	npm install --no-audit --no-fund --loglevel=error
+	touch $(AXE)
+
 translations: $(STAMP)
 	$(BIN)/pybabel compile --use-fuzzy -d hub/translations
 
 demo: $(STAMP) translations
 	$(BIN)/buergeramt demo
 
-test: $(STAMP) translations
+test: $(STAMP) translations $(AXE)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -30,4 +36,4 @@ bench: $(STAMP) translations
 	$(BIN)/python bench/booking.py
 
 clean:
-	rm -rf $(VENV) var test-artifacts
+	rm -rf $(VENV) var test-artifacts node_modules

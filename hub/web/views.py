@@ -55,6 +55,12 @@ def _format_day(value: date | datetime) -> str:
     return format_date(day, format="full", locale=_lang())
 
 
+@bp.app_template_filter("shortday")
+def _format_short_day(value: date) -> str:
+    return format_date(value, format="EEE, d. MMM" if _lang() == "de" else "EEE, MMM d",
+                       locale=_lang())
+
+
 @bp.app_template_filter("clock")
 def _format_clock(value: datetime) -> str:
     return format_time(value.astimezone(BERLIN).time(), format="short", locale=_lang())

@@ -1,0 +1,123 @@
+"""A citizen books, receives the mail, moves and cancels, on a phone, in German and English."""
+
+import re
+
+import pytest
+
+from hub.store import Store
+from hub.store.seed import seed_defaults
+from tests.conftest import MONDAY_EARLY
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def hub(sqlite_template, tmp_path, serve_hub, mailbox):
+    import shutil
+
+    path = tmp_path / "hub.sqlite3"
+    shutil.copy(sqlite_template, path)
+    store = Store(f"sqlite:///{path}")
+    with store.transaction() as session:
+        seed_defaults(session)
+    store.dispose()
+    return serve_hub(
+        f"sqlite:///{path}",
+        clock_start=MONDAY_EARLY.isoformat(),
+        rate_limit_enabled="false",
+        smtp_host="127.0.0.1",
+        smtp_port=str(mailbox.port),
+        smtp_security="none",
+        secret_key="browser-test",
+        mail_poll_seconds="0.2",
+    )
+
+
+def test_book_receive_mail_move_and_cancel_on_a_phone(hub, phone, mailbox, check):
+    page = phone
+    page.goto(hub.url + "/")
+    assert page.locator("html").get_attribute("lang") == "de"
+    check.accessible(page)
+    check.shot(page, "services")
+
+    page.get_by_role("link", name="Melde- und Aufenthaltsbescheinigung").click()
+    page.wait_for_url(re.compile(r"/book/meldebescheinigung"))
+    check.accessible(page)
+    check.shot(page, "times")
+    first_time = page.locator(".times a").first
+    chosen = first_time.inner_text()
+    first_time.click()
+
+    # Sending the empty form shows errors tied to their fields.
+    page.get_by_role("button", name="Termin buchen").click()
+    name = page.get_by_label("Name")
+    assert name.get_attribute("aria-invalid") == "true"
+    assert page.locator("#name-error").inner_text() == "Bitte geben Sie Ihren Namen ein."
+    check.accessible(page)
+    check.shot(page, "errors")
+
+    name.fill("Erika Mustermann")
+    page.get_by_label("E-Mail-Adresse").fill("erika@example.org")
+    page.get_by_label(re.compile("Datenschutzerklärung")).check()
+    page.get_by_role("button", name="Termin buchen").click()
+    page.wait_for_url(re.compile(r"/manage/.+\?booked=1"))
+    assert "Ihr Termin ist gebucht" in page.content()
+    assert chosen in page.locator(".summary").inner_text()
+    check.accessible(page)
+    check.shot(page, "booked")
+
+    [mail] = mailbox.wait_for(1)
+    text = mail.get_body(("plain",)).get_content()
+    manage_url = re.search(r"http\S+/manage/\S+", text).group(0)
+    page.goto(manage_url)
+    page.get_by_role("link", name="Andere Zeit wählen").click()
+    check.accessible(page)
+    page.locator(".days a").nth(1).click()
+    page.locator(".times button").first.click()
+    page.wait_for_url(re.compile(r"moved=1"))
+    assert "Ihr Termin wurde verlegt" in page.content()
+    check.shot(page, "moved")
+
+    page.get_by_role("button", name="Termin absagen").click()
+    page.wait_for_load_state()
+    assert "Dieser Termin wurde abgesagt." in page.content()
+    check.accessible(page)
+    check.shot(page, "cancelled")
+    subjects = [m["Subject"] for m in mailbox.wait_for(3)]
+    assert subjects[1].startswith("Ihr Videotermin wurde verlegt")
+    assert subjects[2].startswith("Abgesagt")
+
+
+def test_pages_in_english_are_accessible_and_the_choice_is_remembered(hub, phone, check):
+    page = phone
+    page.goto(hub.url + "/?lang=en")
+    assert page.locator("html").get_attribute("lang") == "en"
+    check.accessible(page)
+    page.get_by_role("link", name="Certificate of good conduct").click()
+    assert page.locator("html").get_attribute("lang") == "en"  # remembered without ?lang
+    assert page.get_by_role("heading", name="Choose a time").is_visible()
+    check.accessible(page)
+    page.locator(".times a").first.click()
+    check.accessible(page)
+    check.shot(page, "details-en")
+    for path in ("/privacy", "/imprint"):
+        page.goto(hub.url + path)
+        check.accessible(page)
+    page.get_by_role("link", name="Deutsch").click()
+    assert page.locator("html").get_attribute("lang") == "de"
+
+
+def test_no_page_scrolls_sideways_on_a_360_px_phone(hub, phone):
+    phone.goto(hub.url + "/book/meldebescheinigung")
+    phone.locator(".times a").first.click()
+    phone.get_by_label("Name").fill("Erika Mustermann")
+    phone.get_by_label("E-Mail-Adresse").fill("erika@example.org")
+    phone.get_by_label(re.compile("Datenschutzerklärung")).check()
+    phone.get_by_role("button", name="Termin buchen").click()
+    phone.wait_for_url(re.compile(r"/manage/"))
+    manage = phone.url
+    for url in (hub.url + "/", hub.url + "/book/schwerbehindertenparkausweis",
+                hub.url + "/privacy", manage, manage.split("?")[0] + "/move"):
+        phone.goto(url)
+        width = phone.evaluate("document.documentElement.scrollWidth")
+        assert width <= 360, url
