@@ -41,12 +41,17 @@ def cli() -> None:
     """Bürgeramt Virtuell: virtual citizens' office."""
 
 
-def _start_mail_worker(app) -> None:  # noqa: ANN001 - Flask app, imported lazily
-    import gevent
+def _serve_with_mail(app, host: str, port: int, reuse_port: bool = False) -> None:  # noqa: ANN001
+    """Serve `app` with its mail worker; on shutdown the worker finishes its round first."""
+    from hub.notify.worker import MailWorker
+    from hub.server import serve
 
-    from hub.notify.worker import run_forever
-
-    gevent.spawn(run_forever, app)
+    worker = MailWorker(app)
+    worker.start()
+    try:
+        serve(app, host, port, reuse_port)
+    finally:
+        worker.stop()
 
 
 @cli.command()
@@ -62,7 +67,6 @@ def hub(host: str, port: int, reuse_port: bool) -> None:
     from sqlalchemy.exc import OperationalError
 
     from hub import create_app
-    from hub.server import serve
     from hub.store.migrate import is_current
 
     settings = _settings()
@@ -76,9 +80,7 @@ def hub(host: str, port: int, reuse_port: bool) -> None:
         raise click.ClickException(
             "the database schema is not current: run 'buergeramt db upgrade'"
         )
-    app = create_app(settings)
-    _start_mail_worker(app)
-    serve(app, host, port, reuse_port)
+    _serve_with_mail(create_app(settings), host, port, reuse_port)
 
 
 @cli.command()
@@ -87,7 +89,6 @@ def hub(host: str, port: int, reuse_port: bool) -> None:
 def demo(host: str, port: int) -> None:
     """Set up the embedded SQLite database with default data and a demo counter, then serve."""
     from hub import create_app
-    from hub.server import serve
     from hub.store.migrate import upgrade
     from hub.store.seed import add_demo_counter, seed_defaults
 
@@ -106,9 +107,7 @@ def demo(host: str, port: int) -> None:
     click.echo(f"  Health:        {base}/healthz   {base}/readyz   {base}/metrics")
     click.echo(f"  Mails:         {settings.effective_outbox_dir.resolve()}/*.eml\n")
     click.echo("  Book from a shell, e.g.: see README.md, section 'Try the API'.\n")
-    app = create_app(settings, store=store)
-    _start_mail_worker(app)
-    serve(app, host, port)
+    _serve_with_mail(create_app(settings, store=store), host, port)
 
 
 @cli.group()

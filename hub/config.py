@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     rate_limit_enabled: bool = True
     rate_limit_booking: str = "10/minute;60/hour"
     rate_limit_read: str = "120/minute"
+    rate_limit_per_email: str = "5/hour;20/day"
+    max_open_per_email: int = Field(2, ge=0, le=100)  # 0: no limit
     trusted_proxies: int = Field(0, ge=0, le=5)
 
     mail_from: str = "Bürgeramt Virtuell <buergeramt@localhost>"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from collections.abc import Mapping
+
+from flask import Flask, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
@@ -19,6 +21,20 @@ def write_limit() -> str:
 def read_limit() -> str:
     """Limit for requests that only read."""
     return hub_settings().rate_limit_read
+
+
+def per_email_limit() -> str:
+    """Limit for booking attempts naming one e-mail address, from any client address."""
+    return hub_settings().rate_limit_per_email
+
+
+def email_key() -> str:
+    """The e-mail address a booking names (JSON or form), else the client address."""
+    data = request.get_json(silent=True) if request.is_json else request.form
+    email = data.get("email") if isinstance(data, Mapping) else None
+    if isinstance(email, str) and email.strip():
+        return "email:" + email.strip().lower()
+    return get_remote_address()
 
 
 def init_app(app: Flask) -> None:

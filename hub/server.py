@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import signal
 import socket
 from typing import Any
 
+import gevent
 from flask import Flask
 from gevent import pywsgi
 
@@ -39,7 +41,9 @@ def listener(host: str, port: int, reuse_port: bool = False) -> socket.socket:
 
 
 def serve(app: Flask, host: str, port: int, reuse_port: bool = False) -> None:
-    """Serve `app` until interrupted. Call after gevent's monkey patching."""
+    """Serve `app` until SIGTERM or SIGINT, then let open requests finish (up to 10 s).
+
+    Call after gevent's monkey patching."""
     server = pywsgi.WSGIServer(
         listener(host, port, reuse_port),
         app,
@@ -47,5 +51,8 @@ def serve(app: Flask, host: str, port: int, reuse_port: bool = False) -> None:
         log=None,
         error_log=logging.getLogger("hub.server"),
     )
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        gevent.signal_handler(signum, server.stop, timeout=10)
     log.info("hub listening on http://%s:%d", host, port)
     server.serve_forever()
+    log.info("hub stopped")

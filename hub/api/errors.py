@@ -36,6 +36,13 @@ ERRORS: dict[str, tuple[int, Any]] = {
     "slot_taken": (409, _l("This time has just been taken. Please choose another.")),
     "appointment_cancelled": (409, _l("This appointment has been cancelled.")),
     "appointment_past": (409, _l("This appointment has already begun or passed.")),
+    "too_many_appointments": (
+        409,
+        _l(
+            "This e-mail address already holds as many upcoming appointments as allowed. "
+            "Please cancel one before booking another."
+        ),
+    ),
     "payload_too_large": (413, _l("The request is too large.")),
     "unsupported_media_type": (415, _l("Send the request body as application/json.")),
     "rate_limited": (429, _l("Too many requests. Please wait a moment and try again.")),
@@ -96,7 +103,9 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Response | HTTPException:
         if not _wants_json():
-            return exc
+            from hub.web.views import error_page
+
+            return error_page(exc)
         code = HTTP_CODES.get(
             exc.code or 500, "internal_error" if (exc.code or 500) >= 500 else "invalid_body"
         )

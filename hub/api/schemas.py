@@ -18,7 +18,8 @@ def _printable(value: str) -> str:
 
 def _email(value: str) -> str:
     try:
-        return validate_email(value, check_deliverability=False).normalized
+        # Lower case throughout: one address, one count for the per-address limits.
+        return validate_email(value, check_deliverability=False).normalized.lower()
     except EmailNotValidError as exc:
         raise ValueError(str(exc)) from None
 

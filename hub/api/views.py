@@ -20,7 +20,7 @@ from hub.context import hub_settings, mails, now, store
 from hub.metrics import metrics
 from hub.operations import booking
 from hub.operations.booking import Appointment, BookingRequest
-from hub.ratelimit import limiter, read_limit, write_limit
+from hub.ratelimit import email_key, limiter, per_email_limit, read_limit, write_limit
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 DEFAULT_RANGE_DAYS = 14
@@ -99,6 +99,7 @@ def list_slots(service_id: str) -> ResponseReturnValue:
 
 @bp.post("/appointments")
 @limiter.limit(write_limit)
+@limiter.limit(per_email_limit, key_func=email_key)
 def book() -> ResponseReturnValue:
     """Book a slot; 409 with alternatives when it has just been taken."""
     body = json_body(BookingBody)
@@ -106,7 +107,14 @@ def book() -> ResponseReturnValue:
         body.service_id, body.start, body.name, body.email, body.locale or _lang()
     )
     try:
-        booked = booking.book(store(), hub_settings().booking_policy, now(), request_, mails())
+        booked = booking.book(
+            store(),
+            hub_settings().booking_policy,
+            now(),
+            request_,
+            mails(),
+            hub_settings().max_open_per_email or None,
+        )
     except booking.SlotTaken:
         metrics().bookings.labels("slot_taken").inc()
         raise

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-import time
+import threading
 from datetime import timedelta
 
 from flask import Flask
@@ -52,12 +52,31 @@ def deliver_once(app: Flask) -> None:
         )
 
 
-def run_forever(app: Flask) -> None:
-    """Deliver due mails every few seconds until the process ends (a gevent greenlet)."""
-    pause = app.extensions["settings"].mail_poll_seconds
-    while True:
-        try:
-            deliver_once(app)
-        except Exception:  # the loop must survive a database outage
-            log.exception("mail delivery round failed")
-        time.sleep(pause)
+class MailWorker:
+    """Delivers due mails every few seconds in a greenlet; stop() lets the current round end,
+    so a mail that went out is also recorded as sent before the process exits."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self._stopping = threading.Event()  # cooperative under gevent's monkey patching
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Begin delivering in the background."""
+        self._thread = threading.Thread(target=self._run, name="mail-worker", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        pause = self.app.extensions["settings"].mail_poll_seconds
+        while not self._stopping.is_set():
+            try:
+                deliver_once(self.app)
+            except Exception:  # the loop must survive a database outage
+                log.exception("mail delivery round failed")
+            self._stopping.wait(pause)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Finish the current round, then end."""
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout)

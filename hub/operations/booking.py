@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as lite_insert
 from sqlalchemy.engine import Connection
@@ -26,6 +26,7 @@ from hub.store import Store
 from hub.store.catalogue import Catalogue, busy_times
 from hub.store.engine import retrying
 from hub.store.models import AppointmentRow, OccupancyRow
+from hub.store.types import UTCDateTime
 
 T = TypeVar("T")
 ALTERNATIVES = 5
@@ -169,6 +170,15 @@ _TAKEN = select(OCCUPANCY.c.counter_id).where(
     OCCUPANCY.c.minute.in_(bindparam("units", expanding=True)),
 )
 _INSERT_APPOINTMENT = insert(APPOINTMENTS)
+_OPEN_FOR_EMAIL = (
+    select(func.count())
+    .select_from(APPOINTMENTS)
+    .where(
+        APPOINTMENTS.c.email == bindparam("email"),
+        APPOINTMENTS.c.status == "booked",
+        APPOINTMENTS.c.end_at > bindparam("now", type_=UTCDateTime()),
+    )
+)
 _ASSIGN = (
     update(APPOINTMENTS)
     .where(APPOINTMENTS.c.id == bindparam("appointment"))
@@ -182,6 +192,21 @@ _OCCUPY = {
     name: dialect_insert(OCCUPANCY).on_conflict_do_nothing().returning(OCCUPANCY.c.minute)
     for name, dialect_insert in (("postgresql", pg_insert), ("sqlite", lite_insert))
 }
+
+
+def _check_open_per_email(conn: Connection, email: str, now: datetime, limit: int) -> None:
+    """Refuse a booking beyond `limit` upcoming appointments for one address.
+
+    Bookings for one address queue behind a transaction lock (PostgreSQL advisory lock; SQLite
+    writes one at a time anyway), so a burst cannot slip past the count.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:email, 0))"), {"email": email}
+        )
+    held = conn.scalar(_OPEN_FOR_EMAIL, {"email": email, "now": now})
+    if held is not None and held >= limit:
+        raise BookingError("too_many_appointments", "email")
 
 
 def _free_candidates(conn: Connection, offering: list[int], units: list[int]) -> list[int]:
@@ -227,8 +252,12 @@ def book(
     now: datetime,
     request: BookingRequest,
     mails: MailPolicy | None = None,
+    max_open: int | None = None,
 ) -> Booked:
-    """Book the requested slot on any free counter, or raise SlotTaken with alternatives."""
+    """Book the requested slot on any free counter, or raise SlotTaken with alternatives.
+
+    With `max_open`, an e-mail address may hold at most that many upcoming appointments.
+    """
     catalogue = store.catalogue()
     service = _service(catalogue, request.service_id)
     slot, offering = _requested_slot(catalogue, policy, now, service, request.start)
@@ -251,25 +280,30 @@ def book(
         )
         # Core, not the ORM: this is the hot path of a booking surge.
         with store.engine.begin() as conn:
+            if max_open is not None:
+                _check_open_per_email(conn, request.email, now, max_open)
             candidates = _free_candidates(conn, offering, units)
             if not candidates:
                 raise SlotTaken([])
             conn.execute(
-                insert(APPOINTMENTS).values(
-                    id=appointment.id,
-                    service_id=service.id,
-                    counter_id=candidates[0],
-                    start_at=slot.start,
-                    end_at=slot.end,
-                    status="booked",
-                    name=request.name,
-                    email=request.email,
-                    locale=request.locale,
-                    manage_token_hash=hash_token(manage),
-                    join_token_hash=hash_token(join),
-                    created_at=now,
-                    updated_at=now,
-                )
+                _INSERT_APPOINTMENT,
+                {
+                    "id": appointment.id,
+                    "service_id": service.id,
+                    "counter_id": candidates[0],
+                    "start_at": slot.start,
+                    "end_at": slot.end,
+                    "status": "booked",
+                    "name": request.name,
+                    "email": request.email,
+                    "locale": request.locale,
+                    "manage_token_hash": hash_token(manage),
+                    "join_token_hash": hash_token(join),
+                    "created_at": now,
+                    "updated_at": now,
+                    "cancelled_at": None,
+                    "revision": 0,
+                },
             )
             if not _occupy(conn, appointment.id, candidates[0], units):
                 _claim(conn, appointment.id, candidates[1:], units)

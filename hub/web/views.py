@@ -18,6 +18,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from pydantic import ValidationError
+from werkzeug.exceptions import HTTPException
 
 from hub.api.schemas import BookingBody
 from hub.booking.catalogue import Service
@@ -28,6 +29,7 @@ from hub.booking.tokens import join_token_for, looks_like_token
 from hub.context import hub_settings, mails, now, store
 from hub.operations import booking
 from hub.operations.booking import BookingRequest, NotFound
+from hub.ratelimit import email_key, limiter, per_email_limit, write_limit
 
 bp = Blueprint(
     "web",
@@ -57,8 +59,9 @@ def _format_day(value: date | datetime) -> str:
 
 @bp.app_template_filter("shortday")
 def _format_short_day(value: date) -> str:
-    return format_date(value, format="EEE, d. MMM" if _lang() == "de" else "EEE, MMM d",
-                       locale=_lang())
+    return format_date(
+        value, format="EEE, d. MMM" if _lang() == "de" else "EEE, MMM d", locale=_lang()
+    )
 
 
 @bp.app_template_filter("clock")
@@ -135,6 +138,8 @@ def _parse_start(raw: str) -> datetime | None:
 
 
 @bp.route("/book/<service_id>/details", methods=["GET", "POST"])
+@limiter.limit(write_limit, methods=["POST"])
+@limiter.limit(per_email_limit, key_func=email_key, methods=["POST"])
 def details(service_id: str) -> ResponseReturnValue:
     """Step 3: name, e-mail and consent; then book."""
     service = _service_or_404(service_id)
@@ -228,6 +233,7 @@ def manage(token: str) -> ResponseReturnValue:
 
 
 @bp.post("/manage/<token>/cancel")
+@limiter.limit(write_limit)
 def cancel(token: str) -> ResponseReturnValue:
     """Cancel (a button press, never a bare link)."""
     appt = _appointment_or_404(token)
@@ -237,6 +243,7 @@ def cancel(token: str) -> ResponseReturnValue:
 
 
 @bp.route("/manage/<token>/move", methods=["GET", "POST"])
+@limiter.limit(write_limit, methods=["POST"])
 def move(token: str) -> ResponseReturnValue:
     """Pick a new time; the old one is kept if the new one is taken meanwhile."""
     context = _manage_context(token)
@@ -282,3 +289,13 @@ def imprint() -> ResponseReturnValue:
         text=hub_settings().imprint_text or None,
         kind="imprint",
     )
+
+
+def error_page(exc: HTTPException) -> ResponseReturnValue:
+    """A page for 404, 405, 429 and the like, in the visitor's language."""
+    messages = {
+        404: _("This page does not exist, or the link is no longer valid."),
+        429: _("Too many requests. Please wait a moment and try again."),
+    }
+    message = messages.get(exc.code or 500, _("Something went wrong. Please try again later."))
+    return render_template("error.html", message=message, lang=_lang()), exc.code or 500

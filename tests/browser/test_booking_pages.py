@@ -116,8 +116,13 @@ def test_no_page_scrolls_sideways_on_a_360_px_phone(hub, phone):
     phone.get_by_role("button", name="Termin buchen").click()
     phone.wait_for_url(re.compile(r"/manage/"))
     manage = phone.url
-    for url in (hub.url + "/", hub.url + "/book/schwerbehindertenparkausweis",
-                hub.url + "/privacy", manage, manage.split("?")[0] + "/move"):
+    for url in (
+        hub.url + "/",
+        hub.url + "/book/schwerbehindertenparkausweis",
+        hub.url + "/privacy",
+        manage,
+        manage.split("?")[0] + "/move",
+    ):
         phone.goto(url)
         width = phone.evaluate("document.documentElement.scrollWidth")
         assert width <= 360, url

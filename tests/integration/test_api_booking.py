@@ -112,8 +112,8 @@ def test_reschedule_moves_and_frees_the_old_slot(client, store):
         units = session.scalar(select(func.count()).select_from(OccupancyRow))
     assert units == 2  # 10 minutes = two 5-minute units, only at the new time
     # Fill both counters at 10:00 again: possible only because the old slot was freed.
-    assert book(client, "2026-03-02T10:00:00+01:00").status_code == 201
-    assert book(client, "2026-03-02T10:00:00+01:00").status_code == 201
+    assert book(client, "2026-03-02T10:00:00+01:00", email="a@example.org").status_code == 201
+    assert book(client, "2026-03-02T10:00:00+01:00", email="b@example.org").status_code == 201
 
 
 def test_reschedule_to_a_taken_slot_keeps_the_old_one(client, store):
@@ -220,3 +220,18 @@ def test_error_messages_in_german_and_english(client):
     en = client.post("/api/v1/appointments?lang=en", json={"start": "x"})
     assert de.json["error"]["message"] == "Das Feld „service_id“ fehlt."
     assert en.json["error"]["message"] == "The field “service_id” is required."
+
+
+def test_one_address_holds_at_most_two_upcoming_appointments(client):
+    first = book(client, "2026-03-02T08:00:00+01:00").json
+    book(client, "2026-03-02T09:00:00+01:00", email="Erika@Example.org")  # same address
+    third = book(client, "2026-03-02T10:00:00+01:00")
+    assert third.status_code == 409
+    assert third.json["error"] == {
+        "code": "too_many_appointments",
+        "field": "email",
+        "message": third.json["error"]["message"],
+    }
+    client.delete(f"/api/v1/appointments/{first['id']}", headers=auth(first["manage_token"]))
+    assert book(client, "2026-03-02T10:00:00+01:00").status_code == 201
+    assert book(client, "2026-03-02T10:00:00+01:00", email="other@example.org").status_code == 201

@@ -151,3 +151,56 @@ def test_requests_survive_the_database_dropping_every_connection(pg_store, serve
             f"{hub.url}/api/v1/appointments", json=booking(7, "2026-03-03T11:00:00+01:00")
         )
     assert slots.status_code == 200 and booked.status_code == 201
+
+
+def test_a_burst_for_one_address_books_at_most_two(store, serve_hub):
+    hub = serve_hub(store.url, **CLOCK)
+    starts = [f"2026-03-0{3 + i // 4}T{8 + i % 4:02d}:00:00+01:00" for i in range(10)]
+    barrier = threading.Barrier(len(starts))
+    answers: list[httpx.Response] = []
+
+    def one(start: str) -> None:
+        body = {**booking(0, start), "email": "hoarder@example.org"}
+        with httpx.Client(timeout=60) as client:
+            barrier.wait()
+            answers.append(client.post(f"{hub.url}/api/v1/appointments", json=body))
+
+    threads = [threading.Thread(target=one, args=(s,)) for s in starts]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    codes = sorted(r.status_code for r in answers)
+    assert codes == [201, 201] + [409] * 8
+    assert {r.json()["error"]["code"] for r in answers if r.status_code == 409} == {
+        "too_many_appointments"
+    }
+    with store.transaction() as session:
+        held = session.scalar(
+            select(func.count())
+            .select_from(AppointmentRow)
+            .where(AppointmentRow.email == "hoarder@example.org")
+        )
+    assert held == 2
+
+
+def test_attempts_per_address_are_limited_across_client_addresses(store, serve_hub):
+    hub = serve_hub(
+        store.url,
+        clock_start=MONDAY_EARLY.isoformat(),
+        rate_limit_booking="100/minute",
+        rate_limit_per_email="3/hour",
+        max_open_per_email="0",
+    )
+    codes = [
+        httpx.post(
+            f"{hub.url}/api/v1/appointments",
+            json={**booking(i, f"2026-03-03T{8 + i:02d}:00:00+01:00"), "email": "Same@Example.org"},
+        ).status_code
+        for i in range(4)
+    ]
+    assert codes == [201, 201, 201, 429]
+    other = httpx.post(
+        f"{hub.url}/api/v1/appointments", json=booking(5, "2026-03-03T08:00:00+01:00")
+    )
+    assert other.status_code == 201
