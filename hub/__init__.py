@@ -27,6 +27,7 @@ def create_app(
     from hub.metrics import HubMetrics
     from hub.notify.worker import mail_policy, transport
     from hub.web import bp as web_bp
+    from hub.web.outbox import bp as outbox_bp
 
     settings = settings or load_settings()
     app = Flask(__name__)
@@ -61,4 +62,5 @@ def create_app(
     app.register_blueprint(health.bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(web_bp)
+    app.register_blueprint(outbox_bp)
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import datetime
 
@@ -92,7 +93,13 @@ def demo(host: str, port: int) -> None:
     from hub.store.migrate import upgrade
     from hub.store.seed import add_demo_counter, seed_defaults
 
-    settings = load_settings(public_url=f"http://{host}:{port}")
+    # The demo: links point here, the outbox is readable in the browser, mails go out quickly,
+    # and an appointment can start within minutes (unless the environment says otherwise).
+    demo_defaults = {"outbox_page": True, "mail_poll_seconds": 2, "booking_lead_minutes": 5}
+    overrides = {
+        k: v for k, v in demo_defaults.items() if f"BUERGERAMT_{k.upper()}" not in os.environ
+    }
+    settings = load_settings(public_url=f"http://{host}:{port}", **overrides)
     upgrade(settings.effective_database_url)
     store = _store(settings)
     with store.transaction() as session:
@@ -100,13 +107,12 @@ def demo(host: str, port: int) -> None:
         add_demo_counter(session)
     base = settings.public_url
     click.echo("\nBürgeramt Virtuell – demo\n")
-    click.echo(f"  Database:      {settings.effective_database_url}")
-    click.echo(f"  Services:      {base}/api/v1/services")
-    click.echo(f"  Free slots:    {base}/api/v1/services/meldebescheinigung/slots")
-    click.echo(f"  API document:  {base}/api/v1/openapi.json")
-    click.echo(f"  Health:        {base}/healthz   {base}/readyz   {base}/metrics")
-    click.echo(f"  Mails:         {settings.effective_outbox_dir.resolve()}/*.eml\n")
-    click.echo("  Book from a shell, e.g.: see README.md, section 'Try the API'.\n")
+    click.echo(f"  Book an appointment:  {base}/")
+    click.echo(f"  Mails it sends:       {base}/outbox")
+    click.echo(f"  JSON API:             {base}/api/v1/services   ({base}/api/v1/openapi.json)")
+    click.echo(f"  Health and metrics:   {base}/healthz  {base}/readyz  {base}/metrics")
+    click.echo(f"  Database:             {settings.effective_database_url}")
+    click.echo("\n  A demo counter is open around the clock: book a time a few minutes ahead.\n")
     _serve_with_mail(create_app(settings, store=store), host, port)
 
 

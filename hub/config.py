@@ -59,6 +59,7 @@ class Settings(BaseSettings):
     outbox_dir: Path | None = None  # default: <data_dir>/outbox
     reminder_leads_minutes: list[int] = Field(default_factory=lambda: [24 * 60, 60])
     mail_poll_seconds: float = Field(10.0, gt=0, le=3600)
+    outbox_page: bool = False  # demo only: /outbox shows the outbox folder to this machine
 
     # Plain text (paragraphs separated by blank lines) for the privacy notice and imprint pages.
     privacy_text: str = ""

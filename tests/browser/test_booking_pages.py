@@ -126,3 +126,44 @@ def test_no_page_scrolls_sideways_on_a_360_px_phone(hub, phone):
         phone.goto(url)
         width = phone.evaluate("document.documentElement.scrollWidth")
         assert width <= 360, url
+
+
+def test_demo_outbox_page_shows_the_mail_with_working_links(
+    sqlite_template, tmp_path, serve_hub, phone, check
+):
+    import shutil
+
+    path = tmp_path / "demo.sqlite3"
+    shutil.copy(sqlite_template, path)
+    store = Store(f"sqlite:///{path}")
+    with store.transaction() as session:
+        seed_defaults(session)
+    store.dispose()
+    hub = serve_hub(
+        f"sqlite:///{path}",
+        clock_start=MONDAY_EARLY.isoformat(),
+        rate_limit_enabled="false",
+        outbox_page="true",
+        mail_poll_seconds="0.2",
+        outbox_dir=str(tmp_path / "outbox"),
+    )
+    page = phone
+    page.goto(hub.url + "/book/fuehrungszeugnis")
+    page.locator(".times a").first.click()
+    page.get_by_label("Name").fill("Max Mustermann")
+    page.get_by_label("E-Mail-Adresse").fill("max@example.org")
+    page.get_by_label(re.compile("Datenschutzerklärung")).check()
+    page.get_by_role("button", name="Termin buchen").click()
+    page.wait_for_url(re.compile(r"/manage/"))
+    for _ in range(50):
+        page.goto(hub.url + "/outbox")
+        if page.locator(".cards a").count():
+            break
+        page.wait_for_timeout(100)
+    check.accessible(page)
+    page.locator(".cards a").first.click()
+    check.accessible(page)
+    check.shot(page, "outbox-mail")
+    page.locator("a[href*='/manage/']").click()
+    assert page.get_by_role("heading", name="Ihr Termin").is_visible()
+    assert "Max Mustermann" in page.locator(".summary").inner_text()

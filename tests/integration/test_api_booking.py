@@ -235,3 +235,7 @@ def test_one_address_holds_at_most_two_upcoming_appointments(client):
     client.delete(f"/api/v1/appointments/{first['id']}", headers=auth(first["manage_token"]))
     assert book(client, "2026-03-02T10:00:00+01:00").status_code == 201
     assert book(client, "2026-03-02T10:00:00+01:00", email="other@example.org").status_code == 201
+
+
+def test_outbox_page_is_off_unless_configured(client):
+    assert client.get("/outbox").status_code == 404
