@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     rate_limit_read: str = "120/minute"
     rate_limit_per_email: str = "5/hour;20/day"
     max_open_per_email: int = Field(2, ge=0, le=100)  # 0: no limit
+    # Minutes a new booking is held until confirmed from the e-mail; 0 books at once.
+    hold_minutes: int = Field(0, ge=0, le=24 * 60)
     trusted_proxies: int = Field(0, ge=0, le=5)
 
     mail_from: str = "Bürgeramt Virtuell <buergeramt@localhost>"
@@ -119,6 +121,11 @@ class Settings(BaseSettings):
             with os.fdopen(fd, "w") as file:
                 file.write(secrets.token_urlsafe(32))
         return path.read_text().strip()
+
+    @property
+    def hold(self) -> timedelta | None:
+        """How long new bookings wait for confirmation, or None when they need none."""
+        return timedelta(minutes=self.hold_minutes) if self.hold_minutes else None
 
     @property
     def booking_policy(self) -> BookingPolicy:

@@ -36,6 +36,7 @@ ERRORS: dict[str, tuple[int, Any]] = {
     "slot_taken": (409, _l("This time has just been taken. Please choose another.")),
     "appointment_cancelled": (409, _l("This appointment has been cancelled.")),
     "appointment_past": (409, _l("This appointment has already begun or passed.")),
+    "hold_expired": (409, _l("This booking was not confirmed in time and has been released.")),
     "too_many_appointments": (
         409,
         _l(

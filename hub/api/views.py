@@ -66,6 +66,7 @@ def _appointment_json(appt: Appointment, manage_token: str) -> dict[str, Any]:
         "locale": appt.locale,
         "created_at": to_local_iso(appt.created_at),
         "cancelled_at": to_local_iso(appt.cancelled_at) if appt.cancelled_at else None,
+        "hold_until": to_local_iso(appt.hold_until) if appt.hold_until else None,
         **_links(manage_token),
     }
 
@@ -114,18 +115,31 @@ def book() -> ResponseReturnValue:
             request_,
             mails(),
             hub_settings().max_open_per_email or None,
+            hub_settings().hold,
         )
     except booking.SlotTaken:
         metrics().bookings.labels("slot_taken").inc()
         raise
-    metrics().bookings.labels("booked").inc()
-    body_json = {
-        **_appointment_json(booked.appointment, booked.manage_token),
-        "manage_token": booked.manage_token,
-    }
+    metrics().bookings.labels(booked.appointment.status).inc()
+    appt = booked.appointment
+    if appt.status == "held":
+        # The secret goes only by e-mail: confirming proves the address is the booker's.
+        body_json: dict[str, Any] = {
+            "id": str(appt.id),
+            "service_id": appt.service_id,
+            "start": to_local_iso(appt.start),
+            "end": to_local_iso(appt.end),
+            "status": "held",
+            "hold_until": to_local_iso(appt.hold_until) if appt.hold_until else None,
+        }
+    else:
+        body_json = {
+            **_appointment_json(appt, booked.manage_token),
+            "manage_token": booked.manage_token,
+        }
     response = jsonify(body_json)
     response.status_code = 201
-    response.headers["Location"] = url_for("api.read", raw_id=str(booked.appointment.id))
+    response.headers["Location"] = url_for("api.read", raw_id=str(appt.id))
     return response
 
 
@@ -156,4 +170,13 @@ def cancel(raw_id: str) -> ResponseReturnValue:
     """Cancel the appointment and free its slot."""
     token = bearer_token()
     appt = booking.cancel(store(), now(), appointment_id(raw_id), token, mails())
+    return jsonify(_appointment_json(appt, token))
+
+
+@bp.post("/appointments/<raw_id>/confirm")
+@limiter.limit(write_limit)
+def confirm(raw_id: str) -> ResponseReturnValue:
+    """Confirm a held booking with the secret from the e-mail."""
+    token = bearer_token()
+    appt = booking.confirm(store(), now(), appointment_id(raw_id), token, mails())
     return jsonify(_appointment_json(appt, token))

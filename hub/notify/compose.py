@@ -21,7 +21,7 @@ from hub.notify.ics import appointment_calendar
 
 TEMPLATES = Path(__file__).with_name("templates")
 TRANSLATIONS = Path(__file__).parent.parent / "translations"
-KINDS = ("confirmation", "rescheduled", "cancelled", "reminder")
+KINDS = ("hold", "confirmation", "rescheduled", "cancelled", "reminder")
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,7 @@ class MailFacts:
     manage_url: str
     join_url: str
     sequence: int = 0
+    hold_until: datetime | None = None
 
 
 @cache
@@ -64,6 +65,7 @@ def _environment(lang: str) -> Environment:
 def _subject(lang: str, kind: str, when: dict[str, str]) -> str:
     gettext = _translations(lang).gettext
     subjects = {
+        "hold": gettext("Please confirm: video appointment on %(date)s at %(time)s"),
         "confirmation": gettext("Your video appointment on %(date)s at %(time)s"),
         "rescheduled": gettext("Your video appointment has moved to %(date)s at %(time)s"),
         "cancelled": gettext("Cancelled: your video appointment on %(date)s at %(time)s"),
@@ -91,6 +93,11 @@ def compose(facts: MailFacts, sender: str, stamp: datetime, message_key: str) ->
         if facts.service.fee_cents
         else "",
         "minutes": facts.service.duration_minutes,
+        "hold_until": format_time(
+            facts.hold_until.astimezone(BERLIN).time(), format="short", locale=lang
+        )
+        if facts.hold_until
+        else "",
         **when,
     }
     message = EmailMessage()
@@ -102,6 +109,8 @@ def compose(facts: MailFacts, sender: str, stamp: datetime, message_key: str) ->
     message["Content-Language"] = lang
     message.set_content(env.get_template("mail.txt").render(context))
     message.add_alternative(env.get_template("mail.html").render(context), subtype="html")
+    if facts.kind == "hold":  # not booked yet: no calendar entry
+        return message
     calendar = appointment_calendar(
         facts.appointment_id,
         facts.service.name(lang),

@@ -59,7 +59,7 @@ class MailPolicy:
         )
         sealed = self.sealer.seal(manage_token)
         due = [(kind, now)]
-        if kind != "cancelled":
+        if kind in ("confirmation", "rescheduled"):
             due += [
                 ("reminder", start - lead) for lead in self.reminder_leads if start - lead > now
             ]
@@ -128,6 +128,7 @@ def _facts(store: Store, policy: MailPolicy, mail: MailRow, appt: AppointmentRow
         manage_url=f"{policy.public_url}/manage/{manage}",
         join_url=f"{policy.public_url}/join/{join_token_for(manage)}",
         sequence=mail.revision,
+        hold_until=appt.hold_until,
     )
 
 
@@ -150,7 +151,10 @@ def deliver_due(
             mail = session.get(MailRow, mail_id)
             appt = session.get(AppointmentRow, mail.appointment_id) if mail else None
         assert mail is not None and appt is not None
-        if mail.kind == "reminder" and (appt.status != "booked" or appt.start_at <= now):
+        stale = (mail.kind == "reminder" and (appt.status != "booked" or appt.start_at <= now)) or (
+            mail.kind == "hold" and appt.status != "held"
+        )
+        if stale:
             _record(store, mail_id, status="cancelled", claimed_until=None)
             report.withdrawn.append(mail_id)
             continue

@@ -41,8 +41,14 @@ def transport(settings: Settings) -> Transport:
 
 def deliver_once(app: Flask) -> None:
     """One round of delivery for `app`'s outbox."""
+    from hub.operations.booking import release_expired_holds
+
     ext = app.extensions
-    report = deliver_due(ext["store"], ext["mails"], ext["mail_transport"], ext["clock"]())
+    now = ext["clock"]()
+    released = release_expired_holds(ext["store"], now)
+    if released:
+        log.info("released %d unconfirmed holds", released)
+    report = deliver_due(ext["store"], ext["mails"], ext["mail_transport"], now)
     if report.sent or report.retrying or report.failed:
         log.info(
             "mail: %d sent, %d to retry, %d failed",

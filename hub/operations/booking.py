@@ -51,6 +51,7 @@ class Appointment:
     locale: str
     created_at: datetime
     cancelled_at: datetime | None
+    hold_until: datetime | None = None
 
     @classmethod
     def of(cls, row: AppointmentRow) -> Appointment:
@@ -66,6 +67,7 @@ class Appointment:
             row.locale,
             row.created_at,
             row.cancelled_at,
+            row.hold_until,
         )
 
 
@@ -102,11 +104,16 @@ def _service(catalogue: Catalogue, service_id: str) -> Service:
 
 
 def _slots_in(
-    store: Store, catalogue: Catalogue, service: Service, window: Interval, step: timedelta
+    store: Store,
+    catalogue: Catalogue,
+    service: Service,
+    window: Interval,
+    step: timedelta,
+    now: datetime,
 ) -> list[Interval]:
     def read() -> BusyTimes:
         with store.transaction() as session:
-            return busy_times(session, window)
+            return busy_times(session, window, now)
 
     busy = retrying(read)
     duration = timedelta(minutes=service.duration_minutes)
@@ -125,7 +132,7 @@ def list_slots(
     catalogue = store.catalogue()
     service = _service(catalogue, service_id)
     window = policy.window(now, first_day, last_day)
-    return [] if window is None else _slots_in(store, catalogue, service, window, policy.step)
+    return [] if window is None else _slots_in(store, catalogue, service, window, policy.step, now)
 
 
 def alternatives(
@@ -142,7 +149,7 @@ def alternatives(
     # Look a little ahead first (cheap, and what a citizen wants), then further out.
     for reach in ALTERNATIVES_SEARCH:
         end = min(start + reach, bookable.end)
-        found = _slots_in(store, catalogue, service, Interval(start, end), policy.step)
+        found = _slots_in(store, catalogue, service, Interval(start, end), policy.step, now)
         if len(found) >= ALTERNATIVES or end == bookable.end:
             break
     return found[:ALTERNATIVES]
@@ -209,6 +216,41 @@ def _check_open_per_email(conn: Connection, email: str, now: datetime, limit: in
         raise BookingError("too_many_appointments", "email")
 
 
+def _release_expired_holds(
+    conn: Connection,
+    now: datetime,
+    counters: list[int] | None = None,
+    units: list[int] | None = None,
+) -> int:
+    """Give the slots of unconfirmed holds back (those on the given units, or all of them)."""
+    expired = select(APPOINTMENTS.c.id).where(
+        APPOINTMENTS.c.status == "held", APPOINTMENTS.c.hold_until <= now
+    )
+    if counters is not None and units is not None:
+        expired = expired.where(
+            APPOINTMENTS.c.id.in_(
+                select(OCCUPANCY.c.appointment_id).where(
+                    OCCUPANCY.c.counter_id.in_(counters), OCCUPANCY.c.minute.in_(units)
+                )
+            )
+        )
+    ids = list(conn.scalars(expired))
+    if ids:
+        conn.execute(delete(OCCUPANCY).where(OCCUPANCY.c.appointment_id.in_(ids)))
+        conn.execute(
+            update(APPOINTMENTS)
+            .where(APPOINTMENTS.c.id.in_(ids))
+            .values(status="released", updated_at=now)
+        )
+    return len(ids)
+
+
+def release_expired_holds(store: Store, now: datetime) -> int:
+    """Release every hold whose time is up (the mail worker calls this every round)."""
+    with store.engine.begin() as conn:
+        return _release_expired_holds(conn, now)
+
+
 def _free_candidates(conn: Connection, offering: list[int], units: list[int]) -> list[int]:
     """Counters offering the slot that looked free a moment ago, in random order.
 
@@ -253,10 +295,12 @@ def book(
     request: BookingRequest,
     mails: MailPolicy | None = None,
     max_open: int | None = None,
+    hold: timedelta | None = None,
 ) -> Booked:
     """Book the requested slot on any free counter, or raise SlotTaken with alternatives.
 
-    With `max_open`, an e-mail address may hold at most that many upcoming appointments.
+    With `max_open`, an e-mail address may hold at most that many upcoming appointments. With
+    `hold`, the slot is only held until the citizen confirms from the e-mail (see confirm()).
     """
     catalogue = store.catalogue()
     service = _service(catalogue, request.service_id)
@@ -271,17 +315,19 @@ def book(
             service.id,
             slot.start,
             slot.end,
-            "booked",
+            "held" if hold else "booked",
             request.name,
             request.email,
             request.locale,
             now,
             None,
+            now + hold if hold else None,
         )
         # Core, not the ORM: this is the hot path of a booking surge.
         with store.engine.begin() as conn:
             if max_open is not None:
                 _check_open_per_email(conn, request.email, now, max_open)
+            _release_expired_holds(conn, now, offering, units)
             candidates = _free_candidates(conn, offering, units)
             if not candidates:
                 raise SlotTaken([])
@@ -293,7 +339,8 @@ def book(
                     "counter_id": candidates[0],
                     "start_at": slot.start,
                     "end_at": slot.end,
-                    "status": "booked",
+                    "status": appointment.status,
+                    "hold_until": appointment.hold_until,
                     "name": request.name,
                     "email": request.email,
                     "locale": request.locale,
@@ -308,7 +355,8 @@ def book(
             if not _occupy(conn, appointment.id, candidates[0], units):
                 _claim(conn, appointment.id, candidates[1:], units)
             if mails is not None:
-                mails.enqueue(conn, appointment.id, manage, "confirmation", slot.start, now, 0)
+                kind = "hold" if hold else "confirmation"
+                mails.enqueue(conn, appointment.id, manage, kind, slot.start, now, 0)
         return Booked(appointment, manage, join)
 
     try:
@@ -361,6 +409,10 @@ def find_by_manage_token(store: Store, manage_token: str) -> Appointment:
 def _changeable(row: AppointmentRow, now: datetime) -> None:
     if row.status == "cancelled":
         raise BookingError("appointment_cancelled")
+    if row.status == "released" or (
+        row.status == "held" and row.hold_until is not None and row.hold_until <= now
+    ):
+        raise BookingError("hold_expired")
     if row.start_at <= now:
         raise BookingError("appointment_past")
 
@@ -394,9 +446,8 @@ def reschedule(
             row.updated_at, row.revision = now, row.revision + 1
             session.flush()
             if mails is not None:
-                mails.enqueue(
-                    conn, row.id, manage_token, "rescheduled", slot.start, now, row.revision
-                )
+                kind = "hold" if row.status == "held" else "rescheduled"
+                mails.enqueue(conn, row.id, manage_token, kind, slot.start, now, row.revision)
             return Appointment.of(row)
 
     try:
@@ -430,6 +481,38 @@ def cancel(
                     row.id,
                     manage_token,
                     "cancelled",
+                    row.start_at,
+                    now,
+                    row.revision,
+                )
+            return Appointment.of(row)
+
+    return retrying(attempt)
+
+
+def confirm(
+    store: Store,
+    now: datetime,
+    appointment_id: uuid.UUID,
+    manage_token: str,
+    mails: MailPolicy | None = None,
+) -> Appointment:
+    """Turn a hold into a booking (the citizen clicked the link in the e-mail in time)."""
+
+    def attempt() -> Appointment:
+        with store.transaction() as session:
+            row = _owned(session, appointment_id, manage_token, lock=True)
+            if row.status == "booked":
+                return Appointment.of(row)
+            _changeable(row, now)
+            row.status, row.hold_until, row.updated_at = "booked", None, now
+            session.flush()
+            if mails is not None:
+                mails.enqueue(
+                    session.connection(),
+                    row.id,
+                    manage_token,
+                    "confirmation",
                     row.start_at,
                     now,
                     row.revision,

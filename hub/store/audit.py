@@ -7,6 +7,8 @@ from sqlalchemy.orm import Session, aliased
 
 from hub.store.models import AppointmentRow
 
+HOLDING = ("booked", "held")  # statuses that keep a counter's time
+
 
 def double_bookings(session: Session) -> int:
     """Pairs of booked appointments that overlap on one counter; must always be 0."""
@@ -23,6 +25,6 @@ def double_bookings(session: Session) -> int:
                 b.start_at < a.end_at,
             ),
         )
-        .where(a.status == "booked", b.status == "booked")
+        .where(a.status.in_(HOLDING), b.status.in_(HOLDING))
     )
     return int(session.scalar(query) or 0)

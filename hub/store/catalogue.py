@@ -7,9 +7,9 @@ import time as clock
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import UTC, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
-from sqlalchemy import DateTime, select, type_coerce
+from sqlalchemy import DateTime, and_, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from hub.booking.catalogue import Service
@@ -18,7 +18,6 @@ from hub.booking.schedule import Closure, Interval, OpeningPeriod, WeeklySchedul
 from hub.booking.slots import BusyTimes, Counter
 from hub.store.models import AppointmentRow, CounterRow, ScheduleRow, ServiceRow
 
-ACTIVE_STATUSES = ("booked",)
 # No appointment is longer than this; it bounds the index range scan in busy_times().
 MAX_DURATION = timedelta(minutes=MAX_DURATION_MINUTES)
 
@@ -126,7 +125,7 @@ def active_counters(session: Session) -> list[Counter]:
     return counters
 
 
-def busy_times(session: Session, window: Interval) -> BusyTimes:
+def busy_times(session: Session, window: Interval, now: datetime) -> BusyTimes:
     """Booked spans overlapping `window`, per counter.
 
     This runs on every slot listing over thousands of rows, so it skips the ORM layer and the
@@ -142,7 +141,10 @@ def busy_times(session: Session, window: Interval) -> BusyTimes:
                 type_coerce(AppointmentRow.end_at, raw),
             )
             .where(
-                AppointmentRow.status.in_(ACTIVE_STATUSES),
+                or_(
+                    AppointmentRow.status == "booked",
+                    and_(AppointmentRow.status == "held", AppointmentRow.hold_until > now),
+                ),
                 AppointmentRow.start_at < window.end,
                 AppointmentRow.start_at > window.start - MAX_DURATION,
                 AppointmentRow.end_at > window.start,

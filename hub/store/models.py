@@ -134,11 +134,13 @@ class AppointmentRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # With holds on: the slot is kept until then for the citizen to confirm from the e-mail.
+    hold_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # Counts changes (reschedules, cancellation): the SEQUENCE of the calendar file.
     revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     __table_args__ = (
         CheckConstraint("start_at < end_at", name="span"),
-        CheckConstraint("status IN ('booked', 'cancelled')", name="status"),
+        CheckConstraint("status IN ('held', 'booked', 'cancelled', 'released')", name="status"),
         Index("ix_appointments_start_at", "start_at"),
         Index("ix_appointments_email", "email"),
     )

@@ -158,6 +158,8 @@ def details(service_id: str) -> ResponseReturnValue:
                     now(),
                     BookingRequest(service.id, start, body.name, body.email, _lang()),
                     mails(),
+                    hub_settings().max_open_per_email or None,
+                    hub_settings().hold,
                 )
             except SlotTaken:
                 return redirect(
@@ -169,8 +171,32 @@ def details(service_id: str) -> ResponseReturnValue:
                     ),
                     303,
                 )
-            except BookingError:
-                return redirect(url_for("web.slots", service_id=service.id, taken=1), 303)
+            except BookingError as exc:
+                if exc.code != "too_many_appointments":
+                    return redirect(url_for("web.slots", service_id=service.id, taken=1), 303)
+                errors["email"] = _(
+                    "This e-mail address already holds as many upcoming appointments as "
+                    "allowed. Please cancel one first."
+                )
+                return render_template(
+                    "details.html",
+                    service=service,
+                    start=start,
+                    form=form,
+                    errors=errors,
+                    lang=_lang(),
+                ), 409
+            if booked.appointment.status == "held":
+                # The manage link goes only by e-mail: confirming proves the address.
+                return redirect(
+                    url_for(
+                        "web.check_mail",
+                        until=booked.appointment.hold_until.isoformat()
+                        if booked.appointment.hold_until
+                        else "",
+                    ),
+                    303,
+                )
             return redirect(url_for("web.manage", token=booked.manage_token, booked=1), 303)
     status = 422 if errors else 200
     return render_template(
@@ -216,6 +242,9 @@ def _manage_context(token: str) -> dict[str, Any]:
         "token": token,
         "lang": _lang(),
         "past": appt.start <= now(),
+        "hold_open": appt.status == "held"
+        and appt.hold_until is not None
+        and appt.hold_until > now(),
         "join_url": f"{base}/join/{join_token_for(token)}",
     }
 
@@ -230,6 +259,25 @@ def manage(token: str) -> ResponseReturnValue:
         moved=request.args.get("moved") == "1",
         **context,
     )
+
+
+@bp.get("/book/check-your-mail")
+def check_mail() -> ResponseReturnValue:
+    """After booking with holds on: confirm from the e-mail in time."""
+    until = _parse_start(request.args.get("until", ""))
+    return render_template("check_mail.html", until=until, lang=_lang())
+
+
+@bp.post("/manage/<token>/confirm")
+@limiter.limit(write_limit)
+def confirm(token: str) -> ResponseReturnValue:
+    """Confirm a held booking (the button on the page the e-mail links to)."""
+    appt = _appointment_or_404(token)
+    try:
+        booking.confirm(store(), now(), appt.id, token, mails())
+    except BookingError:
+        return redirect(url_for("web.manage", token=token), 303)
+    return redirect(url_for("web.manage", token=token, booked=1), 303)
 
 
 @bp.post("/manage/<token>/cancel")

@@ -239,3 +239,20 @@ def test_one_address_holds_at_most_two_upcoming_appointments(client):
 
 def test_outbox_page_is_off_unless_configured(client):
     assert client.get("/outbox").status_code == 404
+
+
+def test_booking_page_says_when_an_address_holds_too_many(client):
+    for start in ("2026-03-02T08:00:00+01:00", "2026-03-02T09:00:00+01:00"):
+        assert book(client, start).status_code == 201
+    page = client.post(
+        "/book/meldebescheinigung/details",
+        data={
+            "name": "Erika",
+            "email": "ERIKA@example.org",
+            "consent": "yes",
+            "start": "2026-03-02T10:00:00+01:00",
+        },
+    )
+    assert page.status_code == 409
+    assert "Für diese E-Mail-Adresse sind bereits so viele Termine gebucht" in page.data.decode()
+    assert 'id="email-error"' in page.data.decode()
