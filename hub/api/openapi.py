@@ -37,12 +37,13 @@ APPOINTMENT = _obj(
     service_id={"type": "string"},
     start=ISO,
     end=ISO,
-    status={"type": "string", "enum": ["booked", "cancelled"]},
+    status={"type": "string", "enum": ["held", "booked", "cancelled", "released"]},
     name={"type": "string"},
     email={"type": "string", "format": "email"},
     locale={"type": "string", "enum": ["de", "en"]},
     created_at=ISO,
     cancelled_at={**ISO, "type": ["string", "null"]},
+    hold_until={**ISO, "type": ["string", "null"]},
     manage_url={"type": "string", "format": "uri"},
     join_url={"type": "string", "format": "uri"},
 )
@@ -61,9 +62,25 @@ SCHEMAS: dict[str, Any] = {
     "Slot": _obj(["start", "end"], start=ISO, end=ISO),
     "Appointment": APPOINTMENT,
     "BookedAppointment": {
-        "allOf": [
-            _ref("Appointment"),
-            _obj(["manage_token"], manage_token={"type": "string", "description": "shown once"}),
+        "oneOf": [
+            {
+                "allOf": [
+                    _ref("Appointment"),
+                    _obj(
+                        ["manage_token"],
+                        manage_token={"type": "string", "description": "shown once"},
+                    ),
+                ]
+            },
+            _obj(  # with holds on: the secret goes only by e-mail
+                ["id", "status", "hold_until"],
+                id={"type": "string", "format": "uuid"},
+                service_id={"type": "string"},
+                start=ISO,
+                end=ISO,
+                status={"type": "string", "const": "held"},
+                hold_until=ISO,
+            ),
         ]
     },
     "Error": _obj(
@@ -173,6 +190,15 @@ def _paths() -> dict[str, Any]:
             "delete": {
                 "summary": "Cancel",
                 "operationId": "cancel",
+                "security": BEARER,
+                "responses": {"200": appointment, **_errors(401, 404, 409, 429)},
+            },
+        },
+        "/appointments/{id}/confirm": {
+            "parameters": [ID_PARAM],
+            "post": {
+                "summary": "Confirm a held booking with the secret from the e-mail",
+                "operationId": "confirm",
                 "security": BEARER,
                 "responses": {"200": appointment, **_errors(401, 404, 409, 429)},
             },

@@ -48,15 +48,16 @@ class MailPolicy:
     ) -> None:
         """Schedule the mail for a change (now) and, unless cancelled, the reminders before
         `start`; reminders planned for an earlier time are withdrawn."""
-        conn.execute(
-            update(MAILS)
-            .where(
-                MAILS.c.appointment_id == appointment_id,
-                MAILS.c.status == "pending",
-                MAILS.c.kind == "reminder",
+        if kind not in ("hold", "confirmation") or revision:  # a new booking has none yet
+            conn.execute(
+                update(MAILS)
+                .where(
+                    MAILS.c.appointment_id == appointment_id,
+                    MAILS.c.status == "pending",
+                    MAILS.c.kind == "reminder",
+                )
+                .values(status="cancelled")
             )
-            .values(status="cancelled")
-        )
         sealed = self.sealer.seal(manage_token)
         due = [(kind, now)]
         if kind in ("confirmation", "rescheduled"):

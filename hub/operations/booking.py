@@ -227,11 +227,16 @@ def _release_expired_holds(
         APPOINTMENTS.c.status == "held", APPOINTMENTS.c.hold_until <= now
     )
     if counters is not None and units is not None:
-        expired = expired.where(
-            APPOINTMENTS.c.id.in_(
-                select(OCCUPANCY.c.appointment_id).where(
-                    OCCUPANCY.c.counter_id.in_(counters), OCCUPANCY.c.minute.in_(units)
-                )
+        # Start from the occupancy rows (primary key), not from all held appointments.
+        expired = (
+            select(OCCUPANCY.c.appointment_id)
+            .distinct()
+            .join(APPOINTMENTS, APPOINTMENTS.c.id == OCCUPANCY.c.appointment_id)
+            .where(
+                OCCUPANCY.c.counter_id.in_(counters),
+                OCCUPANCY.c.minute.in_(units),
+                APPOINTMENTS.c.status == "held",
+                APPOINTMENTS.c.hold_until <= now,
             )
         )
     ids = list(conn.scalars(expired))
@@ -327,7 +332,8 @@ def book(
         with store.engine.begin() as conn:
             if max_open is not None:
                 _check_open_per_email(conn, request.email, now, max_open)
-            _release_expired_holds(conn, now, offering, units)
+            if hold is not None:  # with holds off, the worker releases leftovers
+                _release_expired_holds(conn, now, offering, units)
             candidates = _free_candidates(conn, offering, units)
             if not candidates:
                 raise SlotTaken([])

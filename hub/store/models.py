@@ -143,6 +143,7 @@ class AppointmentRow(Base):
         CheckConstraint("status IN ('held', 'booked', 'cancelled', 'released')", name="status"),
         Index("ix_appointments_start_at", "start_at"),
         Index("ix_appointments_email", "email"),
+        Index("ix_appointments_hold_until", "hold_until"),
     )
 
 

@@ -21,11 +21,13 @@ def upgrade() -> None:
         batch_op.create_check_constraint(
             "status", "status IN ('held', 'booked', 'cancelled', 'released')"
         )
+        batch_op.create_index("ix_appointments_hold_until", ["hold_until"], unique=False)
 
 
 def downgrade() -> None:
     op.execute("UPDATE appointments SET status = 'cancelled' WHERE status IN ('held', 'released')")
     with op.batch_alter_table("appointments", schema=None) as batch_op:
+        batch_op.drop_index("ix_appointments_hold_until")
         batch_op.drop_constraint(op.f("ck_appointments_status"), type_="check")
         batch_op.create_check_constraint("status", "status IN ('booked', 'cancelled')")
         batch_op.drop_column("hold_until")
