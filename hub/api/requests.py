@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from datetime import date
@@ -27,14 +26,13 @@ def json_body(model: type[M]) -> M:
     if len(raw) > MAX_BODY:
         raise ApiError("payload_too_large")
     try:
-        data = json.loads(raw)
-    except (ValueError, RecursionError):
-        raise ApiError("invalid_json") from None
-    if not isinstance(data, dict):
-        raise ApiError("invalid_body")
-    try:
         return model.model_validate_json(raw)
     except ValidationError as exc:
+        kind = exc.errors(include_url=False)[0]["type"]
+        if kind == "json_invalid":
+            raise ApiError("invalid_json") from None
+        if kind in ("model_type", "model_attributes_type"):  # valid JSON, but not an object
+            raise ApiError("invalid_body") from None
         raise _field_error(exc) from None
 
 

@@ -64,22 +64,20 @@ class MailPolicy:
             due += [
                 ("reminder", start - lead) for lead in self.reminder_leads if start - lead > now
             ]
-        conn.execute(
-            MAILS.insert(),
-            [
-                {
-                    "appointment_id": appointment_id,
-                    "kind": k,
-                    "due_at": at,
-                    "status": "pending",
-                    "attempts": 0,
-                    "last_error": "",
-                    "sealed_token": sealed,
-                    "revision": revision,
-                }
-                for k, at in due
-            ],
-        )
+        rows = [
+            {
+                "appointment_id": appointment_id,
+                "kind": k,
+                "due_at": at,
+                "status": "pending",
+                "attempts": 0,
+                "last_error": "",
+                "sealed_token": sealed,
+                "revision": revision,
+            }
+            for k, at in due
+        ]
+        conn.execute(MAILS.insert().values(rows))  # one statement for all of them
 
 
 @dataclass

@@ -167,3 +167,53 @@ def test_demo_outbox_page_shows_the_mail_with_working_links(
     page.locator("a[href*='/manage/']").click()
     assert page.get_by_role("heading", name="Ihr Termin").is_visible()
     assert "Max Mustermann" in page.locator(".summary").inner_text()
+
+
+def test_with_holds_the_citizen_confirms_from_the_mail_in_english(
+    sqlite_template, tmp_path, serve_hub, phone, mailbox, check
+):
+    import shutil
+
+    path = tmp_path / "hold.sqlite3"
+    shutil.copy(sqlite_template, path)
+    store = Store(f"sqlite:///{path}")
+    with store.transaction() as session:
+        seed_defaults(session)
+    store.dispose()
+    hub = serve_hub(
+        f"sqlite:///{path}",
+        clock_start=MONDAY_EARLY.isoformat(),
+        rate_limit_enabled="false",
+        smtp_host="127.0.0.1",
+        smtp_port=str(mailbox.port),
+        smtp_security="none",
+        secret_key="hold-test",
+        mail_poll_seconds="0.2",
+        hold_minutes="15",
+    )
+    page = phone
+    page.goto(hub.url + "/book/anmeldung?lang=en")
+    page.locator(".times a").first.click()
+    page.get_by_label("Name").fill("Jane Doe")
+    page.get_by_label("E-mail address").fill("jane@example.org")
+    page.get_by_label(re.compile("privacy notice")).check()
+    page.get_by_role("button", name="Book appointment").click()
+    page.wait_for_url(re.compile(r"check-your-mail"))
+    assert page.get_by_role("heading", name="Please check your e-mail").is_visible()
+    check.accessible(page)
+    check.shot(page, "check-mail")
+
+    [mail] = mailbox.wait_for(1)
+    assert mail["Subject"].startswith("Please confirm")
+    manage_url = re.search(r"http\S+/manage/\S+", mail.get_body(("plain",)).get_content()).group(0)
+    page.goto(manage_url)
+    check.accessible(page)
+    check.shot(page, "held")
+    page.get_by_role("button", name="Confirm appointment").click()
+    page.wait_for_url(re.compile(r"booked=1"))
+    assert "Your appointment is booked" in page.content()
+    check.accessible(page)
+    assert mailbox.wait_for(2)[1]["Subject"].startswith("Your video appointment on")
+    page.goto(hub.url + "/manage/" + "x" * 43)
+    assert page.get_by_role("heading", name=re.compile("does not exist")).is_visible()
+    check.accessible(page)

@@ -30,7 +30,8 @@ def test_probes_metrics_and_openapi_over_loopback(store, serve_hub):
     assert httpx.get(f"{hub.url}/readyz").json()["database"] == "ok"
     document = httpx.get(f"{hub.url}/api/v1/openapi.json").json()
     validate(document)
-    assert set(document["paths"]) >= {"/appointments/{id}/confirm",
+    assert set(document["paths"]) >= {
+        "/appointments/{id}/confirm",
         "/services",
         "/services/{service_id}/slots",
         "/appointments",
