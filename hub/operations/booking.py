@@ -182,9 +182,39 @@ _OPEN_FOR_EMAIL = (
     .select_from(APPOINTMENTS)
     .where(
         APPOINTMENTS.c.email == bindparam("email"),
-        APPOINTMENTS.c.status == "booked",
+        APPOINTMENTS.c.status.in_(("booked", "held")),
         APPOINTMENTS.c.end_at > bindparam("now", type_=UTCDateTime()),
     )
+    .scalar_subquery()
+)
+_INSERTED_COLUMNS = (
+    "id",
+    "service_id",
+    "counter_id",
+    "start_at",
+    "end_at",
+    "status",
+    "hold_until",
+    "name",
+    "email",
+    "locale",
+    "manage_token_hash",
+    "join_token_hash",
+    "created_at",
+    "updated_at",
+    "cancelled_at",
+    "revision",
+)
+# INSERT … SELECT … WHERE (upcoming appointments of this address) < :limit
+_INSERT_IF_ROOM = (
+    insert(APPOINTMENTS)
+    .from_select(
+        _INSERTED_COLUMNS,
+        select(*(bindparam(c, type_=APPOINTMENTS.c[c].type) for c in _INSERTED_COLUMNS)).where(
+            bindparam("limit") > _OPEN_FOR_EMAIL
+        ),
+    )
+    .returning(APPOINTMENTS.c.id)
 )
 _ASSIGN = (
     update(APPOINTMENTS)
@@ -201,18 +231,25 @@ _OCCUPY = {
 }
 
 
-def _check_open_per_email(conn: Connection, email: str, now: datetime, limit: int) -> None:
-    """Refuse a booking beyond `limit` upcoming appointments for one address.
+# PostgreSQL: take the per-address lock in the same round trip as reading the taken units. The
+# lock function yields one row with a NULL counter, which the caller ignores.
+_LOCK_AND_TAKEN = text(
+    "SELECT NULL::integer AS counter_id FROM pg_advisory_xact_lock(hashtextextended(:email, 0))"
+    " UNION ALL SELECT counter_id FROM occupancy"
+    " WHERE counter_id = ANY(:counters) AND minute = ANY(:units)"
+)
 
-    Bookings for one address queue behind a transaction lock (PostgreSQL advisory lock; SQLite
-    writes one at a time anyway), so a burst cannot slip past the count.
-    """
-    if conn.dialect.name == "postgresql":
-        conn.execute(
-            text("SELECT pg_advisory_xact_lock(hashtextextended(:email, 0))"), {"email": email}
-        )
-    held = conn.scalar(_OPEN_FOR_EMAIL, {"email": email, "now": now})
-    if held is not None and held >= limit:
+
+def _insert_appointment(
+    conn: Connection, values: dict[str, object], email_limit: int | None, now: datetime
+) -> None:
+    """Insert the appointment; with `email_limit`, only while the address holds fewer upcoming
+    appointments than that (counted by the same statement, after the per-address lock)."""
+    if email_limit is None:
+        conn.execute(_INSERT_APPOINTMENT, values)
+        return
+    inserted = conn.execute(_INSERT_IF_ROOM, {**values, "limit": email_limit, "now": now})
+    if inserted.first() is None:
         raise BookingError("too_many_appointments", "email")
 
 
@@ -256,12 +293,22 @@ def release_expired_holds(store: Store, now: datetime) -> int:
         return _release_expired_holds(conn, now)
 
 
-def _free_candidates(conn: Connection, offering: list[int], units: list[int]) -> list[int]:
+def _free_candidates(
+    conn: Connection, offering: list[int], units: list[int], lock_email: str | None = None
+) -> list[int]:
     """Counters offering the slot that looked free a moment ago, in random order.
 
     The order spreads a surge over the counters instead of queueing everyone on the first.
+    With `lock_email`, the per-address lock is taken too (see _insert_appointment): PostgreSQL
+    lets bookings for one address queue behind it; SQLite writes one at a time anyway.
     """
-    taken = set(conn.scalars(_TAKEN, {"counters": offering, "units": units}))
+    if lock_email is not None and conn.dialect.name == "postgresql":
+        rows = conn.scalars(
+            _LOCK_AND_TAKEN, {"email": lock_email, "counters": offering, "units": units}
+        )
+        taken = {c for c in rows if c is not None}
+    else:
+        taken = set(conn.scalars(_TAKEN, {"counters": offering, "units": units}))
     candidates = [c for c in offering if c not in taken]
     random.shuffle(candidates)
     return candidates
@@ -330,15 +377,14 @@ def book(
         )
         # Core, not the ORM: this is the hot path of a booking surge.
         with store.engine.begin() as conn:
-            if max_open is not None:
-                _check_open_per_email(conn, request.email, now, max_open)
             if hold is not None:  # with holds off, the worker releases leftovers
                 _release_expired_holds(conn, now, offering, units)
-            candidates = _free_candidates(conn, offering, units)
+            lock = request.email if max_open is not None else None
+            candidates = _free_candidates(conn, offering, units, lock)
             if not candidates:
                 raise SlotTaken([])
-            conn.execute(
-                _INSERT_APPOINTMENT,
+            _insert_appointment(
+                conn,
                 {
                     "id": appointment.id,
                     "service_id": service.id,
@@ -357,6 +403,8 @@ def book(
                     "cancelled_at": None,
                     "revision": 0,
                 },
+                max_open,
+                now,
             )
             if not _occupy(conn, appointment.id, candidates[0], units):
                 _claim(conn, appointment.id, candidates[1:], units)
