@@ -217,3 +217,39 @@ def test_with_holds_the_citizen_confirms_from_the_mail_in_english(
     page.goto(hub.url + "/manage/" + "x" * 43)
     assert page.get_by_role("heading", name=re.compile("does not exist")).is_visible()
     check.accessible(page)
+
+
+def test_booking_works_with_the_keyboard_alone(hub, browser):
+    """No mouse: skip link, tab to a service, a time, fill the form, tick consent, submit."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="de-DE")
+    page = context.new_page()
+    page.goto(hub.url + "/")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Zum Inhalt springen"
+
+    def tab_to(predicate: str, limit: int = 60) -> None:
+        for _ in range(limit):
+            page.keyboard.press("Tab")
+            if page.evaluate(
+                f"(() => {{ const e = document.activeElement; return {predicate}; }})()"
+            ):
+                return
+        raise AssertionError(f"never reached: {predicate}")
+
+    tab_to("e.textContent.includes('Führungszeugnis') && e.tagName === 'A'")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile("/book/fuehrungszeugnis"))
+    tab_to("e.classList.contains('button')")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile("/details"))
+    tab_to("e.id === 'name'")
+    page.keyboard.type("Erika Mustermann")
+    page.keyboard.press("Tab")
+    page.keyboard.type("erika@example.org")
+    tab_to("e.id === 'consent'")
+    page.keyboard.press("Space")
+    tab_to("e.type === 'submit'")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/manage/.+booked=1"))
+    assert "Ihr Termin ist gebucht" in page.content()
+    context.close()
