@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -116,10 +117,18 @@ class Settings(BaseSettings):
             return self.secret_key
         path = self.data_dir / "secret_key"
         if not path.exists():
+            # Several hub processes may start at once: write aside, then link into place, so
+            # every process reads the one complete key that won.
             self.data_dir.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            fd, tmp = tempfile.mkstemp(dir=self.data_dir, prefix=".secret_key.")
             with os.fdopen(fd, "w") as file:
                 file.write(secrets.token_urlsafe(32))
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass
+            finally:
+                os.unlink(tmp)
         return path.read_text().strip()
 
     @property

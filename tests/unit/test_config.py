@@ -49,3 +49,11 @@ def test_missing_config_file_is_named(monkeypatch, tmp_path):
     monkeypatch.setenv("BUERGERAMT_CONFIG_FILE", str(tmp_path / "nope.toml"))
     with pytest.raises(ConfigError, match=r"nope\.toml"):
         load_settings()
+
+
+def test_generated_secret_key_is_kept_and_shared(tmp_path):
+    first = load_settings(data_dir=tmp_path).effective_secret_key()
+    second = load_settings(data_dir=tmp_path).effective_secret_key()
+    assert first == second and len(first) >= 40
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0  # readable by the owner only
+    assert load_settings(data_dir=tmp_path, secret_key="set").effective_secret_key() == "set"
