@@ -275,3 +275,23 @@ def mailbox() -> Iterator[Mailbox]:
     box.start()
     yield box
     box.stop()
+
+
+@pytest.fixture
+def mailing_app(store, tmp_path, mailbox):
+    """make(**settings): the hub on the test database, mailing to `mailbox`, clock at
+    MONDAY_EARLY."""
+
+    def make(**overrides: object):
+        settings = make_settings(
+            tmp_path,
+            database_url=store.url,
+            smtp_host="127.0.0.1",
+            smtp_port=mailbox.port,
+            smtp_security="none",
+            secret_key="test-key",
+            **overrides,
+        )
+        return create_app(settings, clock=fixed_clock(MONDAY_EARLY), store=store, TESTING=True)
+
+    return make

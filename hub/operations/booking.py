@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import random
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TypeVar
@@ -510,6 +511,44 @@ def reschedule(
         raise SlotTaken(alternatives(store, policy, now, service_id, start)) from None
 
 
+def _transition(
+    store: Store,
+    now: datetime,
+    appointment_id: uuid.UUID,
+    manage_token: str,
+    mails: MailPolicy | None,
+    *,
+    done: str,
+    change: Callable[[Session, AppointmentRow], None],
+    mail_kind: str,
+) -> Appointment:
+    """Apply `change` to an appointment the token opens, once (status `done` means done), and
+    schedule its mail in the same transaction."""
+
+    def attempt() -> Appointment:
+        with store.transaction() as session:
+            row = _owned(session, appointment_id, manage_token, lock=True)
+            if row.status == done:
+                return Appointment.of(row)
+            _changeable(row, now)
+            change(session, row)
+            row.updated_at = now
+            session.flush()
+            if mails is not None:
+                mails.enqueue(
+                    session.connection(),
+                    row.id,
+                    manage_token,
+                    mail_kind,
+                    row.start_at,
+                    now,
+                    row.revision,
+                )
+            return Appointment.of(row)
+
+    return retrying(attempt)
+
+
 def cancel(
     store: Store,
     now: datetime,
@@ -519,29 +558,20 @@ def cancel(
 ) -> Appointment:
     """Cancel and free the slot at once. Cancelling twice is harmless."""
 
-    def attempt() -> Appointment:
-        with store.transaction() as session:
-            row = _owned(session, appointment_id, manage_token, lock=True)
-            if row.status == "cancelled":
-                return Appointment.of(row)
-            _changeable(row, now)
-            session.execute(delete(OccupancyRow).where(OccupancyRow.appointment_id == row.id))
-            row.status, row.cancelled_at, row.updated_at = "cancelled", now, now
-            row.revision += 1
-            session.flush()
-            if mails is not None:
-                mails.enqueue(
-                    session.connection(),
-                    row.id,
-                    manage_token,
-                    "cancelled",
-                    row.start_at,
-                    now,
-                    row.revision,
-                )
-            return Appointment.of(row)
+    def change(session: Session, row: AppointmentRow) -> None:
+        session.execute(delete(OccupancyRow).where(OccupancyRow.appointment_id == row.id))
+        row.status, row.cancelled_at, row.revision = "cancelled", now, row.revision + 1
 
-    return retrying(attempt)
+    return _transition(
+        store,
+        now,
+        appointment_id,
+        manage_token,
+        mails,
+        done="cancelled",
+        change=change,
+        mail_kind="cancelled",
+    )
 
 
 def confirm(
@@ -553,24 +583,16 @@ def confirm(
 ) -> Appointment:
     """Turn a hold into a booking (the citizen clicked the link in the e-mail in time)."""
 
-    def attempt() -> Appointment:
-        with store.transaction() as session:
-            row = _owned(session, appointment_id, manage_token, lock=True)
-            if row.status == "booked":
-                return Appointment.of(row)
-            _changeable(row, now)
-            row.status, row.hold_until, row.updated_at = "booked", None, now
-            session.flush()
-            if mails is not None:
-                mails.enqueue(
-                    session.connection(),
-                    row.id,
-                    manage_token,
-                    "confirmation",
-                    row.start_at,
-                    now,
-                    row.revision,
-                )
-            return Appointment.of(row)
+    def change(_session: Session, row: AppointmentRow) -> None:
+        row.status, row.hold_until = "booked", None
 
-    return retrying(attempt)
+    return _transition(
+        store,
+        now,
+        appointment_id,
+        manage_token,
+        mails,
+        done="booked",
+        change=change,
+        mail_kind="confirmation",
+    )

@@ -1,6 +1,7 @@
 """A citizen books, receives the mail, moves and cancels, on a phone, in German and English."""
 
 import re
+import shutil
 
 import pytest
 
@@ -12,25 +13,48 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def hub(sqlite_template, tmp_path, serve_hub, mailbox):
-    import shutil
+def start_hub(sqlite_template, tmp_path, serve_hub, mailbox):
+    """Serve a hub on a fresh seeded SQLite file, mailing to `mailbox`; `**env` adds settings."""
 
-    path = tmp_path / "hub.sqlite3"
-    shutil.copy(sqlite_template, path)
-    store = Store(f"sqlite:///{path}")
-    with store.transaction() as session:
-        seed_defaults(session)
-    store.dispose()
-    return serve_hub(
-        f"sqlite:///{path}",
-        clock_start=MONDAY_EARLY.isoformat(),
-        rate_limit_enabled="false",
-        smtp_host="127.0.0.1",
-        smtp_port=str(mailbox.port),
-        smtp_security="none",
-        secret_key="browser-test",
-        mail_poll_seconds="0.2",
-    )
+    def start(**env: str):
+        path = tmp_path / f"hub-{len(list(tmp_path.glob('hub-*.sqlite3')))}.sqlite3"
+        shutil.copy(sqlite_template, path)
+        store = Store(f"sqlite:///{path}")
+        with store.transaction() as session:
+            seed_defaults(session)
+        store.dispose()
+        settings = {
+            "clock_start": MONDAY_EARLY.isoformat(),
+            "rate_limit_enabled": "false",
+            "smtp_host": "127.0.0.1",
+            "smtp_port": str(mailbox.port),
+            "smtp_security": "none",
+            "secret_key": "browser-test",
+            "mail_poll_seconds": "0.2",
+            **env,
+        }
+        return serve_hub(f"sqlite:///{path}", **settings)
+
+    return start
+
+
+@pytest.fixture
+def hub(start_hub):
+    return start_hub()
+
+
+def book_first_time(page, base_url, service, name, email, lang="de"):
+    """Open the service's times, take the first one, fill the form and send it."""
+    labels = {
+        "de": ("E-Mail-Adresse", "Datenschutzerklärung", "Termin buchen"),
+        "en": ("E-mail address", "privacy notice", "Book appointment"),
+    }[lang]
+    page.goto(f"{base_url}/book/{service}" + ("?lang=en" if lang == "en" else ""))
+    page.locator(".times a").first.click()
+    page.get_by_label("Name").fill(name)
+    page.get_by_label(labels[0]).fill(email)
+    page.get_by_label(re.compile(labels[1])).check()
+    page.get_by_role("button", name=labels[2]).click()
 
 
 def test_book_receive_mail_move_and_cancel_on_a_phone(hub, phone, mailbox, check):
@@ -108,12 +132,7 @@ def test_pages_in_english_are_accessible_and_the_choice_is_remembered(hub, phone
 
 
 def test_no_page_scrolls_sideways_on_a_360_px_phone(hub, phone):
-    phone.goto(hub.url + "/book/meldebescheinigung")
-    phone.locator(".times a").first.click()
-    phone.get_by_label("Name").fill("Erika Mustermann")
-    phone.get_by_label("E-Mail-Adresse").fill("erika@example.org")
-    phone.get_by_label(re.compile("Datenschutzerklärung")).check()
-    phone.get_by_role("button", name="Termin buchen").click()
+    book_first_time(phone, hub.url, "meldebescheinigung", "Erika Mustermann", "erika@example.org")
     phone.wait_for_url(re.compile(r"/manage/"))
     manage = phone.url
     for url in (
@@ -128,32 +147,10 @@ def test_no_page_scrolls_sideways_on_a_360_px_phone(hub, phone):
         assert width <= 360, url
 
 
-def test_demo_outbox_page_shows_the_mail_with_working_links(
-    sqlite_template, tmp_path, serve_hub, phone, check
-):
-    import shutil
-
-    path = tmp_path / "demo.sqlite3"
-    shutil.copy(sqlite_template, path)
-    store = Store(f"sqlite:///{path}")
-    with store.transaction() as session:
-        seed_defaults(session)
-    store.dispose()
-    hub = serve_hub(
-        f"sqlite:///{path}",
-        clock_start=MONDAY_EARLY.isoformat(),
-        rate_limit_enabled="false",
-        outbox_page="true",
-        mail_poll_seconds="0.2",
-        outbox_dir=str(tmp_path / "outbox"),
-    )
+def test_demo_outbox_page_shows_the_mail_with_working_links(start_hub, tmp_path, phone, check):
+    hub = start_hub(smtp_host="", outbox_page="true", outbox_dir=str(tmp_path / "outbox"))
     page = phone
-    page.goto(hub.url + "/book/fuehrungszeugnis")
-    page.locator(".times a").first.click()
-    page.get_by_label("Name").fill("Max Mustermann")
-    page.get_by_label("E-Mail-Adresse").fill("max@example.org")
-    page.get_by_label(re.compile("Datenschutzerklärung")).check()
-    page.get_by_role("button", name="Termin buchen").click()
+    book_first_time(page, hub.url, "fuehrungszeugnis", "Max Mustermann", "max@example.org")
     page.wait_for_url(re.compile(r"/manage/"))
     for _ in range(50):
         page.goto(hub.url + "/outbox")
@@ -169,35 +166,10 @@ def test_demo_outbox_page_shows_the_mail_with_working_links(
     assert "Max Mustermann" in page.locator(".summary").inner_text()
 
 
-def test_with_holds_the_citizen_confirms_from_the_mail_in_english(
-    sqlite_template, tmp_path, serve_hub, phone, mailbox, check
-):
-    import shutil
-
-    path = tmp_path / "hold.sqlite3"
-    shutil.copy(sqlite_template, path)
-    store = Store(f"sqlite:///{path}")
-    with store.transaction() as session:
-        seed_defaults(session)
-    store.dispose()
-    hub = serve_hub(
-        f"sqlite:///{path}",
-        clock_start=MONDAY_EARLY.isoformat(),
-        rate_limit_enabled="false",
-        smtp_host="127.0.0.1",
-        smtp_port=str(mailbox.port),
-        smtp_security="none",
-        secret_key="hold-test",
-        mail_poll_seconds="0.2",
-        hold_minutes="15",
-    )
+def test_with_holds_the_citizen_confirms_from_the_mail_in_english(start_hub, phone, mailbox, check):
+    hub = start_hub(hold_minutes="15")
     page = phone
-    page.goto(hub.url + "/book/anmeldung?lang=en")
-    page.locator(".times a").first.click()
-    page.get_by_label("Name").fill("Jane Doe")
-    page.get_by_label("E-mail address").fill("jane@example.org")
-    page.get_by_label(re.compile("privacy notice")).check()
-    page.get_by_role("button", name="Book appointment").click()
+    book_first_time(page, hub.url, "anmeldung", "Jane Doe", "jane@example.org", lang="en")
     page.wait_for_url(re.compile(r"check-your-mail"))
     assert page.get_by_role("heading", name="Please check your e-mail").is_visible()
     check.accessible(page)

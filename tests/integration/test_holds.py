@@ -5,32 +5,17 @@ from datetime import timedelta
 
 import pytest
 
-from hub import create_app
 from hub.clock import fixed_clock
 from hub.notify.outbox import deliver_due
 from hub.notify.worker import deliver_once
-from tests.conftest import MONDAY_EARLY, make_settings
+from tests.conftest import MONDAY_EARLY
 
 SLOT = "2026-03-02T09:00:00+01:00"
 
 
 @pytest.fixture
-def held_app(store, tmp_path, mailbox):
-    return create_app(
-        make_settings(
-            tmp_path,
-            database_url=store.url,
-            smtp_host="127.0.0.1",
-            smtp_port=mailbox.port,
-            smtp_security="none",
-            secret_key="k",
-            hold_minutes=10,
-            max_open_per_email=0,
-        ),
-        clock=fixed_clock(MONDAY_EARLY),
-        store=store,
-        TESTING=True,
-    )
+def held_app(mailing_app):
+    return mailing_app(hold_minutes=10, max_open_per_email=0)
 
 
 def at(app, minutes):

@@ -18,22 +18,8 @@ START = "2026-03-03T09:00:00+01:00"  # Tuesday, 26 hours after MONDAY_EARLY
 
 
 @pytest.fixture
-def mail_app(store, tmp_path, mailbox):
-    app = create_app(
-        make_settings(
-            tmp_path,
-            database_url=store.url,
-            smtp_host="127.0.0.1",
-            smtp_port=mailbox.port,
-            smtp_security="none",
-            secret_key="test-key",
-        ),
-        clock=fixed_clock(MONDAY_EARLY),
-        store=store,
-        TESTING=True,
-    )
-    app.clock_at = lambda instant: app.extensions.__setitem__("clock", fixed_clock(instant))
-    return app
+def mail_app(mailing_app):
+    return mailing_app()
 
 
 def deliver(app, at=None):
