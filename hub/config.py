@@ -59,6 +59,7 @@ class Settings(BaseSettings):
     smtp_security: Literal["starttls", "tls", "none"] = "starttls"
     smtp_user: str | None = None
     smtp_password: str | None = None
+    smtp_ca_file: str | None = None  # CA bundle for the mail server's certificate
     outbox_dir: Path | None = None  # default: <data_dir>/outbox
     reminder_leads_minutes: list[int] = Field(default_factory=lambda: [24 * 60, 60])
     mail_poll_seconds: float = Field(10.0, gt=0, le=3600)

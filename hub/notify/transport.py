@@ -29,13 +29,15 @@ class SmtpTransport:
         user: str | None = None,
         password: str | None = None,
         timeout: float = 20.0,
+        ca_file: str | None = None,
     ) -> None:
         self.host, self.port, self.security = host, port, security
         self.user, self.password, self.timeout = user, password, timeout
+        self.ca_file = ca_file  # a city's own CA; the system's CAs otherwise
 
     def send(self, message: EmailMessage) -> None:
         """Open a connection, authenticate if configured, send."""
-        context = ssl.create_default_context()
+        context = ssl.create_default_context(cafile=self.ca_file)
         smtp: smtplib.SMTP
         if self.security == "tls":
             smtp = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)

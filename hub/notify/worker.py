@@ -35,6 +35,7 @@ def transport(settings: Settings) -> Transport:
             settings.smtp_security,
             settings.smtp_user,
             settings.smtp_password,
+            ca_file=settings.smtp_ca_file,
         )
     return FolderTransport(settings.effective_outbox_dir)
 
