@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     rate_limit_booking: str = "10/minute;60/hour"
     rate_limit_read: str = "120/minute"
     rate_limit_per_email: str = "5/hour;20/day"
+    rate_limit_key_prefix: str = "buergeramt"  # separates deployments sharing one Redis
     max_open_per_email: int = Field(2, ge=0, le=100)  # 0: no limit
     # Minutes a new booking is held until confirmed from the e-mail; 0 books at once.
     hold_minutes: int = Field(0, ge=0, le=24 * 60)

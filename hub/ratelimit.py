@@ -42,5 +42,6 @@ def init_app(app: Flask) -> None:
     settings = app.extensions["settings"]
     app.config["RATELIMIT_ENABLED"] = settings.rate_limit_enabled
     app.config["RATELIMIT_STORAGE_URI"] = settings.redis_url or "memory://"
+    app.config["RATELIMIT_KEY_PREFIX"] = settings.rate_limit_key_prefix
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     limiter.init_app(app)
