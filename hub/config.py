@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     mail_poll_seconds: float = Field(10.0, gt=0, le=3600)
     outbox_page: bool = False  # demo only: /outbox shows the outbox folder to this machine
 
+    # Name and e-mail of past appointments are blanked this many days after them.
+    retention_days: int = Field(30, ge=1, le=3650)
+
     # Plain text (paragraphs separated by blank lines) for the privacy notice and imprint pages.
     privacy_text: str = ""
     imprint_text: str = ""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import timedelta
 
 from flask import Flask
@@ -59,6 +60,21 @@ def deliver_once(app: Flask) -> None:
         )
 
 
+CLEANUP_EVERY = 3600.0  # seconds between retention runs
+
+
+def forget_once(app: Flask) -> None:
+    """Blank personal data of appointments past the retention period."""
+    from hub.operations.retention import forget_past
+
+    ext = app.extensions
+    forgotten = forget_past(
+        ext["store"], ext["clock"](), timedelta(days=ext["settings"].retention_days)
+    )
+    if forgotten:
+        log.info("retention: forgot the personal data of %d past appointments", forgotten)
+
+
 class MailWorker:
     """Delivers due mails every few seconds in a greenlet; stop() lets the current round end,
     so a mail that went out is also recorded as sent before the process exits."""
@@ -75,9 +91,13 @@ class MailWorker:
 
     def _run(self) -> None:
         pause = self.app.extensions["settings"].mail_poll_seconds
+        last_cleanup = 0.0
         while not self._stopping.is_set():
             try:
                 deliver_once(self.app)
+                if time.monotonic() - last_cleanup >= CLEANUP_EVERY:
+                    forget_once(self.app)
+                    last_cleanup = time.monotonic()
             except Exception:  # the loop must survive a database outage
                 log.exception("mail delivery round failed")
             self._stopping.wait(pause)
