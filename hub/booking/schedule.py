@@ -108,11 +108,6 @@ def is_public_holiday(day: date, subdivision: str = "BW") -> bool:
     return day in _holidays(subdivision, day.year)
 
 
-def holiday_name(day: date, subdivision: str = "BW") -> str | None:
-    """The holiday's name, or None on a working day."""
-    return _holidays(subdivision, day.year).get(day)
-
-
 def _p(weekday: int, opens: str, closes: str) -> OpeningPeriod:
     return OpeningPeriod(weekday, time.fromisoformat(opens), time.fromisoformat(closes))
 

@@ -71,13 +71,6 @@ def _starts_in(
             start += step
 
 
-def candidate_starts(
-    schedule: WeeklySchedule, window: Interval, duration: timedelta, step: timedelta
-) -> list[Interval]:
-    """Slots a schedule offers inside `window`, whether booked or not."""
-    return [Interval(s, s + duration) for s in _starts_in(schedule, window, duration, step)]
-
-
 def _by_schedule(counters: Sequence[Counter]) -> dict[WeeklySchedule, list[int]]:
     groups: dict[WeeklySchedule, list[int]] = {}
     for counter in counters:
