@@ -296,3 +296,7 @@ def mail_list(everything: bool) -> None:
             f"{row.id:6} {row.status:9} {row.kind:12} due {row.due_at:%Y-%m-%d %H:%M} UTC"
             f"  attempts {row.attempts}  {row.last_error}"
         )
+
+
+# Registers the `devices` and `users` groups on `cli`.
+from hub import cli_accounts  # noqa: E402, F401

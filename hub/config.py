@@ -73,6 +73,24 @@ class Settings(BaseSettings):
     privacy_text: str = ""
     imprint_text: str = ""
 
+    # Realtime: when citizens may enter the lobby, and how long a dropped call waits for a party.
+    join_before_minutes: int = Field(15, ge=0, le=24 * 60)
+    join_grace_minutes: int = Field(15, ge=0, le=24 * 60)
+    reconnect_grace_seconds: int = Field(120, ge=5, le=3600)
+    # Each hub process marks its connections alive this often; 3 misses count as gone.
+    presence_seconds: float = Field(10.0, gt=0, le=300)
+    # Browser origins allowed to open the Socket.IO connection (default: public_url only).
+    allowed_origins: list[str] = Field(default_factory=list)
+    # Long-polling needs sticky sessions when several hub processes serve one address.
+    realtime_polling: bool = True
+    signal_rate_per_second: float = Field(20.0, gt=0, le=10_000)
+    signal_burst: int = Field(100, ge=1, le=100_000)
+    stun_urls: list[str] = Field(default_factory=list)
+    turn_urls: list[str] = Field(default_factory=list)
+    turn_secret: str | None = None  # coturn's static-auth-secret (use-auth-secret)
+    turn_ttl_minutes: int = Field(180, ge=5, le=24 * 60)
+    clerk_session_hours: int = Field(12, ge=1, le=24 * 7)
+
     # Testing and demos only: the hub's clock reads this instant at start and runs on from it.
     clock_start: datetime | None = None
 
@@ -135,6 +153,11 @@ class Settings(BaseSettings):
             finally:
                 os.unlink(tmp)
         return path.read_text().strip()
+
+    @property
+    def origins(self) -> list[str]:
+        """Browser origins allowed on the realtime channel."""
+        return [o.rstrip("/") for o in self.allowed_origins] or [self.public_url]
 
     @property
     def hold(self) -> timedelta | None:

@@ -1,11 +1,11 @@
-"""Prometheus metrics: request counts and latencies, booking outcomes."""
+"""Prometheus metrics: requests, bookings, realtime connections, refusals and relayed signals."""
 
 from __future__ import annotations
 
 import time
 
 from flask import Flask, Response, current_app, g, request
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 
@@ -31,6 +31,25 @@ class HubMetrics:
             "buergeramt_bookings_total",
             "Booking attempts by outcome",
             ["outcome"],
+            registry=self.registry,
+        )
+
+        self.connections = Gauge(
+            "buergeramt_realtime_connections",
+            "Socket.IO connections held by this process",
+            ["role"],
+            registry=self.registry,
+        )
+        self.refusals = Counter(
+            "buergeramt_realtime_refusals_total",
+            "Socket.IO connections and events refused",
+            ["code"],
+            registry=self.registry,
+        )
+        self.relayed = Counter(
+            "buergeramt_signals_relayed_total",
+            "Signalling messages relayed between the parties of a call",
+            ["sender"],
             registry=self.registry,
         )
 

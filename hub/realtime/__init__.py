@@ -1,10 +1,14 @@
-"""Socket.IO: the hub's realtime channel (lobby and signalling arrive with later work).
+"""Socket.IO: the lobby, the call lifecycle and the signalling relay (docs/protocol.md).
 
+Two namespaces: /citizen (the page behind a join link) and /appliance (counter appliances).
 With BUERGERAMT_REDIS_URL set, Flask-SocketIO's Redis message queue fans events out across
-several hub processes; handlers do not change for that.
+several hub processes; handlers do not change for that, and the shared database holds every
+call's state.
 """
 
 from __future__ import annotations
+
+import logging
 
 from flask import Flask
 from flask_socketio import SocketIO
@@ -14,10 +18,38 @@ socketio = SocketIO()
 
 def init_app(app: Flask) -> None:
     """Bind Socket.IO to `app`, with the Redis message queue when configured."""
+    from hub.realtime.appliance import ApplianceNamespace
+    from hub.realtime.citizen import CitizenNamespace
+    from hub.realtime.guard import on_error
+    from hub.realtime.notices import APPLIANCE, CITIZEN
+    from hub.realtime.registry import Registry
+    from hub.realtime.schemas import MAX_MESSAGE_BYTES
+
     settings = app.extensions["settings"]
+    socketio.namespace_handlers = []  # this app's namespaces only (tests build many apps)
     socketio.init_app(
         app,
         async_mode=app.config.get("SOCKETIO_ASYNC_MODE", "gevent"),
         message_queue=settings.redis_url,
-        cors_allowed_origins=[settings.public_url],
+        channel=f"{settings.rate_limit_key_prefix}-socketio",
+        cors_allowed_origins=settings.origins,
+        transports=["websocket", "polling"] if settings.realtime_polling else ["websocket"],
+        max_http_buffer_size=MAX_MESSAGE_BYTES,
+        # One connection's events are handled in order: a candidate must not overtake its offer.
+        async_handlers=False,
+        manage_session=False,
+        # Origin refusals and other protocol errors are logged by Engine.IO at warning level.
+        engineio_logger=_quiet("hub.engineio"),
+        logger=_quiet("hub.socketio"),
     )
+    registry = Registry(app, socketio)
+    app.extensions["realtime"] = registry
+    socketio.on_namespace(CitizenNamespace(CITIZEN, registry.bucket))
+    socketio.on_namespace(ApplianceNamespace(APPLIANCE, registry.bucket))
+    socketio.on_error_default(on_error)
+
+
+def _quiet(name: str) -> logging.Logger:
+    logger = logging.getLogger(name)
+    logger.setLevel(logging.WARNING)
+    return logger

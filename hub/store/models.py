@@ -187,3 +187,92 @@ class MailRow(Base):
         CheckConstraint("status IN ('pending', 'sent', 'failed', 'cancelled')", name="status"),
         Index("ix_mails_status_due_at", "status", "due_at"),
     )
+
+
+class UserRow(Base):
+    """A staff account (clerk or admin); the password is kept as an argon2 hash."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    __table_args__ = (CheckConstraint("role IN ('clerk', 'admin')", name="role"),)
+
+
+class DeviceRow(Base):
+    """A counter appliance. Its credential is a 256-bit secret, stored as a SHA-256 hash.
+
+    `sid` and `seen_at` say which Socket.IO connection it holds and when a hub process last
+    saw it alive: presence shared by every hub process through the database.
+    """
+
+    __tablename__ = "devices"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    counter_id: Mapped[int] = mapped_column(ForeignKey("counters.id"), index=True)
+    credential_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    sid: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ClerkSessionRow(Base):
+    """A clerk signed in at an appliance; the appliance keeps the token across reconnects."""
+
+    __tablename__ = "clerk_sessions"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class CallRow(Base):
+    """The call of one appointment: its state (hub.calls.lifecycle) and who takes part."""
+
+    __tablename__ = "calls"
+    appointment_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("appointments.id", ondelete="CASCADE"), primary_key=True
+    )
+    state: Mapped[str] = mapped_column(String(16))
+    outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    # The counter taking the call: the appointment's own, or another when that one is offline.
+    counter_id: Mapped[int] = mapped_column(ForeignKey("counters.id"))
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id"), nullable=True)
+    clerk_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    citizen_sid: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    citizen_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    waiting_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    __table_args__ = (
+        CheckConstraint(
+            "state IN ('scheduled', 'waiting', 'admitted', 'connecting', 'in_call',"
+            " 'reconnecting', 'ended')",
+            name="state",
+        ),
+        Index("ix_calls_state", "state"),
+    )
+
+
+class CallEventRow(Base):
+    """One transition of a call, with its time: the raw material for statistics."""
+
+    __tablename__ = "call_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    appointment_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("appointments.id", ondelete="CASCADE"), index=True
+    )
+    event: Mapped[str] = mapped_column(String(16))
+    before: Mapped[str] = mapped_column(String(16))
+    after: Mapped[str] = mapped_column(String(16))
+    outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    counter_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    device_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    clerk_id: Mapped[int | None] = mapped_column(Integer, nullable=True)

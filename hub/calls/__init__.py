@@ -1,0 +1,1 @@
+"""Domain: the call lifecycle, the join window, wait estimates and TURN credentials."""

@@ -1,0 +1,115 @@
+"""The call lifecycle as a small state machine, free of Socket.IO and the database.
+
+scheduled → waiting (lobby) → admitted → connecting → in_call → ended, with reconnecting as a
+detour that returns to in_call. Every step is a `Transition` the store keeps with its time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class State(StrEnum):
+    """Where a call stands."""
+
+    SCHEDULED = "scheduled"
+    WAITING = "waiting"
+    ADMITTED = "admitted"
+    CONNECTING = "connecting"
+    IN_CALL = "in_call"
+    RECONNECTING = "reconnecting"
+    ENDED = "ended"
+
+
+class Outcome(StrEnum):
+    """How an ended call ended."""
+
+    DONE = "done"
+    NO_SHOW = "no_show"
+    CANCELLED = "cancelled"
+    DROPPED = "dropped"
+
+
+class Event(StrEnum):
+    """What can happen to a call."""
+
+    JOIN = "join"  # the citizen entered the lobby
+    LEAVE = "leave"  # the citizen left the lobby before being admitted
+    ADMIT = "admit"  # a clerk let the citizen in
+    OFFER = "offer"  # the first session description went across
+    CONNECTED = "connected"  # media flows
+    LOST = "lost"  # a party's connection dropped, or its media stopped
+    END = "end"  # hung up (done), closed as no-show or cancelled, or given up (dropped)
+
+
+ACTIVE = frozenset({State.ADMITTED, State.CONNECTING, State.IN_CALL, State.RECONNECTING})
+
+_NEXT: dict[tuple[State, Event], State] = {
+    (State.SCHEDULED, Event.JOIN): State.WAITING,
+    (State.WAITING, Event.JOIN): State.WAITING,  # a reload while waiting keeps the place
+    (State.WAITING, Event.LEAVE): State.SCHEDULED,
+    (State.WAITING, Event.ADMIT): State.ADMITTED,
+    (State.ADMITTED, Event.OFFER): State.CONNECTING,
+    (State.RECONNECTING, Event.OFFER): State.RECONNECTING,
+    (State.ADMITTED, Event.CONNECTED): State.IN_CALL,
+    (State.CONNECTING, Event.CONNECTED): State.IN_CALL,
+    (State.RECONNECTING, Event.CONNECTED): State.IN_CALL,
+    (State.ADMITTED, Event.LOST): State.RECONNECTING,
+    (State.CONNECTING, Event.LOST): State.RECONNECTING,
+    (State.IN_CALL, Event.LOST): State.RECONNECTING,
+    (State.RECONNECTING, Event.LOST): State.RECONNECTING,
+}
+
+# Which outcomes each state may end with: a call nobody joined cannot be "done", and a call
+# that never started cannot be "dropped".
+_ENDINGS: dict[State, frozenset[Outcome]] = {
+    State.SCHEDULED: frozenset({Outcome.NO_SHOW, Outcome.CANCELLED}),
+    State.WAITING: frozenset({Outcome.NO_SHOW, Outcome.CANCELLED}),
+    **{s: frozenset({Outcome.DONE, Outcome.DROPPED, Outcome.NO_SHOW}) for s in ACTIVE},
+}
+
+
+class CallError(Exception):
+    """A step the call's current state does not allow."""
+
+    def __init__(self, state: State, event: Event, outcome: Outcome | None = None) -> None:
+        what = f"{event.value} ({outcome.value})" if outcome else event.value
+        super().__init__(f"a call that is {state.value} cannot {what}")
+        self.state = state
+        self.event = event
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One step of a call, kept for statistics."""
+
+    event: Event
+    before: State
+    after: State
+    at: datetime
+    outcome: Outcome | None = None
+
+
+def step(state: State, event: Event, at: datetime, outcome: Outcome | None = None) -> Transition:
+    """The transition `event` causes in `state`, or CallError when it is not allowed."""
+    if event is Event.END:
+        if outcome is None or outcome not in _ENDINGS.get(state, frozenset()):
+            raise CallError(state, event, outcome)
+        return Transition(event, state, State.ENDED, at, outcome)
+    if outcome is not None:
+        raise CallError(state, event, outcome)
+    after = _NEXT.get((state, event))
+    if after is None:
+        raise CallError(state, event)
+    return Transition(event, state, after, at)
+
+
+def allowed(state: State, event: Event, outcome: Outcome | None = None) -> bool:
+    """Whether `event` may happen in `state`."""
+    try:
+        step(state, event, datetime.min, outcome)
+    except CallError:
+        return False
+    return True

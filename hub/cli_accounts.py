@@ -1,0 +1,78 @@
+"""`buergeramt devices` and `buergeramt users`: counter appliances and staff accounts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import click
+
+from hub.cli import _settings, _store, cli
+
+
+@cli.group()
+def devices() -> None:
+    """Counter appliances and their credentials."""
+
+
+@devices.command("add")
+@click.option("--counter", "counter_id", required=True, type=int, help="Counter id.")
+@click.option("--name", default="", help="A name to recognise the device by.")
+def devices_add(counter_id: int, name: str) -> None:
+    """Register an appliance and print its credential (shown only this once)."""
+    from hub.operations.accounts import AccountError, add_device
+
+    try:
+        device, credential = add_device(_store(_settings()), counter_id, name, datetime.now(UTC))
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"device {device.id} ({device.name}) at counter {device.counter_name}")
+    click.echo("credential (store it on the appliance; it is not shown again):")
+    click.echo(credential)
+
+
+@devices.command("list")
+def devices_list() -> None:
+    """Every device with its counter, and whether it is online or revoked."""
+    from hub.operations.accounts import list_devices
+
+    settings = _settings()
+    stale = timedelta(seconds=3 * settings.presence_seconds)
+    for d in list_devices(_store(settings), datetime.now(UTC), stale):
+        state = "revoked" if d.revoked else ("online" if d.online else "offline")
+        click.echo(f"{d.id:4}  {d.name:32} {d.counter_name:24} {state}")
+
+
+@devices.command("revoke")
+@click.argument("device_id", type=int)
+def devices_revoke(device_id: int) -> None:
+    """Revoke an appliance: hub processes close its connection within a second."""
+    from hub.operations.accounts import AccountError, revoke_device
+
+    try:
+        revoke_device(_store(_settings()), device_id, datetime.now(UTC))
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"device {device_id} revoked")
+
+
+@cli.group()
+def users() -> None:
+    """Staff accounts (clerks sign in at appliances)."""
+
+
+@users.command("add")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["clerk", "admin"]), default="clerk", show_default=True)
+@click.option("--name", "display_name", default="", help="Name shown on the counter screen.")
+@click.password_option(help="At least 8 characters; asked for when not given.")
+def users_add(username: str, role: str, display_name: str, password: str) -> None:
+    """Create a staff account."""
+    from hub.operations.accounts import AccountError, add_user
+
+    try:
+        user_id = add_user(
+            _store(_settings()), username, password, role, datetime.now(UTC), display_name
+        )
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"user {user_id} ({username}, {role}) added")

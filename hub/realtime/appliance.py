@@ -1,0 +1,186 @@
+"""The /appliance namespace: a counter appliance, acting for the clerk signed in at it."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from flask import current_app, request
+from flask_socketio import ConnectionRefusedError, join_room, leave_room
+
+from hub.calls.lifecycle import Event, Outcome, State
+from hub.context import hub_settings, now, store
+from hub.operations import accounts, calls
+from hub.operations.calls import CallRefused
+from hub.realtime.guard import GuardedNamespace, parse, refuse
+from hub.realtime.notices import (
+    APPLIANCE,
+    CITIZEN,
+    appliance_room,
+    call_view,
+    citizen_room,
+    counter_room,
+    ice_for,
+    lobby_for,
+    publish_lobby,
+    record_media,
+    registry,
+    tell,
+)
+from hub.realtime.registry import Connection
+from hub.realtime.schemas import ApplianceMedia, ApplianceSignal, CallRef, Empty, End, SignIn
+
+
+class ApplianceNamespace(GuardedNamespace):
+    """Connect with `auth: {"device": <credential>, "clerk_session": <token, optional>}`."""
+
+    def on_connect(self, auth: Any = None) -> None:
+        """Authenticate the device, resume its clerk's session, and hand it its current call."""
+        reg = registry()
+        reg.start(publish_lobby)
+        auth = auth if isinstance(auth, dict) else {}
+        device = accounts.authenticate_device(store(), auth.get("device"))
+        if device is None:
+            refuse("unknown_device", "unknown or revoked device credential")
+            raise ConnectionRefusedError(
+                "unknown or revoked device",
+                {"code": "unknown_device", "message": "unknown or revoked device credential"},
+            )
+        token = auth.get("clerk_session")
+        clerk = accounts.resume(store(), device.id, token, now()) if token else None
+        sid = request.sid
+        replaced, call = calls.device_connected(store(), device.id, sid, now())
+        conn = reg.add(sid, device=device, clerk=clerk, clerk_token=token if clerk else None)
+        join_room(counter_room(device.counter_id))
+        if replaced:
+            self.socketio.server.disconnect(replaced, namespace=APPLIANCE)
+        if call is not None:
+            conn.calls.add(call.appointment_id)
+            join_room(appliance_room(call.appointment_id))
+            if call.state is State.RECONNECTING:
+                self.socketio.emit(
+                    "peer_rejoined",
+                    {"appointment": str(call.appointment_id)},
+                    to=citizen_room(call.appointment_id),
+                    namespace=CITIZEN,
+                )
+        hello = {
+            "device": {"id": device.id, "name": device.name, "counter": device.counter_id},
+            "counter": {"id": device.counter_id, "name": device.counter_name},
+            "clerk": _clerk(conn),
+            "call": _with_ice(call) if call else None,
+            "lobby": lobby_for(device.counter_id),
+        }
+        app = current_app._get_current_object()
+        self.socketio.start_background_task(self._send, app, sid, hello)
+        reg.lobby_changed()
+
+    def _send(self, app: Any, sid: str, hello: dict[str, Any]) -> None:
+        with app.app_context():
+            self.socketio.emit("hello", hello, to=sid, namespace=APPLIANCE)
+
+    def on_disconnect(self, reason: Any = None) -> None:
+        """The appliance went away: its call (if any) waits for it to come back."""
+        conn = registry().remove(request.sid)
+        if conn is None or conn.device is None:
+            return
+        call = calls.device_disconnected(store(), conn.device.id, request.sid, now())
+        if call is not None:
+            self.socketio.emit(
+                "peer_left",
+                {"appointment": str(call.appointment_id)},
+                to=citizen_room(call.appointment_id),
+                namespace=CITIZEN,
+            )
+            tell(call)
+        registry().lobby_changed()
+
+    def _conn(self) -> Connection:
+        return registry().connections[request.sid]
+
+    def on_sign_in(self, data: Any = None) -> dict[str, Any]:
+        """A clerk signs in at this appliance; the session token survives reconnects."""
+        form = parse(SignIn, data)
+        conn = self._conn()
+        ttl = timedelta(hours=hub_settings().clerk_session_hours)
+        signed = accounts.sign_in(store(), conn.device.id, form.username, form.password, now(), ttl)
+        if signed is None:
+            return refuse("sign_in_failed", "wrong user name or password")
+        conn.clerk, conn.clerk_token = signed
+        return {"ok": True, "clerk": _clerk(conn), "session": conn.clerk_token}
+
+    def on_sign_out(self, data: Any = None) -> dict[str, Any]:
+        """The clerk signs out; calls under way go on, but nobody new is admitted."""
+        parse(Empty, data)
+        conn = self._conn()
+        if conn.clerk_token:
+            accounts.sign_out(store(), conn.clerk_token, now())
+        conn.clerk, conn.clerk_token = None, None
+        return {"ok": True}
+
+    def on_admit(self, data: Any = None) -> dict[str, Any]:
+        """Let a waiting citizen in; both sides get the ICE servers."""
+        ref = parse(CallRef, data)
+        conn = self._conn()
+        if conn.clerk is None:
+            raise CallRefused("not_signed_in", "a clerk must sign in first")
+        appointment = uuid.UUID(ref.appointment)
+        call = calls.admit(
+            store(),
+            appointment,
+            conn.device.id,
+            conn.device.counter_id,
+            conn.clerk.id,
+            now(),
+            registry().stale,
+        )
+        conn.calls.add(appointment)
+        join_room(appliance_room(appointment))
+        tell(call)
+        return {"ok": True, "call": _with_ice(call)}
+
+    def _held(self, appointment: str) -> uuid.UUID:
+        key = uuid.UUID(appointment)
+        if key not in self._conn().calls:
+            raise CallRefused("not_your_call", "this appliance does not hold that call")
+        return key
+
+    def on_signal(self, data: Any = None) -> dict[str, Any]:
+        """Relay an answer, offer or candidate to the citizen of a call this appliance holds."""
+        signal = parse(ApplianceSignal, data)
+        appointment = self._held(signal.appointment)
+        self.socketio.emit(
+            "signal", signal.relayed(), to=citizen_room(appointment), namespace=CITIZEN
+        )
+        current_app.extensions["metrics"].relayed.labels("appliance").inc()
+        return {"ok": True}
+
+    def on_media(self, data: Any = None) -> dict[str, Any]:
+        """The appliance's peer connection connected or lost its media."""
+        media = parse(ApplianceMedia, data)
+        device = self._conn().device
+        appointment = self._held(media.appointment)
+        return record_media(appointment, media.state, (device.id, device.counter_id))
+
+    def on_end(self, data: Any = None) -> dict[str, Any]:
+        """End a call: done, or the citizen did not come (also for calls nobody joined)."""
+        end = parse(End, data)
+        conn = self._conn()
+        appointment = uuid.UUID(end.appointment)
+        device = (conn.device.id, conn.device.counter_id)
+        call = calls.advance(store(), appointment, Event.END, now(), Outcome(end.outcome), device)
+        conn.calls.discard(appointment)
+        leave_room(appliance_room(appointment))
+        tell(call)
+        return {"ok": True, "call": call_view(call)}
+
+
+def _clerk(conn: Connection) -> dict[str, Any] | None:
+    if conn.clerk is None:
+        return None
+    return {"id": conn.clerk.id, "username": conn.clerk.username, "name": conn.clerk.display_name}
+
+
+def _with_ice(call: calls.Call) -> dict[str, Any]:
+    return {**call_view(call), "ice_servers": ice_for(call.appointment_id)}

@@ -1,0 +1,198 @@
+"""What the hub tells the parties: call updates, the lobby, ICE servers. Rooms are named here.
+
+Emitting to a room reaches its members in every hub process (through Redis when configured),
+so the process that saw a change tells everyone concerned, wherever they are connected.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from flask import current_app
+
+from hub.booking.timezone import to_local_iso
+from hub.calls.estimate import Wait
+from hub.calls.ice import ice_servers
+from hub.calls.lifecycle import ACTIVE, Event, State
+from hub.context import hub_settings, now, store
+from hub.operations import calls
+from hub.operations.calls import Call
+
+CITIZEN = "/citizen"
+APPLIANCE = "/appliance"
+
+
+def citizen_room(appointment: uuid.UUID) -> str:
+    """The citizen's connection(s) of one call."""
+    return f"call:{appointment}:citizen"
+
+
+def appliance_room(appointment: uuid.UUID) -> str:
+    """The appliance holding one call."""
+    return f"call:{appointment}:appliance"
+
+
+def counter_room(counter_id: int) -> str:
+    """Every appliance of one counter."""
+    return f"counter:{counter_id}"
+
+
+def _socketio() -> Any:
+    from hub.realtime import socketio
+
+    return socketio
+
+
+def registry() -> Any:
+    """This process's realtime registry."""
+    return current_app.extensions["realtime"]
+
+
+def ice_for(appointment: uuid.UUID) -> list[dict[str, Any]]:
+    """ICE servers for one call, with TURN credentials that expire."""
+    settings = hub_settings()
+    return ice_servers(
+        stun_urls=settings.stun_urls,
+        turn_urls=settings.turn_urls,
+        turn_secret=settings.turn_secret,
+        subject=str(appointment),
+        now=now(),
+        ttl=timedelta(minutes=settings.turn_ttl_minutes),
+    )
+
+
+def _service(service_id: str) -> dict[str, Any]:
+    service = store().catalogue().services.get(service_id)
+    if service is None:  # withdrawn from the catalogue since booking
+        return {"id": service_id, "name_de": service_id, "name_en": service_id}
+    return {
+        "id": service.id,
+        "name_de": service.name_de,
+        "name_en": service.name_en,
+        "documents_de": list(service.documents_de),
+        "documents_en": list(service.documents_en),
+    }
+
+
+def call_view(call: Call) -> dict[str, Any]:
+    """A call as the clerk's appliance sees it."""
+    return {
+        "appointment": str(call.appointment_id),
+        "state": call.state.value,
+        "outcome": call.outcome.value if call.outcome else None,
+        "counter": call.counter_id,
+        "assigned_counter": call.assigned_counter_id,
+        "service": _service(call.service_id),
+        "start": to_local_iso(call.start),
+        "end": to_local_iso(call.end),
+        "name": call.name,
+        "locale": call.locale,
+        "waiting_since": to_local_iso(call.waiting_since) if call.waiting_since else None,
+    }
+
+
+def wait_view(wait: Wait | None) -> dict[str, Any] | None:
+    """A wait estimate as the citizen's page shows it."""
+    if wait is None:
+        return None
+    return {"position": wait.position, "minutes": wait.minutes, "reason": wait.reason.value}
+
+
+def status(call: Call, wait: Wait | None = None) -> dict[str, Any]:
+    """The citizen's view of their call; ICE servers come along once the call is under way."""
+    message: dict[str, Any] = {
+        "state": call.state.value,
+        "outcome": call.outcome.value if call.outcome else None,
+        "start": to_local_iso(call.start),
+        "end": to_local_iso(call.end),
+        "service": _service(call.service_id),
+        "wait": wait_view(wait),
+    }
+    if call.state in ACTIVE:
+        message["ice_servers"] = ice_for(call.appointment_id)
+    return message
+
+
+def tell(call: Call) -> None:
+    """Tell both parties how their call stands now; an ended call's rooms are closed."""
+    sio = _socketio()
+    sio.emit("status", status(call), to=citizen_room(call.appointment_id), namespace=CITIZEN)
+    sio.emit("call", call_view(call), to=appliance_room(call.appointment_id), namespace=APPLIANCE)
+    if call.state is State.ENDED:
+        sio.close_room(citizen_room(call.appointment_id), namespace=CITIZEN)
+        sio.close_room(appliance_room(call.appointment_id), namespace=APPLIANCE)
+    registry().lobby_changed()
+
+
+def lobby_view(lobby: calls.Lobby, counter_id: int) -> dict[str, Any]:
+    """The lobby as one counter's appliance sees it: its own queue, and citizens whose counter
+    has nobody online (which it may take over)."""
+    own, others = lobby.for_counter(counter_id)
+
+    def entry(call: Call) -> dict[str, Any]:
+        return {**call_view(call), "wait": wait_view(lobby.waits.get(call.appointment_id))}
+
+    return {
+        "counter": counter_id,
+        "busy_until": to_local_iso(lobby.busy_until[counter_id])
+        if counter_id in lobby.busy_until
+        else None,
+        "waiting": [entry(c) for c in own],
+        "unattended": [entry(c) for c in others],
+    }
+
+
+def publish_lobby() -> None:
+    """Send every counter its lobby and every waiting citizen their place and estimate.
+
+    Only what changed since this process last sent it goes out: with hundreds waiting, most
+    rounds change a handful of estimates.
+    """
+    sio = _socketio()
+    reg = registry()
+    lobby = calls.lobby(store(), now(), reg.stale)
+    counters = {c.id for c in store().catalogue().counters} | set(lobby.online)
+    outgoing: dict[str, tuple[str, str, dict[str, Any]]] = {}
+    for counter_id in counters:
+        outgoing[counter_room(counter_id)] = ("lobby", APPLIANCE, lobby_view(lobby, counter_id))
+    for call in lobby.waiting:
+        message = status(call, lobby.waits.get(call.appointment_id))
+        outgoing[citizen_room(call.appointment_id)] = ("status", CITIZEN, message)
+    for room, (event, namespace, message) in outgoing.items():
+        if reg.last_sent.get(room) != message:
+            sio.emit(event, message, to=room, namespace=namespace)
+    reg.last_sent = {room: message for room, (_, _, message) in outgoing.items()}
+
+
+def lobby_for(counter_id: int) -> dict[str, Any]:
+    """One counter's lobby, for an appliance that just connected."""
+    return lobby_view(calls.lobby(store(), now(), registry().stale), counter_id)
+
+
+def settle(changed: list[Call]) -> None:
+    """Tell the parties of calls the presence sweep settled."""
+    for call in changed:
+        tell(call)
+
+
+def drop_device(sid: str) -> None:
+    """Close a revoked appliance's connection."""
+    sio = _socketio()
+    sio.emit("revoked", {"reason": "device revoked"}, to=sid, namespace=APPLIANCE)
+    sio.server.disconnect(sid, namespace=APPLIANCE)
+
+
+def record_media(
+    appointment: uuid.UUID, state: str, device: tuple[int, int] | None
+) -> dict[str, Any]:
+    """Record a party's media state: connected starts (or restores) the call."""
+    event = Event.CONNECTED if state == "connected" else Event.LOST
+    already = State.IN_CALL if event is Event.CONNECTED else State.RECONNECTING
+    call = calls.current_call(store(), appointment)
+    if call is not None and call.state is already:
+        return {"ok": True, "state": call.state.value}  # already so: nothing to record
+    call = calls.advance(store(), appointment, event, now(), device=device)
+    tell(call)
+    return {"ok": True, "state": call.state.value}

@@ -1,0 +1,134 @@
+"""This process's side of the realtime channel: its connections, the lobby broadcaster and
+the presence loop that keeps the shared database's picture of who is online true."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from hub.calls.window import JoinWindow
+from hub.operations import calls
+from hub.operations.accounts import Clerk, Device
+from hub.realtime.guard import TokenBucket
+
+if TYPE_CHECKING:
+    from flask import Flask
+    from flask_socketio import SocketIO
+
+log = logging.getLogger("hub.realtime")
+
+
+@dataclass
+class Connection:
+    """One Socket.IO connection: a citizen in one call, or an appliance (and its clerk)."""
+
+    sid: str
+    bucket: TokenBucket
+    appointment: uuid.UUID | None = None  # citizen: the call the join link opened
+    admitted: bool = False  # citizen: may signal (the call is under way)
+    offered: bool = False  # citizen: the first offer was recorded
+    device: Device | None = None  # appliance
+    clerk: Clerk | None = None
+    clerk_token: str | None = None
+    calls: set[uuid.UUID] = field(default_factory=set)  # appliance: calls it holds
+
+
+class Registry:
+    """Per hub process: connections by sid, plus two background loops started on first use."""
+
+    def __init__(self, app: Flask, socketio: SocketIO) -> None:
+        self.app = app
+        self.socketio = socketio
+        settings = app.extensions["settings"]
+        self.settings = settings
+        self.window = JoinWindow(
+            timedelta(minutes=settings.join_before_minutes),
+            timedelta(minutes=settings.join_grace_minutes),
+        )
+        self.stale = timedelta(seconds=3 * settings.presence_seconds)
+        self.grace = timedelta(seconds=settings.reconnect_grace_seconds)
+        self.connections: dict[str, Connection] = {}
+        self.last_sent: dict[str, Any] = {}  # lobby messages this process sent last, by room
+        self._lobby_dirty = threading.Event()
+        self._started = False
+        self._publish: Callable[[], None] = lambda: None
+
+    def bucket(self, sid: str) -> TokenBucket | None:
+        """The rate bucket of a live connection (None: not connected here)."""
+        conn = self.connections.get(sid)
+        return conn.bucket if conn else None
+
+    def add(self, sid: str, **fields: Any) -> Connection:
+        """Register a new connection."""
+        conn = Connection(
+            sid,
+            TokenBucket(self.settings.signal_rate_per_second, self.settings.signal_burst),
+            **fields,
+        )
+        self.connections[sid] = conn
+        role = "appliance" if conn.device else "citizen"
+        self.app.extensions["metrics"].connections.labels(role).inc()
+        return conn
+
+    def remove(self, sid: str) -> Connection | None:
+        """Forget a closed connection."""
+        conn = self.connections.pop(sid, None)
+        if conn is not None:
+            role = "appliance" if conn.device else "citizen"
+            self.app.extensions["metrics"].connections.labels(role).dec()
+        return conn
+
+    def start(self, publish: Callable[[], None]) -> None:
+        """Start the lobby broadcaster and the presence loop (once per process)."""
+        if self._started:
+            return
+        self._started = True
+        self._publish = publish
+        self.socketio.start_background_task(self._lobby_loop)
+        self.socketio.start_background_task(self._presence_loop)
+
+    def lobby_changed(self) -> None:
+        """Ask for a lobby broadcast; changes within a moment are sent together."""
+        self._lobby_dirty.set()
+
+    def _lobby_loop(self) -> None:
+        while True:
+            self._lobby_dirty.wait()
+            self._lobby_dirty.clear()
+            try:
+                with self.app.app_context():
+                    self._publish()
+            except Exception:
+                log.exception("lobby broadcast failed")
+            # Coalesce bursts (a hundred citizens arriving at nine) into a few broadcasts.
+            self.socketio.sleep(0.25)
+
+    def _presence_loop(self) -> None:
+        from hub.realtime.notices import drop_device, settle
+
+        beat = self.settings.presence_seconds
+        since_beat = beat
+        while True:
+            self.socketio.sleep(1.0)
+            since_beat += 1.0
+            try:
+                with self.app.app_context():
+                    store, now = self.app.extensions["store"], self.app.extensions["clock"]()
+                    devices = {c.device.id: c.sid for c in self._appliances()}
+                    for device_id in calls.revoked(store, devices):
+                        drop_device(devices[device_id])
+                    if since_beat >= beat:
+                        since_beat = 0.0
+                        citizens = [c.sid for c in self.connections.values() if c.appointment]
+                        calls.heartbeat(store, devices, citizens, now)
+                        settle(calls.sweep(store, now, self.stale, self.grace, self.window))
+            except Exception:
+                log.exception("presence round failed")
+
+    def _appliances(self) -> list[Connection]:
+        return [c for c in list(self.connections.values()) if c.device is not None]
