@@ -51,6 +51,25 @@ class Party:
         )
         return self
 
+    def refused(self, timeout: float = 10) -> Any:
+        """Try to connect and return the hub's refusal ({"code", "message", ...}), or None."""
+        self.connected = threading.Event()
+        self.client.on("connect", self.connected.set, namespace=self.namespace)
+        self.client.connect(
+            self.url,
+            namespaces=[self.namespace],
+            auth=self.auth,
+            transports=["websocket"],
+            headers=self.headers,
+            wait=False,
+        )
+        deadline = time.monotonic() + timeout
+        while self.refusal is None and not self.connected.is_set():
+            assert time.monotonic() < deadline, "neither connected nor refused"
+            time.sleep(0.01)
+        self.close()
+        return self.refusal["data"] if self.refusal else None
+
     def call(self, event: str, data: Any = None, timeout: float = 10) -> Any:
         """Emit an event and wait for its acknowledgement."""
         return self.client.call(event, data, namespace=self.namespace, timeout=timeout)
@@ -75,8 +94,8 @@ class Party:
             self.seen.append((name, data))
 
     def close(self) -> None:
-        """Disconnect (if connected)."""
-        self.client.disconnect()
+        """Disconnect without waiting (the WebSocket close handshake can take seconds)."""
+        threading.Thread(target=self.client.disconnect, daemon=True).start()
 
 
 def _matches(data: Any, expect: dict[str, Any]) -> bool:
@@ -98,7 +117,9 @@ class Desk:
         booked = book(self.store, self.store_policy, self.now, request)
         appointment = booked.appointment
         counter = self.counter_of(appointment.id)
-        return Booking(appointment.id, join_token_for(booked.manage_token), counter)
+        return Booking(
+            appointment.id, join_token_for(booked.manage_token), counter, booked.manage_token
+        )
 
     @property
     def store_policy(self) -> Any:
@@ -120,6 +141,7 @@ class Booking:
     id: Any
     join_token: str
     counter: int
+    manage_token: str
 
 
 def make_desk(store: Store, now: datetime) -> Desk:

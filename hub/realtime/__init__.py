@@ -22,6 +22,7 @@ def init_app(app: Flask) -> None:
     from hub.realtime.citizen import CitizenNamespace
     from hub.realtime.guard import on_error
     from hub.realtime.notices import APPLIANCE, CITIZEN
+    from hub.realtime.origin import OriginGuard
     from hub.realtime.registry import Registry
     from hub.realtime.schemas import MAX_MESSAGE_BYTES
 
@@ -38,9 +39,13 @@ def init_app(app: Flask) -> None:
         # One connection's events are handled in order: a candidate must not overtake its offer.
         async_handlers=False,
         manage_session=False,
-        # Origin refusals and other protocol errors are logged by Engine.IO at warning level.
+        # OriginGuard refuses foreign origins first; Engine.IO's own check stays as a backstop.
         engineio_logger=_quiet("hub.engineio"),
         logger=_quiet("hub.socketio"),
+    )
+    refusals = app.extensions["metrics"].refusals
+    app.wsgi_app = OriginGuard(  # type: ignore[method-assign]
+        app.wsgi_app, settings.origins, refusals.labels("bad_origin").inc
     )
     registry = Registry(app, socketio)
     app.extensions["realtime"] = registry

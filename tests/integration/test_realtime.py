@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 import socketio
 from sqlalchemy import select
 
-from hub.store.models import CallEventRow, CallRow
+from hub.store.models import CallEventRow
 from tests.conftest import MONDAY_EARLY, berlin
-from tests.realtime_clients import appliance, citizen, make_desk, signed_in
+from tests.realtime_clients import Party, appliance, citizen, make_desk, signed_in
 
 NINE = berlin(2026, 3, 2, 9, 0)
 OFFER = {"type": "offer", "sdp": "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\n"}
 ANSWER = {"type": "answer", "sdp": "v=0\r\no=- 2 2 IN IP4 0.0.0.0\r\n"}
 CANDIDATE = {
     "type": "candidate",
-    "candidate": {"candidate": "candidate:1 1 udp 2122260223 192.0.2.1 54321 typ host",
-                  "sdpMid": "0", "sdpMLineIndex": 0},
+    "candidate": {
+        "candidate": "candidate:1 1 udp 2122260223 192.0.2.1 54321 typ host",
+        "sdpMid": "0",
+        "sdpMLineIndex": 0,
+    },
 }
 
 
@@ -98,8 +102,175 @@ def test_a_whole_call_from_lobby_to_end(store, desk, hub):
     ]
     # The ended call's link opens nothing any more.
     page.close()
-    again = citizen(hub.url, booking.join_token)
-    with pytest.raises(socketio.exceptions.ConnectionError):
-        again.connect()
-    assert again.refusal["data"]["code"] == "call_ended"
+    assert citizen(hub.url, booking.join_token).refused()["code"] == "call_ended"
     clerk.close()
+
+
+def refused(party):
+    return party.refused()
+
+
+def test_join_links_are_refused_outside_the_window_cancelled_or_wrong(store, desk, hub):
+    from hub.booking.tokens import new_token
+    from hub.operations.booking import cancel
+
+    soon = desk.book(NINE)
+    later = desk.book(berlin(2026, 3, 2, 11, 0), n=1)
+    earlier = desk.book(berlin(2026, 3, 2, 8, 0), n=2)  # ends 08:20; grace 15 min: 08:35
+    gone = desk.book(berlin(2026, 3, 2, 9, 15), n=3)
+    cancel(store, MONDAY_EARLY, gone.id, gone.manage_token)
+
+    assert refused(citizen(hub.url, new_token()))["code"] == "unknown_token"
+    assert refused(citizen(hub.url, "not a token"))["code"] == "unknown_token"
+    assert refused(citizen(hub.url, soon.join_token[:-2] + "xx"))["code"] == "unknown_token"
+    assert refused(citizen(hub.url, gone.manage_token))["code"] == "unknown_token"
+    too_early = refused(citizen(hub.url, later.join_token))
+    assert too_early["code"] == "too_early"
+    assert too_early["opens_at"] == "2026-03-02T10:45:00+01:00"
+    assert refused(citizen(hub.url, earlier.join_token))["code"] == "too_late"
+    assert refused(citizen(hub.url, gone.join_token))["code"] == "cancelled"
+    no_auth = Party(hub.url, "/citizen", {})
+    assert refused(no_auth)["code"] == "unknown_token"
+    # The one inside its window gets in.
+    assert citizen(hub.url, soon.join_token).connect().next("status")["state"] == "waiting"
+
+
+def in_call(desk, hub, booking, clerk=None, page=None):
+    """Bring a booking's call to in_call; returns (appliance, citizen page)."""
+    if clerk is None:
+        clerk = appliance(hub.url, desk.credentials[booking.counter]).connect()
+        clerk.next("hello")
+        signed_in(clerk)
+    page = page or citizen(hub.url, booking.join_token).connect()
+    page.next("status", state="waiting")
+    assert clerk.call("admit", {"appointment": str(booking.id)})["ok"]
+    page.next("status", state="admitted")
+    assert page.call("signal", OFFER)["ok"]
+    clerk.next("signal", type="offer")
+    assert clerk.call("signal", {"appointment": str(booking.id), **ANSWER})["ok"]
+    page.next("signal", type="answer")
+    assert clerk.call("media", {"appointment": str(booking.id), "state": "connected"})["ok"]
+    page.next("status", state="in_call")
+    return clerk, page
+
+
+def test_signals_reach_only_the_parties_of_their_own_call(store, desk, hub):
+    a, b = desk.book(NINE, n=1), desk.book(NINE, n=2)
+    assert a.counter != b.counter
+    clerk_a, page_a = in_call(desk, hub, a)
+    clerk_b = appliance(hub.url, desk.credentials[b.counter]).connect()
+    clerk_b.next("hello")
+    signed_in(clerk_b, "clerk2")
+    page_b = citizen(hub.url, b.join_token).connect()
+    page_b.next("status", state="waiting")
+
+    # B is not admitted yet: nothing to signal into.
+    assert page_b.call("signal", OFFER)["error"]["code"] == "not_admitted"
+    # A citizen cannot name another call: the payload has no such field.
+    smuggled = page_a.call("signal", {**OFFER, "appointment": str(b.id)})
+    assert smuggled["error"]["code"] == "invalid_payload"
+    # An appliance cannot signal into a call it does not hold, nor admit another counter's
+    # citizen while that counter is online, nor end it.
+    assert clerk_a.call("signal", {"appointment": str(b.id), **ANSWER})["error"]["code"] == (
+        "not_your_call"
+    )
+    assert clerk_a.call("admit", {"appointment": str(b.id)})["error"]["code"] == "other_counter"
+    assert (
+        clerk_a.call("end", {"appointment": str(b.id), "outcome": "no_show"})["error"]["code"]
+        == "not_your_call"
+    )
+
+    assert clerk_b.call("admit", {"appointment": str(b.id)})["ok"]
+    page_b.next("status", state="admitted")
+    assert page_a.call("signal", {**OFFER, "sdp": "v=0\r\nfor-a\r\n"})["ok"]
+    assert page_b.call("signal", {**OFFER, "sdp": "v=0\r\nfor-b\r\n"})["ok"]
+    assert clerk_a.next("signal", type="offer")["sdp"] == "v=0\r\nfor-a\r\n"
+    assert clerk_b.next("signal", type="offer")["sdp"] == "v=0\r\nfor-b\r\n"
+    assert clerk_b.call("signal", {"appointment": str(b.id), **ANSWER})["ok"]
+    page_b.next("signal", type="answer")
+    # Nothing crossed over: each side saw exactly its own call's messages.
+    assert not [m for m in clerk_a.seen if m[0] == "signal"]
+    assert not [m for m in clerk_b.seen if m[0] == "signal"]
+    assert not [m for m in page_a.seen if m[0] == "signal"]
+
+
+def test_malformed_events_are_refused_without_harming_anyone(store, desk, hub):
+    a, c = desk.book(NINE, n=1), desk.book(NINE, n=2)
+    clerk, page = in_call(desk, hub, a)
+    rogue = citizen(hub.url, c.join_token).connect()
+    rogue.next("status")
+    bad = [
+        ("signal", None),
+        ("signal", "offer"),
+        ("signal", [1, 2]),
+        ("signal", {"type": "offer"}),
+        ("signal", {"type": "offer", "sdp": 5}),
+        ("signal", {"type": "bye", "sdp": "x"}),
+        ("signal", {"type": "candidate", "sdp": "x"}),
+        ("signal", {"type": "offer", "sdp": "x" * (64 * 1024 + 1)}),
+        ("signal", {"type": "candidate", "candidate": {"candidate": "c", "sdpMLineIndex": -1}}),
+        ("media", {"state": "exploded"}),
+        ("hangup", {"now": True}),
+        ("admit", {"appointment": str(a.id)}),
+        ("no_such_event", {}),
+    ]
+    for event, data in bad:
+        reply = rogue.call(event, data)
+        assert reply["ok"] is False, (event, data, reply)
+        assert reply["error"]["code"] in ("invalid_payload", "unknown_event", "not_admitted")
+    # Appliance-side garbage too.
+    for data in (None, {"appointment": "1"}, {"appointment": str(a.id), "state": "on"}):
+        assert clerk.call("media", data)["error"]["code"] == "invalid_payload"
+    assert clerk.call("end", {"appointment": str(a.id), "outcome": "great"})["ok"] is False
+
+    # A flood is cut off by the per-connection rate, and the connection stays usable.
+    replies = [rogue.call("signal", OFFER) for _ in range(150)]
+    codes = {r["error"]["code"] for r in replies}
+    assert codes == {"not_admitted", "rate_limited"}
+    # The call next door never noticed.
+    assert page.call("signal", CANDIDATE)["ok"]
+    assert clerk.next("signal", type="candidate")["candidate"] == CANDIDATE["candidate"]
+    # A message over the size limit costs the sender its own connection, nobody else's.
+    rogue.client.emit("signal", {"type": "offer", "sdp": "x" * 200_000}, namespace="/citizen")
+    assert rogue.disconnected.wait(10)
+    assert clerk.call("signal", {"appointment": str(a.id), **ANSWER})["ok"]
+    assert page.next("signal", type="answer") == ANSWER
+
+
+def test_browsers_from_other_origins_are_refused(store, desk, hub):
+    booking = desk.book(NINE)
+    stranger = citizen(hub.url, booking.join_token, Origin="https://evil.example")
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        stranger.connect()
+    polling = httpx.get(
+        f"{hub.url}/socket.io/?EIO=4&transport=polling", headers={"Origin": "https://evil.example"}
+    )
+    assert polling.status_code == 403
+    # The page served by the hub itself (websocket-client sends the hub's own origin) gets in.
+    assert citizen(hub.url, booking.join_token).connect().next("status")["state"] == "waiting"
+    metrics = httpx.get(f"{hub.url}/metrics").text
+    assert 'buergeramt_realtime_refusals_total{code="bad_origin"} 2.0' in metrics
+    assert "refused origin 'https://evil.example'" in hub.log.read_text()
+
+
+def test_clerk_must_sign_in_to_admit(store, desk, hub):
+    booking = desk.book(NINE)
+    clerk = appliance(hub.url, desk.credentials[booking.counter]).connect()
+    clerk.next("hello")
+    page = citizen(hub.url, booking.join_token).connect()
+    page.next("status", state="waiting")
+    assert clerk.call("admit", {"appointment": str(booking.id)})["error"]["code"] == (
+        "not_signed_in"
+    )
+    wrong = clerk.call("sign_in", {"username": "clerk", "password": "falsch-falsch"})
+    assert wrong["error"]["code"] == "sign_in_failed"
+    nobody = clerk.call("sign_in", {"username": "nobody", "password": "falsch-falsch"})
+    assert nobody["error"]["code"] == "sign_in_failed"
+    session = signed_in(clerk)
+    assert clerk.call("sign_out")["ok"]
+    assert clerk.call("admit", {"appointment": str(booking.id)})["error"]["code"] == (
+        "not_signed_in"
+    )
+    # A signed-out session cannot be resumed.
+    again = appliance(hub.url, desk.credentials[booking.counter], clerk_session=session)
+    assert again.connect().next("hello")["clerk"] is None
