@@ -178,7 +178,11 @@ class ServedHub:
             "BUERGERAMT_PUBLIC_URL": self.url,
             **env,
         }
+        self.env = full_env
         self._log_file = self.log.open("w")
+        self._launch()
+
+    def _launch(self) -> None:
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -190,11 +194,17 @@ class ServedHub:
                 "--port",
                 str(self.port),
             ],
-            env=full_env,
+            env=self.env,
             stdout=self._log_file,
             stderr=subprocess.STDOUT,
         )
         self._wait_ready()
+
+    def restart(self) -> None:
+        """Stop the process and start it again on the same port."""
+        self.process.terminate()
+        self.process.wait(15)
+        self._launch()
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + 30

@@ -22,9 +22,18 @@ PASSWORD = "schalter-geheim-1"
 class Party:
     """One Socket.IO client on one namespace that keeps every event it receives."""
 
-    def __init__(self, url: str, namespace: str, auth: dict[str, Any], **headers: str) -> None:
+    def __init__(
+        self,
+        url: str,
+        namespace: str,
+        auth: dict[str, Any],
+        reconnection: bool = False,
+        **headers: str,
+    ) -> None:
         self.url, self.namespace, self.auth, self.headers = url, namespace, auth, headers
-        self.client = socketio.Client(reconnection=False)
+        self.client = socketio.Client(
+            reconnection=reconnection, reconnection_delay=0.2, reconnection_delay_max=1
+        )
         self.inbox: queue.Queue[tuple[str, Any]] = queue.Queue()
         self.seen: list[tuple[str, Any]] = []
         self.refusal: Any = None
@@ -161,17 +170,19 @@ def make_desk(store: Store, now: datetime) -> Desk:
     return Desk(store, credentials, device_ids, now)
 
 
-def citizen(url: str, token: str, **headers: str) -> Party:
+def citizen(url: str, token: str, reconnection: bool = False, **headers: str) -> Party:
     """A citizen's page holding a join link."""
-    return Party(url, "/citizen", {"join": token}, **headers)
+    return Party(url, "/citizen", {"join": token}, reconnection, **headers)
 
 
-def appliance(url: str, credential: str, clerk_session: str | None = None) -> Party:
+def appliance(
+    url: str, credential: str, clerk_session: str | None = None, reconnection: bool = False
+) -> Party:
     """A counter appliance with its device credential."""
     auth = {"device": credential}
     if clerk_session:
         auth["clerk_session"] = clerk_session
-    return Party(url, "/appliance", auth)
+    return Party(url, "/appliance", auth, reconnection)
 
 
 def signed_in(party: Party, username: str = "clerk") -> str:

@@ -52,7 +52,6 @@ _NEXT: dict[tuple[State, Event], State] = {
     (State.WAITING, Event.LEAVE): State.SCHEDULED,
     (State.WAITING, Event.ADMIT): State.ADMITTED,
     (State.ADMITTED, Event.OFFER): State.CONNECTING,
-    (State.RECONNECTING, Event.OFFER): State.RECONNECTING,
     (State.ADMITTED, Event.CONNECTED): State.IN_CALL,
     (State.CONNECTING, Event.CONNECTED): State.IN_CALL,
     (State.RECONNECTING, Event.CONNECTED): State.IN_CALL,

@@ -169,8 +169,8 @@ def citizen_join(
                 if refusal is not None:
                     raise CallRefused(refusal, f"the lobby is not open ({refusal.value})")
                 _apply(session, row, Event.JOIN, now)
-            elif row.state != State.ADMITTED:
-                _apply(session, row, Event.LOST, now)
+            elif row.state in (State.CONNECTING, State.IN_CALL):
+                _apply(session, row, Event.LOST, now)  # the old connection's media is gone
             replaced = row.citizen_sid if row.citizen_sid != sid else None
             row.citizen_sid = sid
             row.citizen_seen_at = now

@@ -95,7 +95,7 @@ class CitizenNamespace(GuardedNamespace):
                 to=appliance_room(call.appointment_id),
                 namespace=APPLIANCE,
             )
-        registry().lobby_changed()
+        tell(call)
 
     def _admitted(self) -> tuple[Any, uuid.UUID]:
         conn = registry().connections[request.sid]

@@ -274,3 +274,112 @@ def test_clerk_must_sign_in_to_admit(store, desk, hub):
     # A signed-out session cannot be resumed.
     again = appliance(hub.url, desk.credentials[booking.counter], clerk_session=session)
     assert again.connect().next("hello")["clerk"] is None
+
+
+def test_a_revoked_appliance_is_disconnected_at_once_and_refused(store, desk, hub):
+    import subprocess
+    import sys
+    import time
+
+    booking = desk.book(NINE)
+    clerk = appliance(hub.url, desk.credentials[booking.counter]).connect()
+    clerk.next("hello")
+    revoked_at = time.monotonic()
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from hub.cli import main; main()",
+            "devices",
+            "revoke",
+            str(desk.device_ids[booking.counter]),
+        ],
+        env=hub.env,
+        check=True,
+        capture_output=True,
+    )
+    assert clerk.next("revoked", timeout=5)
+    assert clerk.disconnected.wait(5)
+    assert time.monotonic() - revoked_at < 4  # the hub checks every second
+    refusal = appliance(hub.url, desk.credentials[booking.counter]).refused()
+    assert refusal["code"] == "unknown_device"
+    assert appliance(hub.url, "x" * 43).refused()["code"] == "unknown_device"
+
+
+def test_a_citizen_who_reloads_rejoins_the_same_call(store, desk, hub):
+    booking = desk.book(NINE)
+    clerk, page = in_call(desk, hub, booking)
+    page.client.disconnect()  # the page reloads
+    assert clerk.next("peer_left") == {"appointment": str(booking.id)}
+    assert clerk.next("call", state="reconnecting")
+
+    reloaded = citizen(hub.url, booking.join_token).connect()
+    status = reloaded.next("status")
+    assert status["state"] == "reconnecting" and status["ice_servers"]
+    assert clerk.next("peer_rejoined") == {"appointment": str(booking.id)}
+    # The page offers afresh; the call is restored when media flows again.
+    assert reloaded.call("signal", OFFER)["ok"]
+    assert clerk.next("signal", type="offer")["sdp"] == OFFER["sdp"]
+    assert clerk.call("media", {"appointment": str(booking.id), "state": "connected"})["ok"]
+    assert reloaded.next("status", state="in_call")
+
+    # The same link opened in a second tab: the newest wins, the older is told and closed.
+    second = citizen(hub.url, booking.join_token).connect()
+    assert reloaded.next("replaced") == {}
+    assert reloaded.disconnected.wait(5)
+    assert second.next("status")["state"] == "reconnecting"
+    assert second.call("signal", OFFER)["ok"]
+    events = [event for event, _, _ in states(store, booking.id)]
+    assert events == ["join", "admit", "offer", "connected", "lost", "connected", "lost"]
+
+
+def test_an_appliance_that_reconnects_is_told_its_call(store, desk, hub):
+    booking = desk.book(NINE)
+    clerk = appliance(hub.url, desk.credentials[booking.counter]).connect()
+    clerk.next("hello")
+    session = signed_in(clerk)
+    clerk, page = in_call(desk, hub, booking, clerk=clerk)
+    clerk.client.disconnect()
+    assert page.next("peer_left") == {"appointment": str(booking.id)}
+    assert page.next("status", state="reconnecting")
+
+    back = appliance(hub.url, desk.credentials[booking.counter], clerk_session=session).connect()
+    hello = back.next("hello")
+    assert hello["clerk"]["name"] == "Frau Schmidt"
+    assert hello["call"]["appointment"] == str(booking.id)
+    assert hello["call"]["state"] == "reconnecting" and hello["call"]["ice_servers"]
+    assert page.next("peer_rejoined") == {"appointment": str(booking.id)}
+    assert page.call("signal", OFFER)["ok"]
+    assert back.next("signal", type="offer")
+    assert back.call("media", {"appointment": str(booking.id), "state": "connected"})["ok"]
+    assert page.next("status", state="in_call")
+
+
+def test_another_counter_takes_a_citizen_whose_counter_is_offline(store, desk, hub):
+    booking = desk.book(NINE)
+    other = next(c for c in desk.credentials if c != booking.counter)
+    helper = appliance(hub.url, desk.credentials[other]).connect()
+    helper.next("hello")
+    signed_in(helper, "clerk2")
+    page = citizen(hub.url, booking.join_token).connect()
+    status = page.next("status", state="waiting")
+    assert status["wait"] == {"position": 1, "minutes": None, "reason": "counter_offline"}
+    lobby = helper.next("lobby")
+    while not lobby["unattended"]:
+        lobby = helper.next("lobby")
+    assert lobby["waiting"] == []
+    assert lobby["unattended"][0]["appointment"] == str(booking.id)
+
+    # While the citizen's own counter is online, it is that counter's citizen.
+    own = appliance(hub.url, desk.credentials[booking.counter]).connect()
+    own.next("hello")
+    assert helper.call("admit", {"appointment": str(booking.id)})["error"]["code"] == (
+        "other_counter"
+    )
+    own.client.disconnect()
+    deadline = __import__("time").monotonic() + 5
+    while (reply := helper.call("admit", {"appointment": str(booking.id)}))["ok"] is False:
+        assert __import__("time").monotonic() < deadline, reply
+    assert reply["call"]["counter"] == other
+    assert reply["call"]["assigned_counter"] == booking.counter
+    assert page.next("status", state="admitted")
