@@ -37,6 +37,23 @@ POSTGRES_URL = os.environ.get(
 MONDAY_EARLY = datetime(2026, 3, 2, 7, 0, tzinfo=BERLIN)
 
 
+REDIS_URL = os.environ.get("BUERGERAMT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def need_redis() -> None:
+    """Skip without Redis, except under CI, where Redis must be there and its absence fails."""
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+    except redis.RedisError as exc:
+        if IN_CI:
+            pytest.fail(
+                f"Redis at {REDIS_URL} not reachable ({exc}) – CI must provide it", pytrace=False
+            )
+        pytest.skip(f"Redis at {REDIS_URL} not reachable ({exc})")
+
+
 def berlin(*args: int) -> datetime:
     """A datetime in Berlin: berlin(2026, 3, 2, 8, 0)."""
     return datetime(*args, tzinfo=BERLIN)  # type: ignore[misc]

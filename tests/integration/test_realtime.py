@@ -7,8 +7,8 @@ import pytest
 import socketio
 from sqlalchemy import select
 
-from hub.store.models import CallEventRow
-from tests.conftest import MONDAY_EARLY, berlin
+from hub.store.models import CallEventRow, CallRow, CounterRow
+from tests.conftest import MONDAY_EARLY, REDIS_URL, berlin, need_redis
 from tests.realtime_clients import Party, appliance, citizen, make_desk, signed_in
 
 NINE = berlin(2026, 3, 2, 9, 0)
@@ -383,3 +383,85 @@ def test_another_counter_takes_a_citizen_whose_counter_is_offline(store, desk, h
     assert reply["call"]["counter"] == other
     assert reply["call"]["assigned_counter"] == booking.counter
     assert page.next("status", state="admitted")
+
+
+def test_a_hub_restart_loses_no_call_and_both_sides_come_back_by_themselves(store, desk, hub):
+    booking = desk.book(NINE)
+    clerk = appliance(hub.url, desk.credentials[booking.counter], reconnection=True).connect()
+    clerk.next("hello")
+    clerk.auth["clerk_session"] = signed_in(clerk)  # what the appliance keeps for reconnects
+    page = citizen(hub.url, booking.join_token, reconnection=True).connect()
+    clerk, page = in_call(desk, hub, booking, clerk=clerk, page=page)
+
+    hub.restart()
+
+    hello = clerk.next("hello", timeout=20)
+    assert hello["clerk"]["username"] == "clerk"
+    assert hello["call"]["appointment"] == str(booking.id)
+    status = page.next("status", timeout=20, state="reconnecting")
+    assert status["ice_servers"]
+    assert page.call("signal", OFFER)["ok"]
+    assert clerk.next("signal", type="offer")["sdp"] == OFFER["sdp"]
+    assert clerk.call("media", {"appointment": str(booking.id), "state": "connected"})["ok"]
+    assert page.next("status", state="in_call")
+    with store.transaction() as session:
+        assert session.get(CallRow, booking.id).state == "in_call"
+
+
+def test_the_lobby_tells_waiting_citizens_honestly_how_long_the_clerk_is_busy(store, desk, hub):
+    with store.transaction() as session:  # one counter open, so all book the same one
+        session.get(CounterRow, 2).active = False
+    store.forget_catalogue()
+    running = desk.book(berlin(2026, 3, 2, 8, 30), n=1)  # planned 08:30-08:40; now it is 08:50
+    next_up = desk.book(berlin(2026, 3, 2, 8, 45), n=2)
+    after = desk.book(NINE, n=3)
+    assert running.counter == next_up.counter == after.counter == 1
+    in_call(desk, hub, running)
+
+    first = citizen(hub.url, next_up.join_token).connect()
+    status = first.next("status", state="waiting")
+    # The clerk runs over: nobody knows by how much, so the page says so and counts a minute.
+    assert status["wait"] == {"position": 1, "minutes": 1, "reason": "overrunning"}
+    second = citizen(hub.url, after.join_token).connect()
+    status = second.next("status", state="waiting")
+    # Behind the 10 minutes of the citizen ahead: past this appointment's own 09:00 start.
+    assert status["wait"] == {"position": 2, "minutes": 11, "reason": "overrunning"}
+
+
+def test_two_hub_processes_share_calls_through_redis_and_postgresql(pg_store, serve_hub):
+    import uuid
+
+    need_redis()
+    desk = make_desk(pg_store, MONDAY_EARLY)
+    booking = desk.book(NINE)
+    env = {
+        "clock_start": berlin(2026, 3, 2, 8, 50).isoformat(),
+        "redis_url": REDIS_URL,
+        "rate_limit_key_prefix": f"test-{uuid.uuid4().hex}",
+        "presence_seconds": "1",
+    }
+    one, two = serve_hub(pg_store.url, **env), serve_hub(pg_store.url, **env)
+
+    clerk = appliance(two.url, desk.credentials[booking.counter]).connect()
+    clerk.next("hello")
+    signed_in(clerk)
+    page = citizen(one.url, booking.join_token).connect()
+    page.next("status", state="waiting")
+    lobby = clerk.next("lobby")  # sent by process one, through Redis
+    while not lobby["waiting"]:
+        lobby = clerk.next("lobby")
+    assert lobby["waiting"][0]["appointment"] == str(booking.id)
+
+    assert clerk.call("admit", {"appointment": str(booking.id)})["ok"]
+    assert page.next("status", state="admitted")["ice_servers"] == []
+    assert page.call("signal", OFFER)["ok"]
+    assert clerk.next("signal", type="offer") == {"appointment": str(booking.id), **OFFER}
+    assert clerk.call("signal", {"appointment": str(booking.id), **ANSWER})["ok"]
+    assert page.next("signal", type="answer") == ANSWER
+    for _ in range(3):
+        assert page.call("signal", CANDIDATE)["ok"]
+        assert clerk.next("signal", type="candidate")["candidate"] == CANDIDATE["candidate"]
+    assert clerk.call("media", {"appointment": str(booking.id), "state": "connected"})["ok"]
+    assert page.next("status", state="in_call")
+    assert page.call("hangup")["ok"]
+    assert clerk.next("call", state="ended")["outcome"] == "done"

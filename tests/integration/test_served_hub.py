@@ -1,18 +1,16 @@
 """The hub served by `buergeramt hub` (gevent) on loopback: probes, API document, races, limits."""
 
-import os
 import threading
 import uuid
 from datetime import datetime
 
 import httpx
-import pytest
 from openapi_spec_validator import validate
 from sqlalchemy import func, select, text
 
 from hub.store.audit import double_bookings
 from hub.store.models import AppointmentRow, OccupancyRow
-from tests.conftest import IN_CI, MONDAY_EARLY
+from tests.conftest import MONDAY_EARLY, REDIS_URL, need_redis
 
 CLOCK = {"clock_start": MONDAY_EARLY.isoformat(), "rate_limit_enabled": "false"}
 SLOT = "2026-03-02T09:00:00+01:00"
@@ -210,24 +208,8 @@ def test_attempts_per_address_are_limited_across_client_addresses(store, serve_h
     assert other.status_code == 201
 
 
-REDIS_URL = os.environ.get("BUERGERAMT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-
-
-def _need_redis() -> None:
-    import redis
-
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
-    except redis.RedisError as exc:
-        if IN_CI:
-            pytest.fail(
-                f"Redis at {REDIS_URL} not reachable ({exc}) – CI must provide it", pytrace=False
-            )
-        pytest.skip(f"Redis at {REDIS_URL} not reachable ({exc})")
-
-
 def test_two_hub_processes_share_rate_limits_through_redis(store, serve_hub):
-    _need_redis()
+    need_redis()
     env = {
         "clock_start": MONDAY_EARLY.isoformat(),
         "redis_url": REDIS_URL,
