@@ -125,3 +125,64 @@ def test_hub_refuses_to_serve_an_unmigrated_database(tmp_path):
     result = run(tmp_path, "hub", "--port", "1")
     assert result.returncode != 0
     assert "buergeramt db upgrade" in result.stderr
+
+
+def test_devices_and_clerks_are_managed_from_the_command_line(tmp_path):
+    from hub.booking.tokens import hash_token
+    from hub.operations.accounts import authenticate_device, sign_in
+    from hub.store.models import DeviceRow, UserRow
+
+    assert run(tmp_path, "db", "upgrade").returncode == 0
+    added = run(tmp_path, "devices", "add", "--counter", "1", "--name", "Schalter 1 Pi")
+    assert added.returncode == 0, added.stderr
+    credential = added.stdout.strip().splitlines()[-1]
+    store = sqlite_store(tmp_path)
+    with store.transaction() as session:
+        device = session.scalars(select(DeviceRow)).one()
+        assert device.credential_hash == hash_token(credential)  # only the hash is kept
+        assert credential not in device.credential_hash
+    assert authenticate_device(store, credential).counter_id == 1
+    assert "Schalter 1 Pi" in run(tmp_path, "devices", "list").stdout
+
+    ok = run(
+        tmp_path, "users", "add", "schmidt", "--name", "Frau Schmidt", "--password", "geheim-123"
+    )
+    assert ok.returncode == 0, ok.stderr
+    with store.transaction() as session:
+        user = session.scalars(select(UserRow)).one()
+        assert user.password_hash.startswith("$argon2id$")
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime.now(UTC)
+    assert sign_in(store, device.id, "Schmidt", "geheim-123", now, timedelta(hours=1))
+    assert sign_in(store, device.id, "schmidt", "geheim-124", now, timedelta(hours=1)) is None
+
+    assert run(tmp_path, "devices", "revoke", str(device.id)).returncode == 0
+    assert authenticate_device(store, credential) is None
+    assert "revoked" in run(tmp_path, "devices", "list").stdout
+    store.dispose()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["devices", "add", "--counter", "99"], "no counter with id 99"),
+        (["devices", "add", "--counter", "eins"], "is not a valid integer"),
+        (["devices", "revoke", "42"], "no device with id 42"),
+        (["users", "add", "x", "--password", "kurz"], "at least 8 characters"),
+        (["users", "add", "a b", "--password", "lang-genug"], "username"),
+        (["users", "add", "y", "--role", "boss", "--password", "lang-genug"], "'boss'"),
+    ],
+)
+def test_bad_device_and_user_commands_say_what_is_wrong(tmp_path, args, message):
+    assert run(tmp_path, "db", "upgrade").returncode == 0
+    result = run(tmp_path, *args)
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_a_user_name_is_taken_once(tmp_path):
+    assert run(tmp_path, "db", "upgrade").returncode == 0
+    assert run(tmp_path, "users", "add", "weber", "--password", "lang-genug").returncode == 0
+    again = run(tmp_path, "users", "add", "Weber", "--password", "lang-genug")
+    assert again.returncode == 1 and "exists already" in again.stderr
