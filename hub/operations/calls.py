@@ -384,15 +384,18 @@ class Lobby:
         return own, others
 
 
-def lobby(store: Store, now: datetime, stale: timedelta) -> Lobby:
-    """A snapshot of the lobby: every waiting citizen with an honest wait estimate."""
+def lobby(store: Store, now: datetime, stale: timedelta, counter_id: int | None = None) -> Lobby:
+    """A snapshot of the lobby (of one counter, or all): waiting citizens with honest estimates."""
+    query = (
+        select(CallRow, AppointmentRow)
+        .join(AppointmentRow, AppointmentRow.id == CallRow.appointment_id)
+        .where(CallRow.state.in_([State.WAITING.value, *ACTIVE_NAMES]))
+        .order_by(AppointmentRow.start_at, CallRow.waiting_since)
+    )
+    if counter_id is not None:
+        query = query.where(CallRow.counter_id == counter_id)
     with store.transaction() as session:
-        rows = session.execute(
-            select(CallRow, AppointmentRow)
-            .join(AppointmentRow, AppointmentRow.id == CallRow.appointment_id)
-            .where(CallRow.state.in_([State.WAITING.value, *ACTIVE_NAMES]))
-            .order_by(AppointmentRow.start_at, CallRow.waiting_since)
-        ).all()
+        rows = session.execute(query).all()
         calls = [_call(row, appointment) for row, appointment in rows]
         result = Lobby()
         result.waiting = [c for c in calls if c.state is State.WAITING]

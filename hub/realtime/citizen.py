@@ -59,7 +59,8 @@ class CitizenNamespace(GuardedNamespace):
         sid = request.sid
         wait = None
         if call.state is State.WAITING:
-            wait = calls.lobby(store(), now(), reg.stale).waits.get(call.appointment_id)
+            queue = calls.lobby(store(), now(), reg.stale, call.counter_id)
+            wait = queue.waits.get(call.appointment_id)
         first = status(call, wait)
         # After the connect handler returns, so the page has its connection before the news.
         sio.start_background_task(self._send, current_app._get_current_object(), sid, first)
