@@ -454,7 +454,8 @@ def sweep(
 
     A citizen not seen for `stale` leaves the lobby; a call whose party is gone starts
     reconnecting; one reconnecting for longer than `grace` is dropped; a lobby place left
-    after the join window closed ends as a no-show.
+    after the join window closed ends as a no-show, one whose appointment was cancelled (from
+    the manage link, while waiting) as cancelled.
     """
     changed: list[Call] = []
 
@@ -503,6 +504,8 @@ def _settle(
     citizen_gone = row.citizen_sid is None or gone(row.citizen_seen_at)
     state = State(row.state)
     if state is State.WAITING:
+        if appointment.status in ("cancelled", "released"):  # cancelled from the manage link
+            return Event.END, Outcome.CANCELLED
         if now > window.closes(appointment.end_at):
             return Event.END, Outcome.NO_SHOW
         return (Event.LEAVE, None) if citizen_gone else (None, None)

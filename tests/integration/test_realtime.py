@@ -465,3 +465,15 @@ def test_two_hub_processes_share_calls_through_redis_and_postgresql(pg_store, se
     assert page.next("status", state="in_call")
     assert page.call("hangup")["ok"]
     assert clerk.next("call", state="ended")["outcome"] == "done"
+
+
+def test_cancelling_while_waiting_ends_the_lobby_place(store, desk, hub):
+    from hub.operations.booking import cancel
+
+    booking = desk.book(NINE)
+    page = citizen(hub.url, booking.join_token).connect()
+    page.next("status", state="waiting")
+    cancel(store, MONDAY_EARLY, booking.id, booking.manage_token)  # from the e-mail's link
+    ended = page.next("status", timeout=10, state="ended")
+    assert ended["outcome"] == "cancelled"
+    assert states(store, booking.id)[-1] == ("end", "ended", "cancelled")
