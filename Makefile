@@ -34,6 +34,7 @@ lint: $(STAMP)
 
 bench: $(STAMP) translations
 	$(BIN)/python bench/booking.py
+	$(BIN)/python bench/signalling.py
 
 clean:
 	rm -rf $(VENV) var test-artifacts node_modules

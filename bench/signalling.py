@@ -13,6 +13,7 @@ round trip measured in the same run) shows what the machine gives any message.
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import resource
 import sys
@@ -39,8 +40,8 @@ from hub.store.seed import add_schedule, seed_defaults
 START = datetime(2026, 3, 2, 9, 0, tzinfo=BERLIN)
 CALLS = int(os.environ.get("CALLS", "100"))  # concurrent calls for the relay measurement
 RATE = 1000  # messages per second, the issue's fixed rate
-SECONDS = float(os.environ.get("SECONDS", "10"))
-RATE_STEPS = [1000, 2000, 3000, 4000, 6000]
+SECONDS = float(os.environ.get("SECONDS", "20"))  # per round at the fixed rate
+RATE_STEPS = [1000, 1500, 2000, 3000, 4000]  # stops at the first rate the hub cannot keep
 IDLE_TARGET = int(os.environ.get("IDLE_TARGET", "5000"))
 PASSWORD = "bench-password-1"
 CANDIDATE = "candidate:1 1 udp 2122260223 192.0.2.1 {seq} typ host"
@@ -146,6 +147,11 @@ async def relay(url: str, data: dict) -> dict:
         assert reply["ok"], reply
         pairs.append((clerk, page))
 
+    # The load generator's own collector pauses must not count as the hub's latency.
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(5000, 20, 1000)
+
     # Baseline: an acknowledged round trip that the hub answers at once (an unknown event).
     baseline = []
     for _ in range(300):
@@ -154,47 +160,63 @@ async def relay(url: str, data: dict) -> dict:
         baseline.append((time.perf_counter() - t0) * 1000)
 
     seq = 0
-    steps = {}
-    for rate in [RATE, *RATE_STEPS]:  # the first round warms up and is not kept
+
+    async def round_at(rate: int, seconds: float) -> dict:
+        """Send `rate` candidates per second for `seconds`, spread over the calls."""
+        nonlocal seq
         latencies.clear()
         trace.clear()
-        count = int(rate * (SECONDS if rate == RATE else SECONDS / 2))
+        count = int(rate * seconds)
         started = time.perf_counter()
         for n in range(count):
-            due = started + n / rate
-            delay = due - time.perf_counter()
+            delay = started + n / rate - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-            page = pairs[n % len(pairs)][1]
             seq += 1
             sent[seq] = time.perf_counter()
             candidate = {"candidate": CANDIDATE.format(seq=seq), "sdpMid": "0", "sdpMLineIndex": 0}
-            await page.emit("signal", {"type": "candidate", "candidate": candidate}, "/citizen")
+            await pairs[n % len(pairs)][1].emit(
+                "signal", {"type": "candidate", "candidate": candidate}, "/citizen"
+            )
         achieved = count / (time.perf_counter() - started)
         await asyncio.sleep(1.0)
-        lost = len(sent)
+        late = len(sent)  # not arrived a second after the round: the hub fell behind
         sent.clear()
         ms = [v * 1000 for v in latencies]
-        if not steps.get("warmed"):
-            steps["warmed"] = True
-            continue
-        steps[rate] = {
+        result = {
+            "rate_per_s": rate,
             "sent_per_s": round(achieved),
             "delivered": len(ms),
-            "lost": lost,
+            "late": late,
             "p50_ms": round(percentile(ms, 50), 2) if ms else None,
             "p99_ms": round(percentile(ms, 99), 2) if ms else None,
+            "max_ms": round(max(ms), 1) if ms else None,
         }
-        print(f"rate {rate}/s (sent {achieved:.0f}/s): {steps[rate]}", flush=True)
+        print(result, flush=True)
         if trace:
-            worst = sorted(trace, key=lambda t: -t[1])[:15]
-            print("  worst:", [(round(t - started, 3), round(v * 1000, 1)) for t, v in worst])
-            trace.clear()
+            worst = sorted(trace, key=lambda t: -t[1])[:10]
+            print(
+                "  worst (s into round, ms):",
+                [(round(t - started, 3), round(v * 1000, 1)) for t, v in worst],
+            )
+        return result
+
+    await round_at(RATE, 3)  # warm-up, not kept
+    # The machine is shared and noisy: three rounds at the fixed rate, the median one reported.
+    fixed = sorted([await round_at(RATE, SECONDS) for _ in range(3)], key=lambda r: r["p99_ms"])
+    steps = {}
+    for rate in RATE_STEPS[1:]:
+        steps[rate] = await round_at(rate, 5)
+        if steps[rate]["p99_ms"] is None or steps[rate]["p99_ms"] > 200:
+            break  # saturated: higher rates only queue up more
     for clerk, page in pairs:
         await page.disconnect()
         await clerk.disconnect()
-    del steps["warmed"]
-    return {"steps": steps, "baseline_p50_ms": round(percentile(baseline, 50), 2)}
+    return {
+        "fixed_rounds": fixed,
+        "steps": steps,
+        "baseline_p50_ms": round(percentile(baseline, 50), 2),
+    }
 
 
 async def idle(url: str, data: dict, pid: int) -> dict:
@@ -255,25 +277,30 @@ def main() -> None:
         if hub is not None:
             hub.stop()
         scratch.drop()
-    fixed = relayed["steps"][RATE]
-    sustained = max(
-        (
-            r
-            for r, s in relayed["steps"].items()
-            if s["p99_ms"] is not None
-            and s["p99_ms"] < 20
-            and s["lost"] == 0
-            and s["sent_per_s"] >= 0.95 * r
-        ),
-        default=0,
-    )
+    fixed = relayed["fixed_rounds"][1]  # the median of three
+    rounds = [*relayed["fixed_rounds"], *relayed["steps"].values()]
+
+    def best(p99_limit: float) -> int:
+        ok = [
+            r["rate_per_s"]
+            for r in rounds
+            if r["p99_ms"] is not None
+            and r["p99_ms"] < p99_limit
+            and r["late"] == 0
+            and r["sent_per_s"] >= 0.95 * r["rate_per_s"]
+        ]
+        return max(ok, default=0)
+
     write_results(
         "signalling",
         {
             "relay_p50_ms": fixed["p50_ms"],
             "relay_p99_ms": fixed["p99_ms"],
             "relay_rate_per_s": RATE,
-            "max_relay_rate_per_s": sustained,
+            # The highest rate tried that one process relays with p99 under 20 ms, and the
+            # highest it keeps up with at all (nothing late, p99 under 200 ms).
+            "max_relay_rate_p99_under_20ms_per_s": best(20),
+            "max_relay_rate_keeping_up_per_s": best(200),
             "baseline_ack_round_trip_p50_ms": relayed["baseline_p50_ms"],
             "relay_p50_vs_baseline": round(fixed["p50_ms"] / relayed["baseline_p50_ms"], 2),
             "max_connections_per_process": idled["connected"],
@@ -281,12 +308,13 @@ def main() -> None:
         },
         setup={
             "calls": CALLS,
-            "seconds_at_fixed_rate": SECONDS,
+            "seconds_per_round_at_fixed_rate": SECONDS,
             "database": "postgresql",
             "processes": 1,
             "redis": False,
         },
-        rate_steps=relayed["steps"],
+        fixed_rate_rounds=relayed["fixed_rounds"],
+        rate_steps=list(relayed["steps"].values()),
         idle=idled,
     )
 

@@ -10,6 +10,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select, update
 
 from hub.booking.tokens import hash_token, looks_like_token, new_token
+from hub.offload import off_loop
 from hub.store import Store
 from hub.store.engine import retrying
 from hub.store.models import ClerkSessionRow, CounterRow, DeviceRow, UserRow
@@ -146,10 +147,14 @@ def add_user(
 
 
 def _verify(password_hash: str, password: str) -> bool:
-    try:
-        return _hasher.verify(password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
+    def check() -> bool:
+        try:
+            return _hasher.verify(password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    # argon2 costs some 50 ms of CPU by design; in a native thread it holds up nobody else.
+    return off_loop(check)
 
 
 def sign_in(

@@ -297,18 +297,18 @@ def current_call(store: Store, appointment_id: uuid.UUID) -> Call | None:
         return _call(*found) if found else None
 
 
-def _online(session: Session, counters: Iterable[int], now: datetime, stale: timedelta) -> set[int]:
-    """Which of `counters` have an appliance connected to some hub process right now."""
-    return set(
-        session.scalars(
-            select(DeviceRow.counter_id).where(
-                DeviceRow.counter_id.in_(list(counters)),
-                DeviceRow.sid.is_not(None),
-                DeviceRow.revoked_at.is_(None),
-                DeviceRow.seen_at > now - stale,
-            )
-        )
+def _online(
+    session: Session, counters: Iterable[int] | None, now: datetime, stale: timedelta
+) -> set[int]:
+    """Which of `counters` (None: all) have an appliance connected to a hub process now."""
+    query = select(DeviceRow.counter_id).where(
+        DeviceRow.sid.is_not(None),
+        DeviceRow.revoked_at.is_(None),
+        DeviceRow.seen_at > now - stale,
     )
+    if counters is not None:
+        query = query.where(DeviceRow.counter_id.in_(list(counters)))
+    return set(session.scalars(query.distinct()))
 
 
 def device_connected(
@@ -371,7 +371,7 @@ class Lobby:
     """Who waits where, and what each waiting citizen should be told."""
 
     waiting: list[Call] = field(default_factory=list)
-    online: set[int] = field(default_factory=set)
+    online: set[int] = field(default_factory=set)  # counters with an appliance connected
     waits: dict[uuid.UUID, Wait] = field(default_factory=dict)
     # Counters whose clerk is in a call, with the planned end of that call.
     busy_until: dict[int, datetime] = field(default_factory=dict)
@@ -400,8 +400,7 @@ def lobby(store: Store, now: datetime, stale: timedelta, counter_id: int | None 
         result = Lobby()
         result.waiting = [c for c in calls if c.state is State.WAITING]
         result.busy_until = {c.counter_id: c.end for c in calls if c.state in ACTIVE}
-        counters = {c.counter_id for c in calls}
-        result.online = _online(session, counters, now, stale) if counters else set()
+        result.online = _online(session, None if counter_id is None else [counter_id], now, stale)
     queues: dict[int, list[Call]] = {}
     for call in result.waiting:
         queue = queues.setdefault(call.counter_id, [])

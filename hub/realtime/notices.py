@@ -126,44 +126,58 @@ def tell(call: Call) -> None:
     registry().lobby_changed()
 
 
-def lobby_view(lobby: calls.Lobby, counter_id: int) -> dict[str, Any]:
+# An appliance lists this many citizens of offline counters (the earliest first), plus a count.
+UNATTENDED_SHOWN = 20
+
+
+def lobby_view(
+    lobby: calls.Lobby, counter_id: int, views: dict[uuid.UUID, dict[str, Any]] | None = None
+) -> dict[str, Any]:
     """The lobby as one counter's appliance sees it: its own queue, and citizens whose counter
-    has nobody online (which it may take over)."""
+    has nobody online (which it may take over). `views` caches entries across counters."""
     own, others = lobby.for_counter(counter_id)
+    views = {} if views is None else views
 
     def entry(call: Call) -> dict[str, Any]:
-        return {**call_view(call), "wait": wait_view(lobby.waits.get(call.appointment_id))}
+        view = views.get(call.appointment_id)
+        if view is None:
+            wait = wait_view(lobby.waits.get(call.appointment_id))
+            view = views[call.appointment_id] = {**call_view(call), "wait": wait}
+        return view
 
+    busy_until = lobby.busy_until.get(counter_id)
     return {
         "counter": counter_id,
-        "busy_until": to_local_iso(lobby.busy_until[counter_id])
-        if counter_id in lobby.busy_until
-        else None,
+        "busy_until": to_local_iso(busy_until) if busy_until else None,
         "waiting": [entry(c) for c in own],
-        "unattended": [entry(c) for c in others],
+        "unattended": [entry(c) for c in others[:UNATTENDED_SHOWN]],
+        "unattended_total": len(others),
     }
 
 
 def publish_lobby() -> None:
-    """Send every counter its lobby and every waiting citizen their place and estimate.
+    """Send every online counter its lobby and every waiting citizen their place and estimate.
 
     Only what changed since this process last sent it goes out: with hundreds waiting, most
-    rounds change a handful of estimates.
+    rounds change a handful of estimates, and a citizen's message is built only then.
     """
     sio = _socketio()
     reg = registry()
     lobby = calls.lobby(store(), now(), reg.stale)
-    counters = {c.id for c in store().catalogue().counters} | set(lobby.online)
-    outgoing: dict[str, tuple[str, str, dict[str, Any]]] = {}
-    for counter_id in counters:
-        outgoing[counter_room(counter_id)] = ("lobby", APPLIANCE, lobby_view(lobby, counter_id))
+    views: dict[uuid.UUID, dict[str, Any]] = {}
+    sent: dict[str, Any] = {}
+    for counter_id in lobby.online:
+        room = counter_room(counter_id)
+        sent[room] = lobby_view(lobby, counter_id, views)
+        if reg.last_sent.get(room) != sent[room]:
+            sio.emit("lobby", sent[room], to=room, namespace=APPLIANCE)
     for call in lobby.waiting:
-        message = status(call, lobby.waits.get(call.appointment_id))
-        outgoing[citizen_room(call.appointment_id)] = ("status", CITIZEN, message)
-    for room, (event, namespace, message) in outgoing.items():
-        if reg.last_sent.get(room) != message:
-            sio.emit(event, message, to=room, namespace=namespace)
-    reg.last_sent = {room: message for room, (_, _, message) in outgoing.items()}
+        room = citizen_room(call.appointment_id)
+        wait = lobby.waits.get(call.appointment_id)
+        sent[room] = (call.state, wait)
+        if reg.last_sent.get(room) != sent[room]:
+            sio.emit("status", status(call, wait), to=room, namespace=CITIZEN)
+    reg.last_sent = sent
 
 
 def lobby_for(counter_id: int) -> dict[str, Any]:

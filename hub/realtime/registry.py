@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -100,13 +101,15 @@ class Registry:
         while True:
             self._lobby_dirty.wait()
             self._lobby_dirty.clear()
+            started = time.monotonic()
             try:
                 with self.app.app_context():
                     self._publish()
             except Exception:
                 log.exception("lobby broadcast failed")
-            # Coalesce bursts (a hundred citizens arriving at nine) into a few broadcasts.
-            self.socketio.sleep(0.25)
+            # Coalesce bursts (a hundred citizens arriving at nine) into a few broadcasts, and
+            # never spend more than about a third of the process on them.
+            self.socketio.sleep(max(0.25, 2 * (time.monotonic() - started)))
 
     def _presence_loop(self) -> None:
         from hub.realtime.notices import drop_device, settle

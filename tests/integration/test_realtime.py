@@ -477,3 +477,24 @@ def test_cancelling_while_waiting_ends_the_lobby_place(store, desk, hub):
     ended = page.next("status", timeout=10, state="ended")
     assert ended["outcome"] == "cancelled"
     assert states(store, booking.id)[-1] == ("end", "ended", "cancelled")
+
+
+def test_a_call_whose_citizen_does_not_come_back_is_dropped(store, desk, serve_hub):
+    hub = serve_hub(
+        store.url,
+        clock_start=berlin(2026, 3, 2, 8, 50).isoformat(),
+        presence_seconds="1",
+        reconnect_grace_seconds="5",
+    )
+    booking = desk.book(NINE)
+    clerk, page = in_call(desk, hub, booking)
+    page.client.disconnect()  # the phone went into a tunnel and stayed there
+    assert clerk.next("call", state="reconnecting")
+    ended = clerk.next("call", timeout=15, state="ended")
+    assert ended["outcome"] == "dropped"
+    assert states(store, booking.id)[-2:] == [
+        ("lost", "reconnecting", None),
+        ("end", "ended", "dropped"),
+    ]
+    # The link no longer opens the call.
+    assert citizen(hub.url, booking.join_token).refused()["code"] == "call_ended"
