@@ -163,10 +163,13 @@ def sign_in(
     """Sign a clerk in at a device; returns the clerk and a session token, or None."""
     with store.transaction() as session:
         user = session.scalar(select(UserRow).where(UserRow.username == username.strip().lower()))
-        ok = _verify(user.password_hash if user else _DUMMY_HASH, password)
-        if user is None or not ok or not user.active or user.role != "clerk":
-            return None
-        token = new_token()
+    # Verified outside any transaction: it yields to other greenlets, and one of them waiting
+    # for SQLite's write lock would block the whole process.
+    ok = _verify(user.password_hash if user else _DUMMY_HASH, password)
+    if user is None or not ok or not user.active or user.role != "clerk":
+        return None
+    token = new_token()
+    with store.transaction() as session:
         session.add(
             ClerkSessionRow(
                 token_hash=hash_token(token),
