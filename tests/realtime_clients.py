@@ -48,30 +48,27 @@ class Party:
     def _refused(self, data: Any = None) -> None:
         self.refusal = data
 
-    def connect(self) -> Party:
-        """Connect over WebSocket; raises socketio.exceptions.ConnectionError when refused."""
+    def _connect(self, wait: bool) -> None:
         self.client.connect(
             self.url,
             namespaces=[self.namespace],
             auth=self.auth,
             transports=["websocket"],
             headers=self.headers,
+            wait=wait,
             wait_timeout=10,
         )
+
+    def connect(self) -> Party:
+        """Connect over WebSocket; raises socketio.exceptions.ConnectionError when refused."""
+        self._connect(wait=True)
         return self
 
     def refused(self, timeout: float = 10) -> Any:
         """Try to connect and return the hub's refusal ({"code", "message", ...}), or None."""
         self.connected = threading.Event()
         self.client.on("connect", self.connected.set, namespace=self.namespace)
-        self.client.connect(
-            self.url,
-            namespaces=[self.namespace],
-            auth=self.auth,
-            transports=["websocket"],
-            headers=self.headers,
-            wait=False,
-        )
+        self._connect(wait=False)
         deadline = time.monotonic() + timeout
         while self.refusal is None and not self.connected.is_set():
             assert time.monotonic() < deadline, "neither connected nor refused"

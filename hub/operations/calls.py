@@ -8,9 +8,10 @@ state machine (hub.calls.lifecycle) and is recorded as a call event with its tim
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -25,6 +26,7 @@ from hub.store.engine import retrying
 from hub.store.models import AppointmentRow, CallEventRow, CallRow, DeviceRow
 
 ACTIVE_NAMES = [s.value for s in ACTIVE]
+T = TypeVar("T")
 
 
 class CallRefused(Exception):
@@ -140,6 +142,22 @@ def _appointment(session: Session, appointment_id: uuid.UUID) -> AppointmentRow:
     return row
 
 
+def _on_call(
+    store: Store,
+    appointment_id: uuid.UUID,
+    now: datetime,
+    change: Callable[[Session, CallRow, AppointmentRow], T],
+) -> T:
+    """Run `change` on the appointment's locked call row in one transaction (retried once)."""
+
+    def attempt() -> T:
+        with store.transaction() as session:
+            appointment = _appointment(session, appointment_id)
+            return change(session, _locked(session, appointment, now), appointment)
+
+    return retrying(attempt)
+
+
 def citizen_join(
     store: Store, join_token: str, sid: str, now: datetime, window: JoinWindow
 ) -> Joined:
@@ -182,20 +200,17 @@ def citizen_join(
 def citizen_left(store: Store, appointment_id: uuid.UUID, sid: str, now: datetime) -> Call | None:
     """The citizen's connection `sid` closed; None when a newer connection had replaced it."""
 
-    def attempt() -> Call | None:
-        with store.transaction() as session:
-            appointment = _appointment(session, appointment_id)
-            row = _locked(session, appointment, now)
-            if row.citizen_sid != sid:
-                return None
-            row.citizen_sid = None
-            if row.state == State.WAITING:
-                _apply(session, row, Event.LEAVE, now)
-            elif allowed(State(row.state), Event.LOST) and row.state != State.RECONNECTING:
-                _apply(session, row, Event.LOST, now)
-            return _call(row, appointment)
+    def change(session: Session, row: CallRow, appointment: AppointmentRow) -> Call | None:
+        if row.citizen_sid != sid:
+            return None
+        row.citizen_sid = None
+        if row.state == State.WAITING:
+            _apply(session, row, Event.LEAVE, now)
+        elif allowed(State(row.state), Event.LOST) and row.state != State.RECONNECTING:
+            _apply(session, row, Event.LOST, now)
+        return _call(row, appointment)
 
-    return retrying(attempt)
+    return _on_call(store, appointment_id, now, change)
 
 
 def admit(
@@ -213,28 +228,23 @@ def admit(
     counter has no appliance online. An appliance holds one call at a time.
     """
 
-    def attempt() -> Call:
-        with store.transaction() as session:
-            appointment = _appointment(session, appointment_id)
-            row = _locked(session, appointment, now)
-            if row.state != State.WAITING:
-                raise CallRefused("not_waiting", f"the citizen is not waiting ({row.state})")
-            if row.counter_id != counter_id and _online(session, [row.counter_id], now, stale):
-                raise CallRefused("other_counter", "this citizen waits for another counter")
-            busy = session.scalar(
-                select(CallRow.appointment_id).where(
-                    CallRow.device_id == device_id, CallRow.state.in_(ACTIVE_NAMES)
-                )
+    def change(session: Session, row: CallRow, appointment: AppointmentRow) -> Call:
+        if row.state != State.WAITING:
+            raise CallRefused("not_waiting", f"the citizen is not waiting ({row.state})")
+        if row.counter_id != counter_id and _online(session, [row.counter_id], now, stale):
+            raise CallRefused("other_counter", "this citizen waits for another counter")
+        busy = session.scalar(
+            select(CallRow.appointment_id).where(
+                CallRow.device_id == device_id, CallRow.state.in_(ACTIVE_NAMES)
             )
-            if busy is not None:
-                raise CallRefused("busy", "this appliance is in another call")
-            row.counter_id = counter_id
-            row.device_id = device_id
-            row.clerk_id = clerk_id
-            _apply(session, row, Event.ADMIT, now)
-            return _call(row, appointment)
+        )
+        if busy is not None:
+            raise CallRefused("busy", "this appliance is in another call")
+        row.counter_id, row.device_id, row.clerk_id = counter_id, device_id, clerk_id
+        _apply(session, row, Event.ADMIT, now)
+        return _call(row, appointment)
 
-    return retrying(attempt)
+    return _on_call(store, appointment_id, now, change)
 
 
 def advance(
@@ -252,28 +262,24 @@ def advance(
     that has ended is a no-op.
     """
 
-    def attempt() -> Call:
-        with store.transaction() as session:
-            appointment = _appointment(session, appointment_id)
-            row = _locked(session, appointment, now)
-            holder = row.device_id == device[0] if device else True
-            unclaimed_here = (
-                device is not None and row.device_id is None and row.counter_id == device[1]
-            )
-            if not (holder or unclaimed_here):
-                raise CallRefused("not_your_call", "this call belongs to another counter")
-            state = State(row.state)
-            if state is State.ENDED and event is Event.END:
-                return _call(row, appointment)
-            try:
-                _apply(session, row, event, now, outcome)
-            except CallError as exc:
-                raise CallRefused("not_allowed", str(exc)) from None
-            if row.state == State.ENDED:
-                row.citizen_sid = None
+    def change(session: Session, row: CallRow, appointment: AppointmentRow) -> Call:
+        holder = row.device_id == device[0] if device else True
+        unclaimed_here = (
+            device is not None and row.device_id is None and row.counter_id == device[1]
+        )
+        if not (holder or unclaimed_here):
+            raise CallRefused("not_your_call", "this call belongs to another counter")
+        if row.state == State.ENDED and event is Event.END:
             return _call(row, appointment)
+        try:
+            _apply(session, row, event, now, outcome)
+        except CallError as exc:
+            raise CallRefused("not_allowed", str(exc)) from None
+        if row.state == State.ENDED:
+            row.citizen_sid = None
+        return _call(row, appointment)
 
-    return retrying(attempt)
+    return _on_call(store, appointment_id, now, change)
 
 
 def start_of(store: Store, join_token: str) -> datetime | None:

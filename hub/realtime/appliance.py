@@ -26,7 +26,9 @@ from hub.realtime.notices import (
     publish_lobby,
     record_media,
     registry,
+    send_after_connect,
     tell,
+    tell_peer,
 )
 from hub.realtime.registry import Connection
 from hub.realtime.schemas import ApplianceMedia, ApplianceSignal, CallRef, Empty, End, SignIn
@@ -59,12 +61,7 @@ class ApplianceNamespace(GuardedNamespace):
             conn.calls.add(call.appointment_id)
             join_room(appliance_room(call.appointment_id))
             if call.state is State.RECONNECTING:
-                self.socketio.emit(
-                    "peer_rejoined",
-                    {"appointment": str(call.appointment_id)},
-                    to=citizen_room(call.appointment_id),
-                    namespace=CITIZEN,
-                )
+                tell_peer("peer_rejoined", call, to_citizen=True)
         hello = {
             "device": {"id": device.id, "name": device.name, "counter": device.counter_id},
             "counter": {"id": device.counter_id, "name": device.counter_name},
@@ -72,13 +69,8 @@ class ApplianceNamespace(GuardedNamespace):
             "call": _with_ice(call) if call else None,
             "lobby": lobby_for(device.counter_id),
         }
-        app = current_app._get_current_object()
-        self.socketio.start_background_task(self._send, app, sid, hello)
+        send_after_connect("hello", sid, hello, APPLIANCE)
         reg.lobby_changed()
-
-    def _send(self, app: Any, sid: str, hello: dict[str, Any]) -> None:
-        with app.app_context():
-            self.socketio.emit("hello", hello, to=sid, namespace=APPLIANCE)
 
     def on_disconnect(self, reason: Any = None) -> None:
         """The appliance went away: its call (if any) waits for it to come back."""
@@ -87,12 +79,7 @@ class ApplianceNamespace(GuardedNamespace):
             return
         call = calls.device_disconnected(store(), conn.device.id, request.sid, now())
         if call is not None:
-            self.socketio.emit(
-                "peer_left",
-                {"appointment": str(call.appointment_id)},
-                to=citizen_room(call.appointment_id),
-                namespace=CITIZEN,
-            )
+            tell_peer("peer_left", call, to_citizen=True)
             tell(call)
         registry().lobby_changed()
 

@@ -24,8 +24,10 @@ from hub.realtime.notices import (
     publish_lobby,
     record_media,
     registry,
+    send_after_connect,
     status,
     tell,
+    tell_peer,
 )
 from hub.realtime.schemas import Empty, Media, Signal
 
@@ -62,20 +64,10 @@ class CitizenNamespace(GuardedNamespace):
             queue = calls.lobby(store(), now(), reg.stale, call.counter_id)
             wait = queue.waits.get(call.appointment_id)
         first = status(call, wait)
-        # After the connect handler returns, so the page has its connection before the news.
-        sio.start_background_task(self._send, current_app._get_current_object(), sid, first)
+        send_after_connect("status", sid, first, CITIZEN)
         if joined.rejoined:
-            sio.emit(
-                "peer_rejoined",
-                {"appointment": str(call.appointment_id)},
-                to=appliance_room(call.appointment_id),
-                namespace=APPLIANCE,
-            )
+            tell_peer("peer_rejoined", call, to_citizen=False)
         reg.lobby_changed()
-
-    def _send(self, app: Any, sid: str, message: dict[str, Any]) -> None:
-        with app.app_context():
-            self.socketio.emit("status", message, to=sid, namespace=CITIZEN)
 
     def _opens_at(self, token: str) -> str | None:
         start = calls.start_of(store(), token)
@@ -90,12 +82,7 @@ class CitizenNamespace(GuardedNamespace):
         if call is None:
             return
         if call.state is State.RECONNECTING:
-            self.socketio.emit(
-                "peer_left",
-                {"appointment": str(call.appointment_id)},
-                to=appliance_room(call.appointment_id),
-                namespace=APPLIANCE,
-            )
+            tell_peer("peer_left", call, to_citizen=False)
         tell(call)
 
     def _admitted(self) -> tuple[Any, uuid.UUID]:

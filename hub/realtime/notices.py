@@ -115,6 +115,30 @@ def status(call: Call, wait: Wait | None = None) -> dict[str, Any]:
     return message
 
 
+def send_after_connect(event: str, sid: str, message: dict[str, Any], namespace: str) -> None:
+    """Send `message` once the connect handler has returned, so the client has its connection
+    (Socket.IO confirms it only then) before the first news arrives."""
+    sio = _socketio()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    def send() -> None:
+        with app.app_context():
+            sio.emit(event, message, to=sid, namespace=namespace)
+
+    sio.start_background_task(send)
+
+
+def tell_peer(event: str, call: Call, *, to_citizen: bool) -> None:
+    """Tell one party that the other left (`peer_left`) or came back (`peer_rejoined`)."""
+    appointment = call.appointment_id
+    room, namespace = (
+        (citizen_room(appointment), CITIZEN)
+        if to_citizen
+        else (appliance_room(appointment), APPLIANCE)
+    )
+    _socketio().emit(event, {"appointment": str(appointment)}, to=room, namespace=namespace)
+
+
 def tell(call: Call) -> None:
     """Tell both parties how their call stands now; an ended call's rooms are closed."""
     sio = _socketio()
