@@ -1,1 +1,1 @@
-"""Counter appliance daemon (Raspberry Pi): camera, scanner, aiortc calls, hub link. Coming next."""
+"""Counter appliance daemon: camera, microphone, one aiortc peer per call, the link to the hub."""

@@ -116,6 +116,33 @@ def demo(host: str, port: int) -> None:
     _serve_with_mail(create_app(settings, store=store), host, port)
 
 
+@cli.command()
+def appliance() -> None:
+    """Run a counter appliance (settings: BUERGERAMT_APPLIANCE_* environment variables)."""
+    from pydantic import ValidationError
+
+    from appliance.camera import CameraMissing
+    from appliance.config import ApplianceSettings
+    from appliance.daemon import main as run_appliance
+
+    try:
+        settings = ApplianceSettings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"BUERGERAMT_APPLIANCE_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}"
+            for e in exc.errors()
+        )
+        raise click.ClickException(f"invalid appliance configuration: {problems}") from None
+    if not settings.device_credential:
+        raise click.ClickException(
+            "BUERGERAMT_APPLIANCE_DEVICE_CREDENTIAL is not set (buergeramt devices add prints one)"
+        )
+    try:
+        run_appliance(settings)
+    except CameraMissing as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 @cli.group()
 def db() -> None:
     """Database schema and default data."""

@@ -1,0 +1,144 @@
+"""One aiortc peer connection per call: answer the citizen's offer, send camera and microphone,
+receive (and decode) the citizen's video and audio.
+
+aiortc has no ICE restart: when a party comes back (reload, new network) the citizen's page
+sends a fresh offer and the old peer connection is replaced by a new one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiortc import (
+    MediaStreamTrack,
+    RTCConfiguration,
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCSessionDescription,
+)
+from aiortc.contrib.media import MediaRelay
+from aiortc.mediastreams import MediaStreamError
+from aiortc.sdp import candidate_from_sdp
+
+log = logging.getLogger("appliance.call")
+Send = Callable[[str, dict[str, Any]], Awaitable[None]]
+
+
+@dataclass
+class Received:
+    """What arrived from the citizen, decoded."""
+
+    video_frames: int = 0
+    audio_frames: int = 0
+    video_size: tuple[int, int] | None = None
+    first_video_at: float | None = None
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+
+class Call:
+    """The appliance's side of one appointment's call."""
+
+    def __init__(
+        self,
+        appointment: str,
+        ice_servers: list[dict[str, Any]],
+        camera: MediaStreamTrack,
+        microphone: MediaStreamTrack | None,
+        relay: MediaRelay,
+        send: Send,
+    ) -> None:
+        self.appointment = appointment
+        self.ice_servers = ice_servers
+        self._camera, self._microphone, self._relay = camera, microphone, relay
+        self._send = send
+        self.pc: RTCPeerConnection | None = None
+        self.received = Received()
+        self.connected = asyncio.Event()
+        self.signals = asyncio.Lock()  # held while one signal is applied
+
+    def _configuration(self) -> RTCConfiguration:
+        servers = [
+            RTCIceServer(urls=s["urls"], username=s.get("username"), credential=s.get("credential"))
+            for s in self.ice_servers
+        ]
+        return RTCConfiguration(iceServers=servers)
+
+    async def offer(self, sdp: str) -> None:
+        """Answer an offer, on a new peer connection (a repeated offer rebuilds the call)."""
+        await self._close_pc()
+        pc = self.pc = RTCPeerConnection(self._configuration())
+        self.connected.clear()
+
+        @pc.on("track")
+        def _on_track(track: MediaStreamTrack) -> None:
+            self.received.tasks.append(asyncio.ensure_future(self._consume(track)))
+
+        @pc.on("connectionstatechange")
+        async def _on_state() -> None:
+            if pc is not self.pc:
+                return  # an old connection winding down
+            log.info("call %s: %s", self.appointment, pc.connectionState)
+            if pc.connectionState == "connected":
+                self.connected.set()
+                await self._send("media", {"appointment": self.appointment, "state": "connected"})
+            elif pc.connectionState in ("failed", "disconnected"):
+                await self._send(
+                    "media", {"appointment": self.appointment, "state": "disconnected"}
+                )
+
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+        for transceiver in pc.getTransceivers():
+            if transceiver.kind == "video":
+                pc.addTrack(self._relay.subscribe(self._camera))
+            elif transceiver.kind == "audio" and self._microphone is not None:
+                pc.addTrack(self._relay.subscribe(self._microphone))
+        answer = await pc.createAnswer()
+        await pc.setLocalDescription(answer)
+        # aiortc gathers every candidate before this returns: the answer carries them all.
+        await self._send(
+            "signal",
+            {"appointment": self.appointment, "type": "answer", "sdp": pc.localDescription.sdp},
+        )
+
+    async def candidate(self, candidate: dict[str, Any] | None) -> None:
+        """Add a candidate the browser trickled (None: it has no more)."""
+        if self.pc is None or candidate is None or not candidate.get("candidate"):
+            return
+        line = candidate["candidate"].removeprefix("candidate:")
+        parsed = candidate_from_sdp(line)
+        parsed.sdpMid = candidate.get("sdpMid")
+        parsed.sdpMLineIndex = candidate.get("sdpMLineIndex")
+        try:
+            await self.pc.addIceCandidate(parsed)
+        except ValueError as exc:  # a candidate for a transport that no longer exists
+            log.info("call %s: candidate ignored (%s)", self.appointment, exc)
+
+    async def _consume(self, track: MediaStreamTrack) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                frame = await track.recv()
+                if track.kind == "video":
+                    self.received.video_frames += 1
+                    self.received.video_size = (frame.width, frame.height)
+                    if self.received.first_video_at is None:
+                        self.received.first_video_at = loop.time()
+                else:
+                    self.received.audio_frames += 1
+        except MediaStreamError:
+            return
+
+    async def _close_pc(self) -> None:
+        pc, self.pc = self.pc, None
+        if pc is not None:
+            await pc.close()
+
+    async def close(self) -> None:
+        """Hang up: close the peer connection and stop reading the citizen's media."""
+        await self._close_pc()
+        for task in self.received.tasks:
+            task.cancel()

@@ -1,0 +1,29 @@
+"""Cameras behind one interface: a factory of aiortc video tracks. Backends load lazily."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from aiortc import MediaStreamTrack
+
+    from appliance.config import ApplianceSettings
+
+
+class CameraMissing(RuntimeError):
+    """The configured camera is not there; the message says what to check."""
+
+
+def open_camera(settings: ApplianceSettings) -> MediaStreamTrack:
+    """The video track of the configured camera (one per appliance; calls share it)."""
+    if settings.camera == "synthetic":
+        from appliance.camera.synthetic import SyntheticCamera
+
+        return SyntheticCamera(settings.width, settings.height, settings.fps)
+    if settings.camera == "opencv":
+        from appliance.camera.opencv import OpenCVCamera
+
+        return OpenCVCamera(settings.camera_device, settings.width, settings.height, settings.fps)
+    from appliance.camera.picamera import PiCamera
+
+    return PiCamera(settings.width, settings.height, settings.fps)

@@ -1,0 +1,35 @@
+"""Appliance settings from BUERGERAMT_APPLIANCE_* environment variables."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ApplianceSettings(BaseSettings):
+    """What one counter appliance needs to know."""
+
+    model_config = SettingsConfigDict(env_prefix="BUERGERAMT_APPLIANCE_", extra="forbid")
+
+    hub_url: str = "http://127.0.0.1:5000"
+    device_credential: str = ""
+    camera: Literal["synthetic", "opencv", "picamera2"] = "synthetic"
+    camera_device: int = Field(0, ge=0, le=64)  # OpenCV: /dev/videoN
+    width: int = Field(640, ge=160, le=1920)
+    height: int = Field(480, ge=120, le=1080)
+    fps: int = Field(30, ge=1, le=60)
+    audio: Literal["synthetic", "alsa", "pulse", "none"] = "synthetic"
+    audio_device: str = "default"
+    # Demo and tests: sign this clerk in by itself and admit whoever waits, first come first.
+    clerk_username: str | None = None
+    clerk_password: str | None = None
+    auto_admit: bool = False
+
+    @field_validator("hub_url")
+    @classmethod
+    def _http(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("hub_url must start with http:// or https://")
+        return value.rstrip("/")

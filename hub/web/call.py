@@ -1,0 +1,68 @@
+"""The call page behind the join link: device preview, lobby and the video call itself.
+
+The page is static; everything about the call (whether the link is valid now, the wait, the
+ICE servers) comes over the realtime channel, whose refusals the page turns into text.
+"""
+
+from __future__ import annotations
+
+from flask import abort, render_template
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+
+from hub.booking.tokens import looks_like_token
+from hub.web.views import _lang, bp
+
+
+def messages() -> dict[str, str]:
+    """Texts the page's script shows, in the page's language."""
+    return {
+        "connecting": _("Connecting …"),
+        "waiting": _("You are in the waiting room. The clerk will let you in."),
+        "position": _("Your place in the queue: %(n)s", n="{n}"),
+        "minutes": _("Estimated wait: about %(n)s min", n="{n}"),
+        "clerk_ready": _("The clerk will be with you any moment."),
+        "not_yet_time": _("The clerk will let you in at your appointment time."),
+        "clerk_busy": _("The clerk is still helping someone else."),
+        "overrunning": _(
+            "The previous appointment is taking longer than planned. Thank you for your patience."
+        ),
+        "counter_offline": _(
+            "The clerk is not at the counter yet. We cannot say how long it will take."
+        ),
+        "admitted": _("You have been let in. Starting the video …"),
+        "connecting_media": _("Connecting the video …"),
+        "in_call": _("You are talking to the clerk."),
+        "reconnecting": _("The connection was interrupted. Reconnecting …"),
+        "peer_left": _("The clerk's connection was interrupted. Please wait …"),
+        "ended": _("The call has ended. Thank you!"),
+        "replaced": _("This call was opened in another window. You can close this one."),
+        "unknown_token": _("This link is not valid. Please use the link from your e-mail."),
+        "cancelled": _("This appointment has been cancelled."),
+        "not_confirmed": _("Please confirm your appointment first (see your e-mail)."),
+        "too_early": _("The waiting room opens at %(time)s.", time="{time}"),
+        "too_late": _("The time for this appointment is over."),
+        "call_ended": _("This call has already taken place."),
+        "no_camera": _("No camera found: you can still talk by audio."),
+        "denied": _(
+            "Your browser does not allow camera and microphone. "
+            "Please allow them in the browser settings and reload the page."
+        ),
+        "no_media": _("Neither camera nor microphone could be started."),
+        "error": _("Something went wrong. Reconnecting …"),
+        "mute": _("Mute microphone"),
+        "unmute": _("Unmute microphone"),
+        "camera_off": _("Turn camera off"),
+        "camera_on": _("Turn camera on"),
+        "quality_good": _("Connection: good"),
+        "quality_fair": _("Connection: fair"),
+        "quality_poor": _("Connection: poor"),
+    }
+
+
+@bp.get("/join/<token>")
+def join(token: str) -> ResponseReturnValue:
+    """The call page for the holder of a join link."""
+    if not looks_like_token(token):
+        abort(404)
+    return render_template("call.html", token=token, lang=_lang(), messages=messages())

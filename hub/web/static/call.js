@@ -1,0 +1,177 @@
+// The citizen's call page: preview, waiting room, and a standard WebRTC call with the counter
+// appliance. The page always makes the offer; after any interruption it builds a new peer
+// connection and offers again (the appliance's aiortc has no ICE restart). See docs/protocol.md.
+(function () {
+  "use strict";
+  const config = JSON.parse(document.getElementById("call-config").textContent);
+  const text = config.messages;
+  const params = new URLSearchParams(location.search);
+  const $ = (id) => document.getElementById(id);
+  const statusLine = $("call-status"), detail = $("call-detail"), quality = $("quality");
+  const remote = $("remote"), preview = $("preview");
+  const buttons = { join: $("join"), mute: $("mute"), camera: $("camera"), hangup: $("hangup") };
+
+  const state = { socket: null, pc: null, local: null, ice: [], call: "idle", ended: false, offers: 0 };
+  window.bvCall = state; // for tests and for curious support staff
+
+  function say(message, extra) {
+    statusLine.textContent = message;
+    detail.textContent = extra || "";
+  }
+  const fill = (template, values) => template.replace(/\{(\w+)\}/g, (_, k) => values[k]);
+
+  async function startMedia() {
+    try {
+      state.local = await navigator.mediaDevices.getUserMedia({ video: true, audio: true });
+    } catch (error) {
+      if (error.name === "NotAllowedError") { say(text.denied); return false; }
+      try {
+        state.local = await navigator.mediaDevices.getUserMedia({ audio: true });
+        say(text.no_camera);
+      } catch (second) {
+        say(second.name === "NotAllowedError" ? text.denied : text.no_media);
+        return false;
+      }
+    }
+    preview.srcObject = state.local;
+    return true;
+  }
+
+  function join() {
+    buttons.join.hidden = true;
+    say(text.connecting);
+    const socket = state.socket = io("/citizen", {
+      auth: { join: config.token },
+      transports: ["websocket", "polling"],
+      reconnectionDelay: 500,
+      reconnectionDelayMax: 4000,
+    });
+    socket.on("connect_error", (error) => {
+      const data = error && error.data;
+      if (data && data.code) {
+        socket.disconnect();
+        say(fill(text[data.code] || text.error, { time: (data.opens_at || "").slice(11, 16) }));
+        state.call = "refused:" + data.code;
+      } else {
+        say(text.error);
+      }
+    });
+    socket.on("status", onStatus);
+    socket.on("signal", onSignal);
+    socket.on("peer_left", () => say(text.peer_left));
+    socket.on("peer_rejoined", () => offer());
+    socket.on("replaced", () => { state.ended = true; socket.disconnect(); closePeer(); say(text.replaced); });
+  }
+
+  function onStatus(status) {
+    state.call = status.state;
+    if (status.ice_servers) state.ice = status.ice_servers;
+    if (status.state === "waiting") {
+      const wait = status.wait || {};
+      const parts = [fill(text.position, { n: wait.position || 1 })];
+      if (wait.minutes !== null && wait.minutes !== undefined && wait.minutes > 0) {
+        parts.push(fill(text.minutes, { n: wait.minutes }));
+      }
+      if (wait.reason && text[wait.reason]) parts.push(text[wait.reason]);
+      say(text.waiting, parts.join(" · "));
+    } else if (status.state === "admitted") {
+      say(text.admitted);
+      if (!state.pc) offer();
+    } else if (status.state === "reconnecting") {
+      say(text.reconnecting);
+      // Our own reload or a new network: nobody else will offer, so we do.
+      if (!state.pc || state.pc.connectionState !== "connected") offer();
+    } else if (status.state === "connecting") {
+      say(text.connecting_media);
+    } else if (status.state === "in_call") {
+      say(text.in_call);
+      showControls(true);
+    } else if (status.state === "ended") {
+      state.ended = true;
+      closePeer();
+      showControls(false);
+      say(text.ended);
+      state.socket.disconnect();
+    }
+  }
+
+  function closePeer() {
+    if (state.pc) { state.pc.onconnectionstatechange = null; state.pc.close(); state.pc = null; }
+  }
+
+  async function offer() {
+    closePeer();
+    const pc = state.pc = new RTCPeerConnection({
+      iceServers: state.ice,
+      iceTransportPolicy: params.get("relay") === "1" ? "relay" : "all",
+    });
+    state.offers += 1;
+    if (state.local) state.local.getTracks().forEach((track) => pc.addTrack(track, state.local));
+    // Receive even without own camera or microphone.
+    if (!state.local || !state.local.getVideoTracks().length) pc.addTransceiver("video", { direction: "recvonly" });
+    if (!state.local || !state.local.getAudioTracks().length) pc.addTransceiver("audio", { direction: "recvonly" });
+    pc.ontrack = (event) => {
+      if (remote.srcObject !== event.streams[0]) remote.srcObject = event.streams[0] || new MediaStream([event.track]);
+    };
+    pc.onicecandidate = (event) => {
+      if (pc !== state.pc) return;
+      state.socket.emit("signal", { type: "candidate", candidate: event.candidate ? event.candidate.toJSON() : null });
+    };
+    pc.onconnectionstatechange = () => {
+      if (pc !== state.pc) return;
+      if (pc.connectionState === "connected") {
+        state.socket.emit("media", { state: "connected" });
+      } else if (pc.connectionState === "failed" || pc.connectionState === "disconnected") {
+        state.socket.emit("media", { state: "disconnected" });
+        say(text.reconnecting);
+        // Give a brief wobble two seconds to heal, then rebuild the connection.
+        setTimeout(() => { if (pc === state.pc && pc.connectionState !== "connected" && !state.ended) offer(); }, 2000);
+      }
+    };
+    const description = await pc.createOffer();
+    await pc.setLocalDescription(description);
+    state.socket.emit("signal", { type: "offer", sdp: pc.localDescription.sdp });
+  }
+
+  async function onSignal(message) {
+    const pc = state.pc;
+    if (!pc) return;
+    if (message.type === "answer") {
+      await pc.setRemoteDescription({ type: "answer", sdp: message.sdp });
+    } else if (message.type === "candidate" && message.candidate) {
+      try { await pc.addIceCandidate(message.candidate); } catch (error) { /* for an old connection */ }
+    }
+  }
+
+  function showControls(visible) {
+    buttons.mute.hidden = buttons.camera.hidden = buttons.hangup.hidden = !visible;
+  }
+
+  function toggle(button, kind, onText, offText) {
+    const tracks = state.local ? (kind === "audio" ? state.local.getAudioTracks() : state.local.getVideoTracks()) : [];
+    const off = button.getAttribute("aria-pressed") !== "true";
+    tracks.forEach((track) => { track.enabled = !off; });
+    button.setAttribute("aria-pressed", String(off));
+    button.textContent = off ? offText : onText;
+  }
+
+  async function watchQuality() {
+    if (state.pc && state.pc.connectionState === "connected") {
+      const stats = await state.pc.getStats();
+      stats.forEach((report) => {
+        if (report.type === "candidate-pair" && report.nominated && report.currentRoundTripTime !== undefined) {
+          const rtt = report.currentRoundTripTime;
+          quality.textContent = rtt < 0.15 ? text.quality_good : rtt < 0.4 ? text.quality_fair : text.quality_poor;
+        }
+      });
+    }
+    setTimeout(watchQuality, 2000);
+  }
+
+  buttons.join.addEventListener("click", join);
+  buttons.mute.addEventListener("click", () => toggle(buttons.mute, "audio", text.mute, text.unmute));
+  buttons.camera.addEventListener("click", () => toggle(buttons.camera, "video", text.camera_off, text.camera_on));
+  buttons.hangup.addEventListener("click", () => { if (state.socket) state.socket.emit("hangup", {}); });
+  startMedia();
+  watchQuality();
+})();

@@ -1,0 +1,49 @@
+"""A real appliance daemon (HubClient: aiortc, synthetic camera and tone) in a background thread
+with its own event loop, so a test can look at what it received."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from typing import Any
+
+from appliance.config import ApplianceSettings
+from appliance.hub_client import HubClient
+
+
+class RunningAppliance:
+    """Start with .start(); .run(coro) executes a coroutine on its loop; .stop() ends it."""
+
+    def __init__(self, **settings: Any) -> None:
+        self.settings = ApplianceSettings(**settings)
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.client: HubClient | None = None
+
+    def start(self) -> RunningAppliance:
+        self.thread.start()
+
+        async def begin() -> HubClient:
+            client = HubClient(self.settings)
+            await client.connect()
+            await asyncio.wait_for(client.hello.wait(), 10)
+            return client
+
+        self.client = self.run(begin())
+        return self
+
+    def run(self, coro: Any, timeout: float = 30) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def wait_for(self, predicate, timeout: float = 20) -> None:
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            assert time.monotonic() < deadline, "appliance condition not met in time"
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.client is not None:
+            self.run(self.client.close())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)

@@ -1,0 +1,123 @@
+"""A real video call: Chromium (fake camera and microphone) on the join link, the appliance
+daemon (aiortc, synthetic camera) at the counter, the hub on loopback in between."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from hub.store import Store
+from hub.store.seed import seed_defaults
+from tests.appliance_runner import RunningAppliance
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, _missing
+from tests.conftest import MONDAY_EARLY, berlin
+from tests.realtime_clients import PASSWORD, make_desk
+
+MEDIA_ARGS = [
+    *CHROMIUM_ARGS,
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--autoplay-policy=no-user-gesture-required",
+]
+
+# Mean colour of a 20x20 patch at the centre of each quadrant of the remote video.
+SAMPLE = """() => {
+  const video = document.getElementById('remote');
+  const w = video.videoWidth, h = video.videoHeight;
+  const canvas = document.createElement('canvas');
+  canvas.width = w; canvas.height = h;
+  const ctx = canvas.getContext('2d');
+  ctx.drawImage(video, 0, 0, w, h);
+  const mean = (x, y) => {
+    const d = ctx.getImageData(x - 10, y - 10, 20, 20).data;
+    const sum = [0, 0, 0];
+    for (let i = 0; i < d.length; i += 4) {
+      sum[0] += d[i]; sum[1] += d[i + 1]; sum[2] += d[i + 2];
+    }
+    return sum.map((s) => Math.round(s / (d.length / 4)));
+  };
+  return {w, h, tl: mean(w / 4, h / 4), tr: mean(3 * w / 4, h / 4),
+          bl: mean(w / 4, 3 * h / 4), br: mean(3 * w / 4, 3 * h / 4)};
+}"""
+
+
+@pytest.fixture(scope="module")
+def media_browser():
+    """Chromium with a fake camera and microphone that grants media access by itself."""
+    from pathlib import Path
+
+    if not Path(CHROMIUM).exists():
+        _missing(f"no Chromium at {CHROMIUM} (apt install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=MEDIA_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def counter(tmp_path, sqlite_template, serve_hub):
+    """A hub at 08:50 with a 09:00 appointment, and its counter's appliance auto-admitting."""
+    path = tmp_path / "hub.sqlite3"
+    shutil.copy(sqlite_template, path)
+    store = Store(f"sqlite:///{path}")
+    with store.transaction() as session:
+        seed_defaults(session)
+    desk = make_desk(store, MONDAY_EARLY)
+    booking = desk.book(berlin(2026, 3, 2, 9, 0))
+    hub = serve_hub(store.url, clock_start=berlin(2026, 3, 2, 8, 50).isoformat())
+    appliance = RunningAppliance(
+        hub_url=hub.url,
+        device_credential=desk.credentials[booking.counter],
+        clerk_username="clerk",
+        clerk_password=PASSWORD,
+        auto_admit=True,
+    ).start()
+    yield hub, booking, appliance, store
+    appliance.stop()
+    store.dispose()
+
+
+def is_red(rgb):
+    return rgb[0] > 170 and rgb[1] < 90 and rgb[2] < 90
+
+
+def is_green(rgb):
+    return rgb[1] > 140 and rgb[0] < 90 and rgb[2] < 90
+
+
+def is_blue(rgb):
+    return rgb[2] > 170 and rgb[0] < 90 and rgb[1] < 90
+
+
+def is_white(rgb):
+    return min(rgb) > 200
+
+
+def test_a_citizen_joins_and_sees_the_counters_camera(counter, media_browser):
+    hub, booking, appliance, _ = counter
+    context = media_browser.new_context(viewport={"width": 360, "height": 740}, locale="de-DE")
+    page = context.new_page()
+    page.goto(f"{hub.url}/join/{booking.join_token}")
+    page.get_by_role("button", name="Warteraum betreten").click()
+    page.wait_for_function("window.bvCall.call === 'in_call'", timeout=20000)
+    page.wait_for_function(
+        "document.getElementById('remote').videoWidth > 0 && "
+        "document.getElementById('remote').currentTime > 0.5",
+        timeout=20000,
+    )
+    colours = page.evaluate(SAMPLE)
+    assert (colours["w"], colours["h"]) == (640, 480)
+    assert is_red(colours["tl"]), colours
+    assert is_green(colours["tr"]), colours
+    assert is_blue(colours["bl"]), colours
+    assert is_white(colours["br"]), colours
+    assert page.locator("#call-status").inner_text() == "Sie sprechen mit der Sachbearbeitung."
+
+    # The appliance decodes the browser's fake camera and microphone.
+    call = appliance.client.calls[str(booking.id)]
+    appliance.wait_for(lambda: call.received.video_frames > 20 and call.received.audio_frames > 50)
+    assert call.received.video_size[0] > 0
+    context.close()
