@@ -55,8 +55,16 @@ class HubClient:
         )
 
     async def run(self) -> None:
-        """Connect and stay connected until cancelled."""
-        await self.connect()
+        """Connect (retrying until the hub answers) and stay connected until cancelled."""
+        delay = 0.5
+        while True:
+            try:
+                await self.connect()
+                break
+            except socketio.exceptions.ConnectionError as exc:
+                log.warning("hub not reachable (%s); retrying in %.0f s", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10)
         try:
             await self.sio.wait()
         finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from contextlib import suppress
 from datetime import datetime
 
 import click
@@ -95,7 +96,12 @@ def demo(host: str, port: int) -> None:
 
     # The demo: links point here, the outbox is readable in the browser, mails go out quickly,
     # and an appointment can start within minutes (unless the environment says otherwise).
-    demo_defaults = {"outbox_page": True, "mail_poll_seconds": 2, "booking_lead_minutes": 5}
+    demo_defaults = {
+        "outbox_page": True,
+        "mail_poll_seconds": 2,
+        "booking_lead_minutes": 5,
+        "join_before_minutes": 60,  # the join link works at once for the next hour's slots
+    }
     overrides = {
         k: v for k, v in demo_defaults.items() if f"BUERGERAMT_{k.upper()}" not in os.environ
     }
@@ -105,6 +111,7 @@ def demo(host: str, port: int) -> None:
     with store.transaction() as session:
         seed_defaults(session)
         add_demo_counter(session)
+    credential = _demo_appliance(store, settings)
     base = settings.public_url
     click.echo("\nBürgeramt Virtuell – demo\n")
     click.echo(f"  Book an appointment:  {base}/")
@@ -112,8 +119,57 @@ def demo(host: str, port: int) -> None:
     click.echo(f"  JSON API:             {base}/api/v1/services   ({base}/api/v1/openapi.json)")
     click.echo(f"  Health and metrics:   {base}/healthz  {base}/readyz  {base}/metrics")
     click.echo(f"  Database:             {settings.effective_database_url}")
-    click.echo("\n  A demo counter is open around the clock: book a time a few minutes ahead.\n")
-    _serve_with_mail(create_app(settings, store=store), host, port)
+    click.echo("\n  A demo counter is open around the clock: book a time a few minutes ahead,")
+    click.echo("  open the join link from the mail: a simulated counter appliance (test")
+    click.echo(f"  pattern, tone) lets you in. Clerk account: {DEMO_CLERK} / {DEMO_PASSWORD}\n")
+    appliance = _start_demo_appliance(base, credential)
+    try:
+        _serve_with_mail(create_app(settings, store=store), host, port)
+    finally:
+        appliance.terminate()
+        appliance.wait(10)
+
+
+DEMO_CLERK, DEMO_PASSWORD = "demo", "demo-schalter"
+
+
+def _demo_appliance(store, settings: Settings) -> str:  # noqa: ANN001
+    """The demo counter's appliance credential and clerk account, made once and kept."""
+    from datetime import UTC
+
+    from sqlalchemy import select
+
+    from hub.operations.accounts import AccountError, add_device, add_user, authenticate_device
+    from hub.store.models import CounterRow
+    from hub.store.seed import DEMO_COUNTER
+
+    key_file = settings.data_dir / "demo-appliance.credential"
+    if key_file.exists() and authenticate_device(store, key_file.read_text().strip()):
+        return key_file.read_text().strip()
+    with store.transaction() as session:
+        counter = session.scalar(select(CounterRow.id).where(CounterRow.name == DEMO_COUNTER))
+    now = datetime.now(UTC)
+    _, credential = add_device(store, counter, "Demo appliance", now)
+    key_file.write_text(credential)
+    with suppress(AccountError):  # exists from an earlier demo
+        add_user(store, DEMO_CLERK, DEMO_PASSWORD, "clerk", now, "Demo-Sachbearbeitung")
+    return credential
+
+
+def _start_demo_appliance(hub_url: str, credential: str):  # noqa: ANN202
+    """`buergeramt appliance` with the synthetic camera, admitting whoever waits."""
+    import subprocess
+
+    env = {
+        **os.environ,
+        "BUERGERAMT_APPLIANCE_HUB_URL": hub_url,
+        "BUERGERAMT_APPLIANCE_DEVICE_CREDENTIAL": credential,
+        "BUERGERAMT_APPLIANCE_CLERK_USERNAME": DEMO_CLERK,
+        "BUERGERAMT_APPLIANCE_CLERK_PASSWORD": DEMO_PASSWORD,
+        "BUERGERAMT_APPLIANCE_AUTO_ADMIT": "true",
+    }
+    command = [sys.executable, "-c", "from hub.cli import main; main()", "appliance"]
+    return subprocess.Popen(command, env=env)
 
 
 @cli.command()

@@ -13,6 +13,7 @@ from hub.store.models import CounterRow, OpeningPeriodRow, ScheduleRow, ServiceR
 
 STANDARD_SCHEDULE = "Standard"
 DEMO_SCHEDULE = "Demo (rund um die Uhr)"
+DEMO_COUNTER = "Demo-Schalter"
 
 
 def _period_row(p: OpeningPeriod) -> OpeningPeriodRow:
@@ -65,6 +66,6 @@ def add_demo_counter(session: Session) -> bool:
     if session.scalar(select(ScheduleRow).where(ScheduleRow.name == DEMO_SCHEDULE)):
         return False
     demo = add_schedule(session, DEMO_SCHEDULE, AROUND_THE_CLOCK, holidays=None)
-    session.add(CounterRow(name="Demo-Schalter", schedule_id=demo.id))
+    session.add(CounterRow(name=DEMO_COUNTER, schedule_id=demo.id))
     session.flush()
     return True

@@ -96,18 +96,31 @@ def is_white(rgb):
     return min(rgb) > 200
 
 
-def test_a_citizen_joins_and_sees_the_counters_camera(counter, media_browser):
-    hub, booking, appliance, _ = counter
+PLAYING = (
+    "document.getElementById('remote').videoWidth > 0 && "
+    "document.getElementById('remote').currentTime > 0.5"
+)
+
+
+def joined(media_browser, hub, booking, check=None):
     context = media_browser.new_context(viewport={"width": 360, "height": 740}, locale="de-DE")
     page = context.new_page()
     page.goto(f"{hub.url}/join/{booking.join_token}")
+    if check is not None:
+        check.accessible(page)
+        check.shot(page, "before-joining")
     page.get_by_role("button", name="Warteraum betreten").click()
     page.wait_for_function("window.bvCall.call === 'in_call'", timeout=20000)
-    page.wait_for_function(
-        "document.getElementById('remote').videoWidth > 0 && "
-        "document.getElementById('remote').currentTime > 0.5",
-        timeout=20000,
-    )
+    page.wait_for_function(PLAYING, timeout=20000)
+    return context, page
+
+
+def test_a_citizen_joins_and_sees_the_counters_camera(counter, media_browser, check):
+    hub, booking, appliance, _ = counter
+    context, page = joined(media_browser, hub, booking, check)
+    check.accessible(page)
+    check.shot(page, "in-call")
+    assert page.get_by_role("button", name="Warteraum betreten").is_hidden()
     colours = page.evaluate(SAMPLE)
     assert (colours["w"], colours["h"]) == (640, 480)
     assert is_red(colours["tl"]), colours
@@ -120,4 +133,20 @@ def test_a_citizen_joins_and_sees_the_counters_camera(counter, media_browser):
     call = appliance.client.calls[str(booking.id)]
     appliance.wait_for(lambda: call.received.video_frames > 20 and call.received.audio_frames > 50)
     assert call.received.video_size[0] > 0
+    context.close()
+
+
+def test_the_call_comes_back_by_itself_after_the_phone_loses_its_connection(counter, media_browser):
+    hub, booking, _, _ = counter
+    context, page = joined(media_browser, hub, booking)
+    offers = page.evaluate("window.bvCall.offers")
+    # The phone drops off the network: signalling and media both gone.
+    page.evaluate("window.bvCall.socket.io.engine.close(); window.bvCall.pc.close()")
+    page.wait_for_function(f"window.bvCall.offers > {offers}", timeout=20000)
+    page.wait_for_function("window.bvCall.call === 'in_call'", timeout=20000)
+    restored_at = page.evaluate("document.getElementById('remote').currentTime")
+    page.wait_for_function(
+        f"document.getElementById('remote').currentTime > {restored_at} + 0.5", timeout=20000
+    )
+    assert is_red(page.evaluate(SAMPLE)["tl"])
     context.close()

@@ -79,8 +79,9 @@
       if (!state.pc) offer();
     } else if (status.state === "reconnecting") {
       say(text.reconnecting);
-      // Our own reload or a new network: nobody else will offer, so we do.
-      if (!state.pc || state.pc.connectionState !== "connected") offer();
+      // After our own reload or network change the appliance waits for a fresh offer, even
+      // if some media still trickles through the old connection.
+      offer();
     } else if (status.state === "connecting") {
       say(text.connecting_media);
     } else if (status.state === "in_call") {
