@@ -17,6 +17,7 @@ from aiortc import (
     MediaStreamTrack,
     RTCConfiguration,
     RTCIceServer,
+    RTCIceTransportPolicy,
     RTCPeerConnection,
     RTCSessionDescription,
 )
@@ -59,13 +60,14 @@ class Call:
         self.received = Received()
         self.connected = asyncio.Event()
         self.signals = asyncio.Lock()  # held while one signal is applied
+        self.transport_policy = RTCIceTransportPolicy.ALL
 
     def _configuration(self) -> RTCConfiguration:
         servers = [
             RTCIceServer(urls=s["urls"], username=s.get("username"), credential=s.get("credential"))
             for s in self.ice_servers
         ]
-        return RTCConfiguration(iceServers=servers)
+        return RTCConfiguration(iceServers=servers, iceTransportPolicy=self.transport_policy)
 
     async def offer(self, sdp: str) -> None:
         """Answer an offer, on a new peer connection (a repeated offer rebuilds the call)."""

@@ -21,6 +21,8 @@ class ApplianceSettings(BaseSettings):
     height: int = Field(480, ge=120, le=1080)
     fps: int = Field(30, ge=1, le=60)
     audio: Literal["synthetic", "alsa", "pulse", "none"] = "synthetic"
+    # "relay": only TURN candidates (tests of the TURN path; networks that allow nothing else).
+    ice_transport_policy: Literal["all", "relay"] = "all"
     audio_device: str = "default"
     # Demo and tests: sign this clerk in by itself and admit whoever waits, first come first.
     clerk_username: str | None = None

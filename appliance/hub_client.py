@@ -8,6 +8,7 @@ import logging
 from typing import Any
 
 import socketio
+from aiortc import RTCIceTransportPolicy
 from aiortc.contrib.media import MediaRelay
 
 from appliance.audio import open_microphone
@@ -131,6 +132,7 @@ class HubClient:
                 self.relay,
                 self._send,
             )
+            call.transport_policy = RTCIceTransportPolicy(self.settings.ice_transport_policy)
         return call
 
     async def _on_call(self, view: dict[str, Any]) -> None:

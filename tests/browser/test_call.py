@@ -4,14 +4,17 @@ daemon (aiortc, synthetic camera) at the counter, the hub on loopback in between
 from __future__ import annotations
 
 import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from hub.store import Store
-from hub.store.seed import seed_defaults
+from hub.store.seed import add_demo_counter, seed_defaults
 from tests.appliance_runner import RunningAppliance
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, _missing
 from tests.conftest import MONDAY_EARLY, berlin
+from tests.coturn import TURNSERVER, Coturn
 from tests.realtime_clients import PASSWORD, make_desk
 
 MEDIA_ARGS = [
@@ -150,3 +153,62 @@ def test_the_call_comes_back_by_itself_after_the_phone_loses_its_connection(coun
     )
     assert is_red(page.evaluate(SAMPLE)["tl"])
     context.close()
+
+
+RELAYED = """async () => {
+  const stats = await window.bvCall.pc.getStats();
+  let pair = null;
+  stats.forEach((r) => {
+    if (r.type === 'candidate-pair' && r.nominated && r.state === 'succeeded') pair = r;
+  });
+  if (!pair) return null;
+  const type = (id) => stats.get(id).candidateType;
+  return [type(pair.localCandidateId), type(pair.remoteCandidateId)];
+}"""
+
+
+def test_the_call_works_when_only_relayed_candidates_are_allowed(
+    tmp_path, sqlite_template, serve_hub, media_browser
+):
+    if not Path(TURNSERVER).exists():
+        _missing(f"no coturn at {TURNSERVER} (apt install coturn)")
+    turn = Coturn("test-turn-secret", tmp_path / "coturn.log")
+    try:
+        path = tmp_path / "hub.sqlite3"
+        shutil.copy(sqlite_template, path)
+        store = Store(f"sqlite:///{path}")
+        with store.transaction() as session:
+            seed_defaults(session)
+            add_demo_counter(session)  # open around the clock
+        # coturn checks credential expiry against the real clock, so this hub runs on it too.
+        now = datetime.now(UTC)
+        desk = make_desk(store, now)
+        quarter = now.replace(second=0, microsecond=0) + timedelta(minutes=15 - now.minute % 15)
+        booking = desk.book(quarter)
+        hub = serve_hub(
+            store.url,
+            turn_urls=f'["{turn.url}"]',
+            turn_secret=turn.secret,
+        )
+        appliance = RunningAppliance(
+            hub_url=hub.url,
+            device_credential=desk.credentials[booking.counter],
+            clerk_username="clerk",
+            clerk_password=PASSWORD,
+            auto_admit=True,
+            ice_transport_policy="relay",
+        ).start()
+        try:
+            context = media_browser.new_context(locale="de-DE")
+            page = context.new_page()
+            page.goto(f"{hub.url}/join/{booking.join_token}?relay=1")
+            page.get_by_role("button", name="Warteraum betreten").click()
+            page.wait_for_function(PLAYING, timeout=30000)
+            assert page.evaluate(RELAYED) == ["relay", "relay"]
+            assert is_red(page.evaluate(SAMPLE)["tl"])
+            context.close()
+        finally:
+            appliance.stop()
+            store.dispose()
+    finally:
+        turn.stop()
