@@ -122,3 +122,61 @@ class Hub:
         """Terminate the hub."""
         self.process.terminate()
         self.process.wait(10)
+
+
+def prepare_counters(
+    url: str, counters: int, appointments: int, start: datetime, clerk_password: str
+) -> tuple[Any, list[int], dict[str, Any]]:
+    """A migrated database with `counters` counters open around the clock, one appliance each,
+    a clerk `clerk`, and `appointments` 10-minute appointments at `start`, spread over the
+    counters (inserted directly: a benchmark's data, not bookings)."""
+    from datetime import timedelta
+
+    from sqlalchemy import insert, select
+
+    from hub.booking.schedule import AROUND_THE_CLOCK
+    from hub.booking.tokens import hash_token, new_token
+    from hub.operations.accounts import add_device, add_user
+    from hub.store import Store
+    from hub.store.migrate import upgrade
+    from hub.store.models import AppointmentRow, CounterRow
+    from hub.store.seed import add_schedule, seed_defaults
+
+    upgrade(url)
+    store = Store(url)
+    with store.transaction() as session:
+        seed_defaults(session, counters=0)
+        schedule = add_schedule(session, "Bench", AROUND_THE_CLOCK, holidays=None)
+        session.flush()
+        for n in range(counters):
+            session.add(CounterRow(name=f"Bench {n}", schedule_id=schedule.id))
+    with store.transaction() as session:
+        counter_ids = list(session.scalars(select(CounterRow.id).order_by(CounterRow.id)))
+    credentials = {c: add_device(store, c, "", start)[1] for c in counter_ids}
+    add_user(store, "clerk", clerk_password, "clerk", start)
+    tokens, rows = [], []
+    for i in range(appointments):
+        token, ident = new_token(), uuid.uuid4()
+        counter = counter_ids[i % counters]
+        tokens.append((token, counter, str(ident)))
+        rows.append(
+            {
+                "id": ident,
+                "service_id": "meldebescheinigung",
+                "counter_id": counter,
+                "start_at": start,
+                "end_at": start + timedelta(minutes=10),
+                "status": "booked",
+                "name": f"Person {i}",
+                "email": f"p{i}@example.org",
+                "locale": "de",
+                "manage_token_hash": hash_token(new_token()),
+                "join_token_hash": hash_token(token),
+                "created_at": start - timedelta(days=1),
+                "updated_at": start - timedelta(days=1),
+            }
+        )
+    with store.engine.begin() as conn:
+        for chunk in range(0, len(rows), 1000):
+            conn.execute(insert(AppointmentRow), rows[chunk : chunk + 1000])
+    return store, counter_ids, {"credentials": credentials, "tokens": tokens}

@@ -18,24 +18,15 @@ import os
 import resource
 import sys
 import time
-import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import socketio
-from sqlalchemy import insert, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import Hub, ScratchPostgres, percentile, write_results
-from hub.booking.schedule import AROUND_THE_CLOCK
+from bench.common import Hub, ScratchPostgres, percentile, prepare_counters, write_results
 from hub.booking.timezone import BERLIN
-from hub.booking.tokens import hash_token, new_token
-from hub.operations.accounts import add_device, add_user
-from hub.store import Store
-from hub.store.migrate import upgrade
-from hub.store.models import AppointmentRow, CounterRow
-from hub.store.seed import add_schedule, seed_defaults
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=BERLIN)
 CALLS = int(os.environ.get("CALLS", "100"))  # concurrent calls for the relay measurement
@@ -45,48 +36,6 @@ RATE_STEPS = [1000, 1500, 2000, 3000, 4000]  # stops at the first rate the hub c
 IDLE_TARGET = int(os.environ.get("IDLE_TARGET", "5000"))
 PASSWORD = "bench-password-1"
 CANDIDATE = "candidate:1 1 udp 2122260223 192.0.2.1 {seq} typ host"
-
-
-def prepare(url: str, counters: int, appointments: int) -> tuple[Store, list[int], dict]:
-    """Counters open around the clock, one device each, a clerk, and appointments at START."""
-    upgrade(url)
-    store = Store(url)
-    with store.transaction() as session:
-        seed_defaults(session, counters=0)
-        schedule = add_schedule(session, "Bench", AROUND_THE_CLOCK, holidays=None)
-        session.flush()
-        for n in range(counters):
-            session.add(CounterRow(name=f"Bench {n}", schedule_id=schedule.id))
-    with store.transaction() as session:
-        counter_ids = list(session.scalars(select(CounterRow.id).order_by(CounterRow.id)))
-    credentials = {c: add_device(store, c, "", START)[1] for c in counter_ids}
-    add_user(store, "clerk", PASSWORD, "clerk", START)
-    tokens = []
-    rows = []
-    for i in range(appointments):
-        token, ident = new_token(), uuid.uuid4()
-        tokens.append((token, counter_ids[i % counters], str(ident)))
-        rows.append(
-            {
-                "id": ident,
-                "service_id": "meldebescheinigung",
-                "counter_id": counter_ids[i % counters],
-                "start_at": START,
-                "end_at": START + timedelta(minutes=10),
-                "status": "booked",
-                "name": f"Person {i}",
-                "email": f"p{i}@example.org",
-                "locale": "de",
-                "manage_token_hash": hash_token(new_token()),
-                "join_token_hash": hash_token(token),
-                "created_at": START - timedelta(days=1),
-                "updated_at": START - timedelta(days=1),
-            }
-        )
-    with store.engine.begin() as conn:
-        for chunk in range(0, len(rows), 1000):
-            conn.execute(insert(AppointmentRow), rows[chunk : chunk + 1000])
-    return store, counter_ids, {"credentials": credentials, "tokens": tokens}
 
 
 def hub_env(**extra: str) -> dict[str, str]:
@@ -268,7 +217,7 @@ def main() -> None:
     scratch = ScratchPostgres()
     hub = None
     try:
-        store, _, data = prepare(scratch.url, 100, CALLS + IDLE_TARGET)
+        store, _, data = prepare_counters(scratch.url, 100, CALLS + IDLE_TARGET, START, PASSWORD)
         store.dispose()
         hub = Hub(scratch.url, **hub_env())
         relayed = asyncio.run(relay(hub.url, data))
