@@ -4,6 +4,7 @@ its clerk in, follows the lobby and runs the calls it holds (docs/protocol.md)."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import Any
 
@@ -69,7 +70,9 @@ class HubClient:
         try:
             await self.sio.wait()
         finally:
-            await self.close()
+            # Closing a relayed peer connection waits for the TURN server; do not hang on it.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.close(), 5)
 
     async def close(self) -> None:
         """Hang up every call and disconnect."""

@@ -83,6 +83,16 @@ def start_appliance(hub_url: str, credential: str, **extra: str) -> subprocess.P
     return process
 
 
+def stop(process: subprocess.Popen) -> None:
+    """Terminate a child, and kill it if it does not go."""
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def run_calls(browser, hub: Hub, tokens: list[str], query: str = "") -> list[float]:
     """One call per token: join, time to first frame, hang up."""
     setups = []
@@ -131,15 +141,13 @@ def main() -> None:
                 direct = run_calls(browser, hub, tokens[:CALLS])
                 drop = measure_drop(browser, hub, tokens[2 * CALLS])
             finally:
-                appliance.terminate()
-                appliance.wait(10)
+                stop(appliance)
             appliance = start_appliance(hub.url, credential, ice_transport_policy="relay")
             try:
                 print("relayed calls", flush=True)
                 relay = run_calls(browser, hub, tokens[CALLS : 2 * CALLS], "?relay=1")
             finally:
-                appliance.terminate()
-                appliance.wait(10)
+                stop(appliance)
             browser.close()
             # A browser without camera or microphone receives only: the appliance's CPU is
             # then what sending its own 640x480 at 30 fps costs.
@@ -148,8 +156,7 @@ def main() -> None:
             try:
                 cpu = measure_cpu(quiet, hub, tokens[2 * CALLS + 1], appliance.pid)
             finally:
-                appliance.terminate()
-                appliance.wait(10)
+                stop(appliance)
                 quiet.close()
     finally:
         hub.stop()
