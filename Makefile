@@ -35,6 +35,7 @@ lint: $(STAMP)
 bench: $(STAMP) translations
 	$(BIN)/python bench/booking.py
 	$(BIN)/python bench/signalling.py
+	$(BIN)/python bench/call.py
 
 clean:
 	rm -rf $(VENV) var test-artifacts node_modules
