@@ -34,17 +34,40 @@ def _missing(what: str) -> None:
     pytest.skip(what)
 
 
+MEDIA_ARGS = [
+    "--use-fake-device-for-media-stream",  # a test pattern camera and a beeping microphone
+    "--use-fake-ui-for-media-stream",  # permission granted without a prompt
+    "--autoplay-policy=no-user-gesture-required",
+]
+
+
 @pytest.fixture(scope="session")
-def browser() -> Iterator:
-    """One Chromium for the session."""
+def playwright_driver() -> Iterator:
+    """Playwright, once per session (its sync API allows one instance per thread)."""
     if not Path(CHROMIUM).exists():
         _missing(f"no Chromium at {CHROMIUM} (apt install chromium)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+        yield playwright
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_driver) -> Iterator:
+    """One Chromium for the session."""
+    chromium = playwright_driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield chromium
+    chromium.close()
+
+
+@pytest.fixture(scope="session")
+def media_browser(playwright_driver) -> Iterator:
+    """Chromium with a fake camera and microphone that grants media access by itself."""
+    chromium = playwright_driver.chromium.launch(
+        executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *MEDIA_ARGS]
+    )
+    yield chromium
+    chromium.close()
 
 
 @pytest.fixture

@@ -12,17 +12,10 @@ import pytest
 from hub.store import Store
 from hub.store.seed import add_demo_counter, seed_defaults
 from tests.appliance_runner import RunningAppliance
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, _missing
+from tests.browser.conftest import _missing
 from tests.conftest import MONDAY_EARLY, berlin
 from tests.coturn import TURNSERVER, Coturn
 from tests.realtime_clients import PASSWORD, make_desk
-
-MEDIA_ARGS = [
-    *CHROMIUM_ARGS,
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-    "--autoplay-policy=no-user-gesture-required",
-]
 
 # Mean colour of a 20x20 patch at the centre of each quadrant of the remote video.
 SAMPLE = """() => {
@@ -43,21 +36,6 @@ SAMPLE = """() => {
   return {w, h, tl: mean(w / 4, h / 4), tr: mean(3 * w / 4, h / 4),
           bl: mean(w / 4, 3 * h / 4), br: mean(3 * w / 4, 3 * h / 4)};
 }"""
-
-
-@pytest.fixture(scope="module")
-def media_browser():
-    """Chromium with a fake camera and microphone that grants media access by itself."""
-    from pathlib import Path
-
-    if not Path(CHROMIUM).exists():
-        _missing(f"no Chromium at {CHROMIUM} (apt install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=MEDIA_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

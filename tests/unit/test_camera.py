@@ -1,0 +1,65 @@
+"""Camera backends: the synthetic picture, and clear errors for cameras that are not there."""
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+from appliance.audio.synthetic import RATE, SAMPLES, ToneSource
+from appliance.camera import CameraMissing, open_camera
+from appliance.config import ApplianceSettings
+
+
+def frames(track, n):
+    """The track's next n frames, read on an event loop of their own (in a thread: a Playwright
+    session may hold this thread's loop)."""
+
+    async def take():
+        return [await track.recv() for _ in range(n)]
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, take()).result(10)
+
+
+def test_the_synthetic_camera_draws_its_quadrants_and_moves():
+    camera = open_camera(ApplianceSettings(camera="synthetic", width=320, height=240, fps=60))
+    first, second = frames(camera, 2)
+    assert (first.width, first.height, first.format.name) == (320, 240, "yuv420p")
+    rgb = first.to_ndarray(format="rgb24")
+    assert tuple(rgb[60, 80]) == pytest.approx((255, 0, 0), abs=12)  # top left red
+    assert tuple(rgb[60, 240]) == pytest.approx((0, 200, 0), abs=12)  # top right green
+    assert tuple(rgb[180, 80]) == pytest.approx((0, 0, 255), abs=12)  # bottom left blue
+    assert min(rgb[180, 240]) > 240  # bottom right white
+    assert second.pts > first.pts
+    assert not np.array_equal(rgb, second.to_ndarray(format="rgb24"))  # the bar moved
+
+
+def test_an_absent_usb_camera_is_named():
+    settings = ApplianceSettings(camera="opencv", camera_device=63)
+    with pytest.raises(CameraMissing, match="/dev/video63"):
+        open_camera(settings)
+
+
+def test_picamera2_outside_raspberry_pi_os_says_what_to_install():
+    with pytest.raises(CameraMissing, match="python3-picamera2"):
+        open_camera(ApplianceSettings(camera="picamera2"))
+
+
+def test_the_tone_is_48khz_mono_in_20ms_frames():
+    a, b = frames(ToneSource(), 2)
+    samples = a.to_ndarray()
+    assert (a.sample_rate, samples.shape) == (RATE, (1, SAMPLES))
+    assert b.pts == SAMPLES
+    assert 0.1 * 32767 < np.abs(samples).max() < 0.3 * 32767
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("camera", "webcam"), ("width", 10), ("fps", 0), ("hub_url", "ftp://x"), ("audio", "x")],
+)
+def test_bad_appliance_settings_are_refused(field, value):
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match=field):
+        ApplianceSettings(**{field: value})
