@@ -136,6 +136,18 @@ def store(db_url: str) -> Iterator[Store]:
 
 
 @pytest.fixture
+def sqlite_store(tmp_path: Path, sqlite_template: Path) -> Iterator[Store]:
+    """A seeded SQLite database of its own, for tests where the database plays no part."""
+    path = tmp_path / "hub.sqlite3"
+    shutil.copy(sqlite_template, path)
+    store = Store(f"sqlite:///{path}")
+    with store.transaction() as session:
+        seed_defaults(session)
+    yield store
+    store.dispose()
+
+
+@pytest.fixture
 def pg_store(postgres_database: str) -> Iterator[Store]:
     """Like `store`, on PostgreSQL only, for tests of what only PostgreSQL can do."""
     _reset_postgres(postgres_database)

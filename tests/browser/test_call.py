@@ -3,14 +3,12 @@ daemon (aiortc, synthetic camera) at the counter, the hub on loopback in between
 
 from __future__ import annotations
 
-import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from hub.store import Store
-from hub.store.seed import add_demo_counter, seed_defaults
+from hub.store.seed import add_demo_counter
 from tests.appliance_runner import RunningAppliance
 from tests.browser.conftest import _missing
 from tests.conftest import MONDAY_EARLY, berlin
@@ -39,13 +37,9 @@ SAMPLE = """() => {
 
 
 @pytest.fixture
-def counter(tmp_path, sqlite_template, serve_hub):
+def counter(sqlite_store, serve_hub):
     """A hub at 08:50 with a 09:00 appointment, and its counter's appliance auto-admitting."""
-    path = tmp_path / "hub.sqlite3"
-    shutil.copy(sqlite_template, path)
-    store = Store(f"sqlite:///{path}")
-    with store.transaction() as session:
-        seed_defaults(session)
+    store = sqlite_store
     desk = make_desk(store, MONDAY_EARLY)
     booking = desk.book(berlin(2026, 3, 2, 9, 0))
     hub = serve_hub(store.url, clock_start=berlin(2026, 3, 2, 8, 50).isoformat())
@@ -58,7 +52,6 @@ def counter(tmp_path, sqlite_template, serve_hub):
     ).start()
     yield hub, booking, appliance, store
     appliance.stop()
-    store.dispose()
 
 
 def is_red(rgb):
@@ -146,17 +139,14 @@ RELAYED = """async () => {
 
 
 def test_the_call_works_when_only_relayed_candidates_are_allowed(
-    tmp_path, sqlite_template, serve_hub, media_browser
+    tmp_path, sqlite_store, serve_hub, media_browser
 ):
     if not Path(TURNSERVER).exists():
         _missing(f"no coturn at {TURNSERVER} (apt install coturn)")
     turn = Coturn("test-turn-secret", tmp_path / "coturn.log")
     try:
-        path = tmp_path / "hub.sqlite3"
-        shutil.copy(sqlite_template, path)
-        store = Store(f"sqlite:///{path}")
+        store = sqlite_store
         with store.transaction() as session:
-            seed_defaults(session)
             add_demo_counter(session)  # open around the clock
         # coturn checks credential expiry against the real clock, so this hub runs on it too.
         now = datetime.now(UTC)
@@ -187,6 +177,5 @@ def test_the_call_works_when_only_relayed_candidates_are_allowed(
             context.close()
         finally:
             appliance.stop()
-            store.dispose()
     finally:
         turn.stop()

@@ -3,14 +3,10 @@ nothing fails inside the hub, and the connection (and the call next to it) carri
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hub.store import Store
-from hub.store.seed import seed_defaults
 from tests.conftest import MONDAY_EARLY, berlin
 from tests.realtime_clients import appliance, citizen, make_desk, signed_in
 
@@ -34,13 +30,9 @@ APPLIANCE_EVENTS = ["signal", "media", "admit", "end", "sign_in", "sign_out", "h
 
 
 @pytest.fixture
-def hub_and_desk(tmp_path, sqlite_template, serve_hub):
+def hub_and_desk(sqlite_store, serve_hub):
     """A hub on SQLite (the database plays no part here) with one 09:00 appointment."""
-    path = tmp_path / "hub.sqlite3"
-    shutil.copy(sqlite_template, path)
-    store = Store(f"sqlite:///{path}")
-    with store.transaction() as session:
-        seed_defaults(session)
+    store = sqlite_store
     desk = make_desk(store, MONDAY_EARLY)
     booking = desk.book(berlin(2026, 3, 2, 9, 0))
     hub = serve_hub(
@@ -49,8 +41,7 @@ def hub_and_desk(tmp_path, sqlite_template, serve_hub):
         signal_rate_per_second="10000",
         signal_burst="10000",
     )
-    yield hub, desk, booking
-    store.dispose()
+    return hub, desk, booking
 
 
 def test_fuzzed_events_never_break_the_hub(hub_and_desk):
