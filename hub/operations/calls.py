@@ -54,6 +54,7 @@ class Call:
     name: str
     locale: str
     waiting_since: datetime | None
+    device_check: str | None = None
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,7 @@ def _call(row: CallRow, appointment: AppointmentRow) -> Call:
         appointment.name,
         appointment.locale,
         row.waiting_since,
+        appointment.device_check,
     )
 
 
@@ -280,6 +282,25 @@ def advance(
         return _call(row, appointment)
 
     return _on_call(store, appointment_id, now, change)
+
+
+DEVICE_CHECKS = ("ready", "audio_only", "needs_help")
+
+
+def record_device_check(store: Store, join_token: str, result: str, now: datetime) -> bool:
+    """Keep the result of the call page's device check (any time before the call, as often
+    as the citizen runs it); False when the link opens no appointment."""
+    if result not in DEVICE_CHECKS:
+        raise ValueError(f"result must be one of {', '.join(DEVICE_CHECKS)}")
+    if not looks_like_token(join_token):
+        return False
+    with store.transaction() as session:
+        updated = session.execute(
+            update(AppointmentRow)
+            .where(AppointmentRow.join_token_hash == hash_token(join_token))
+            .values(device_check=result, device_checked_at=now)
+        )
+        return updated.rowcount == 1
 
 
 def start_of(store: Store, join_token: str) -> datetime | None:

@@ -90,6 +90,7 @@ def call_view(call: Call) -> dict[str, Any]:
         "name": call.name,
         "locale": call.locale,
         "waiting_since": to_local_iso(call.waiting_since) if call.waiting_since else None,
+        "device_check": call.device_check,
     }
 
 

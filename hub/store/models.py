@@ -138,6 +138,9 @@ class AppointmentRow(Base):
     hold_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # Counts changes (reschedules, cancellation): the SEQUENCE of the calendar file.
     revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The citizen's last device check on the call page: ready, audio_only or needs_help.
+    device_check: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    device_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     __table_args__ = (
         CheckConstraint("start_at < end_at", name="span"),
         CheckConstraint("status IN ('held', 'booked', 'cancelled', 'released')", name="status"),

@@ -6,11 +6,13 @@ ICE servers) comes over the realtime channel, whose refusals the page turns into
 
 from __future__ import annotations
 
-from flask import abort, render_template
+from flask import abort, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from hub.booking.tokens import looks_like_token
+from hub.context import now, store
+from hub.operations import calls
 from hub.web.views import _lang, bp
 
 
@@ -58,6 +60,20 @@ def messages() -> dict[str, str]:
         "quality_fair": _("Connection: fair"),
         "quality_poor": _("Connection: poor"),
     }
+
+
+@bp.post("/join/<token>/device-check")
+def device_check(token: str) -> ResponseReturnValue:
+    """The page reports its device check: {"result": "ready" | "audio_only" | "needs_help"}."""
+    body = request.get_json(silent=True)
+    result = body.get("result") if isinstance(body, dict) else None
+    if not isinstance(result, str) or result not in calls.DEVICE_CHECKS:
+        return jsonify(
+            error={"code": "invalid_result", "message": "result: " + ", ".join(calls.DEVICE_CHECKS)}
+        ), 422
+    if not calls.record_device_check(store(), token, result, now()):
+        abort(404)
+    return "", 204
 
 
 @bp.get("/join/<token>")

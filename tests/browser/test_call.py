@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from hub.store.models import AppointmentRow
 from hub.store.seed import add_demo_counter
 from tests.appliance_runner import RunningAppliance
 from tests.browser.conftest import _missing
@@ -90,7 +91,7 @@ def joined(media_browser, hub, booking, check=None):
 
 
 def test_a_citizen_joins_and_sees_the_counters_camera(counter, media_browser, check):
-    hub, booking, appliance, _ = counter
+    hub, booking, appliance, store = counter
     context, page = joined(media_browser, hub, booking, check)
     check.accessible(page)
     check.shot(page, "in-call")
@@ -102,6 +103,12 @@ def test_a_citizen_joins_and_sees_the_counters_camera(counter, media_browser, ch
     assert is_blue(colours["bl"]), colours
     assert is_white(colours["br"]), colours
     assert page.locator("#call-status").inner_text() == "Sie sprechen mit der Sachbearbeitung."
+
+    # The page told the counter this device is ready (camera and microphone work).
+    assert page.evaluate("window.bvCall.check") == "ready"
+    with store.transaction() as session:
+        assert session.get(AppointmentRow, booking.id).device_check == "ready"
+    assert appliance.client.calls[str(booking.id)].appointment == str(booking.id)
 
     # The appliance decodes the browser's fake camera and microphone.
     call = appliance.client.calls[str(booking.id)]

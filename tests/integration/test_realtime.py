@@ -500,3 +500,25 @@ def test_a_call_whose_citizen_does_not_come_back_is_dropped(store, desk, serve_h
     ]
     # The link no longer opens the call.
     assert citizen(hub.url, booking.join_token).refused()["code"] == "call_ended"
+
+
+def test_the_device_check_result_reaches_the_clerk(store, desk, hub):
+    import httpx
+
+    booking = desk.book(NINE)
+    url = f"{hub.url}/join/{booking.join_token}/device-check"
+    assert httpx.post(url, json={"result": "maybe"}).status_code == 422
+    assert httpx.post(url, content=b"not json").status_code == 422
+    assert (
+        httpx.post(f"{hub.url}/join/{'x' * 43}/device-check", json={"result": "ready"}).status_code
+        == 404
+    )
+    assert httpx.post(url, json={"result": "audio_only"}).status_code == 204
+    clerk = appliance(hub.url, desk.credentials[booking.counter]).connect()
+    clerk.next("hello")
+    page = citizen(hub.url, booking.join_token).connect()
+    page.next("status", state="waiting")
+    lobby = clerk.next("lobby")
+    while not lobby["waiting"]:
+        lobby = clerk.next("lobby")
+    assert lobby["waiting"][0]["device_check"] == "audio_only"

@@ -37,6 +37,20 @@
     return true;
   }
 
+  // Tell the counter how this device fared (also days ahead: the link works for this).
+  async function reportCheck(ok) {
+    const stream = state.local;
+    const result = !ok || !stream ? "needs_help" : stream.getVideoTracks().length ? "ready" : "audio_only";
+    state.check = result;
+    try {
+      await fetch(location.pathname.replace(/\/$/, "") + "/device-check", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ result }),
+      });
+    } catch (error) { /* the call works without it */ }
+  }
+
   function join() {
     buttons.join.hidden = true;
     say(text.connecting);
@@ -173,6 +187,6 @@
   buttons.mute.addEventListener("click", () => toggle(buttons.mute, "audio", text.mute, text.unmute));
   buttons.camera.addEventListener("click", () => toggle(buttons.camera, "video", text.camera_off, text.camera_on));
   buttons.hangup.addEventListener("click", () => { if (state.socket) state.socket.emit("hangup", {}); });
-  startMedia();
+  startMedia().then(reportCheck);
   watchQuality();
 })();
