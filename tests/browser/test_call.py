@@ -82,6 +82,11 @@ def joined(media_browser, hub, booking, check=None):
     page = context.new_page()
     page.goto(f"{hub.url}/join/{booking.join_token}")
     if check is not None:
+        # The device check: the fake microphone's beep shows on the level meter, and the
+        # fake devices are offered for choice.
+        page.wait_for_function("window.bvCall.micPeak > 0.05", timeout=10000)
+        assert page.locator("#camera-choice option").count() >= 1
+        assert page.locator("#mic-choice option").count() >= 1
         check.accessible(page)
         check.shot(page, "before-joining")
     page.get_by_role("button", name="Warteraum betreten").click()

@@ -20,6 +20,61 @@
   }
   const fill = (template, values) => template.replace(/\{(\w+)\}/g, (_, k) => values[k]);
 
+  const choice = { camera: $("camera-choice"), mic: $("mic-choice") };
+
+  function constraints() {
+    const pick = (select) => (select.value ? { deviceId: { exact: select.value } } : true);
+    return { video: pick(choice.camera), audio: pick(choice.mic) };
+  }
+
+  // After permission the browser names its devices: offer a choice, and show the microphone level.
+  async function listDevices() {
+    const devices = await navigator.mediaDevices.enumerateDevices();
+    const fill = (select, kind, track) => {
+      const current = track ? track.getSettings().deviceId : "";
+      select.replaceChildren(...devices.filter((d) => d.kind === kind).map((d, i) => {
+        const option = new Option(d.label || kind + " " + (i + 1), d.deviceId);
+        option.selected = d.deviceId === current;
+        return option;
+      }));
+    };
+    fill(choice.camera, "videoinput", state.local && state.local.getVideoTracks()[0]);
+    fill(choice.mic, "audioinput", state.local && state.local.getAudioTracks()[0]);
+    $("devices").hidden = false;
+  }
+
+  function meterMicrophone() {
+    const tracks = state.local ? state.local.getAudioTracks() : [];
+    if (!tracks.length || !window.AudioContext) return;
+    const context = state.audio = state.audio || new AudioContext();
+    const analyser = context.createAnalyser();
+    context.createMediaStreamSource(new MediaStream(tracks)).connect(analyser);
+    const samples = new Float32Array(analyser.fftSize);
+    const meter = $("mic-level");
+    const tick = () => {
+      analyser.getFloatTimeDomainData(samples);
+      let peak = 0;
+      for (const v of samples) peak = Math.max(peak, Math.abs(v));
+      meter.value = Math.min(1, peak * 2);
+      state.micPeak = Math.max(state.micPeak || 0, peak);
+      if (state.local && state.local.getAudioTracks()[0] === tracks[0]) setTimeout(tick, 100);
+    };
+    tick();
+  }
+
+  async function switchDevices() {
+    const next = await navigator.mediaDevices.getUserMedia(constraints());
+    if (state.pc) {
+      for (const sender of state.pc.getSenders()) {
+        const track = next.getTracks().find((t) => sender.track && t.kind === sender.track.kind);
+        if (track) await sender.replaceTrack(track);
+      }
+    }
+    if (state.local) state.local.getTracks().forEach((t) => t.stop());
+    state.local = preview.srcObject = next;
+    meterMicrophone();
+  }
+
   async function startMedia() {
     try {
       state.local = await navigator.mediaDevices.getUserMedia({ video: true, audio: true });
@@ -34,6 +89,8 @@
       }
     }
     preview.srcObject = state.local;
+    meterMicrophone();
+    listDevices();
     return true;
   }
 
@@ -183,6 +240,8 @@
     setTimeout(watchQuality, 2000);
   }
 
+  choice.camera.addEventListener("change", switchDevices);
+  choice.mic.addEventListener("change", switchDevices);
   buttons.join.addEventListener("click", join);
   buttons.mute.addEventListener("click", () => toggle(buttons.mute, "audio", text.mute, text.unmute));
   buttons.camera.addEventListener("click", () => toggle(buttons.camera, "video", text.camera_off, text.camera_on));
