@@ -45,5 +45,13 @@ class RunningAppliance:
     def stop(self) -> None:
         if self.client is not None:
             self.run(self.client.close())
+
+        async def settle() -> None:  # end the media relay's readers too
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        self.run(settle())
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
