@@ -50,17 +50,22 @@ def registry() -> Any:
     return current_app.extensions["realtime"]
 
 
-def ice_for(appointment: uuid.UUID) -> list[dict[str, Any]]:
-    """ICE servers for one call, with TURN credentials that expire."""
+def ice_servers_for(subject: str) -> list[dict[str, Any]]:
+    """The configured ICE servers, with TURN credentials for `subject` that expire."""
     settings = hub_settings()
     return ice_servers(
         stun_urls=settings.stun_urls,
         turn_urls=settings.turn_urls,
         turn_secret=settings.turn_secret,
-        subject=str(appointment),
+        subject=subject,
         now=now(),
         ttl=timedelta(minutes=settings.turn_ttl_minutes),
     )
+
+
+def ice_for(appointment: uuid.UUID) -> list[dict[str, Any]]:
+    """ICE servers for one call."""
+    return ice_servers_for(str(appointment))
 
 
 def _service(service_id: str) -> dict[str, Any]:

@@ -10,9 +10,10 @@ from flask import abort, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
-from hub.booking.tokens import looks_like_token
+from hub.booking.tokens import hash_token, looks_like_token
 from hub.context import now, store
 from hub.operations import calls
+from hub.realtime.notices import ice_servers_for
 from hub.web.views import _lang, bp
 
 
@@ -56,6 +57,11 @@ def messages() -> dict[str, str]:
         "unmute": _("Unmute microphone"),
         "camera_off": _("Turn camera off"),
         "camera_on": _("Turn camera on"),
+        "turn_ok": _("Connection test: your network can reach our video relay."),
+        "turn_failed": _(
+            "Connection test: your network blocks our video relay. "
+            "The call may not work from this network."
+        ),
         "quality_good": _("Connection: good"),
         "quality_fair": _("Connection: fair"),
         "quality_poor": _("Connection: poor"),
@@ -74,6 +80,14 @@ def device_check(token: str) -> ResponseReturnValue:
     if not calls.record_device_check(store(), token, result, now()):
         abort(404)
     return "", 204
+
+
+@bp.get("/join/<token>/ice")
+def ice(token: str) -> ResponseReturnValue:
+    """ICE servers for the page's connection test (TURN credentials expire like a call's)."""
+    if not looks_like_token(token) or calls.start_of(store(), token) is None:
+        abort(404)
+    return jsonify(ice_servers=ice_servers_for(f"check-{hash_token(token)[:16]}"))
 
 
 @bp.get("/join/<token>")

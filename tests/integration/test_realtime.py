@@ -514,6 +514,10 @@ def test_the_device_check_result_reaches_the_clerk(store, desk, hub):
         == 404
     )
     assert httpx.post(url, json={"result": "audio_only"}).status_code == 204
+    # The page's connection test gets ICE servers with TURN credentials of its own.
+    ice = httpx.get(f"{hub.url}/join/{booking.join_token}/ice").json()["ice_servers"]
+    assert [s for s in ice if s.get("username", "").split(":")[-1].startswith("check-")]
+    assert httpx.get(f"{hub.url}/join/{'y' * 43}/ice").status_code == 404
     clerk = appliance(hub.url, desk.credentials[booking.counter]).connect()
     clerk.next("hello")
     page = citizen(hub.url, booking.join_token).connect()

@@ -94,10 +94,32 @@
     return true;
   }
 
+  // Can this network reach the TURN relay? Gather relay candidates only, for up to 5 s.
+  async function turnCheck() {
+    let servers = [];
+    try {
+      servers = (await (await fetch(location.pathname.replace(/\/$/, "") + "/ice")).json()).ice_servers;
+    } catch (error) { return "skipped"; }
+    if (!servers.some((s) => s.username)) return "skipped";
+    const pc = new RTCPeerConnection({ iceServers: servers, iceTransportPolicy: "relay" });
+    pc.createDataChannel("check");
+    const found = new Promise((done) => {
+      pc.onicecandidate = (e) => { if (e.candidate && / relay /.test(e.candidate.candidate)) done("ok"); };
+      setTimeout(() => done("failed"), 5000);
+    });
+    await pc.setLocalDescription(await pc.createOffer());
+    const result = await found;
+    pc.close();
+    return result;
+  }
+
   // Tell the counter how this device fared (also days ahead: the link works for this).
   async function reportCheck(ok) {
     const stream = state.local;
-    const result = !ok || !stream ? "needs_help" : stream.getVideoTracks().length ? "ready" : "audio_only";
+    state.turn = await turnCheck();
+    $("turn-check").textContent = text["turn_" + state.turn] || "";
+    let result = !ok || !stream ? "needs_help" : stream.getVideoTracks().length ? "ready" : "audio_only";
+    if (state.turn === "failed") result = "needs_help";
     state.check = result;
     try {
       await fetch(location.pathname.replace(/\/$/, "") + "/device-check", {
