@@ -37,6 +37,18 @@ SAMPLE = """() => {
 }"""
 
 
+def auto_admitting(hub, desk, booking, **settings) -> RunningAppliance:
+    """The booking's counter appliance, signing its clerk in and admitting whoever waits."""
+    return RunningAppliance(
+        hub_url=hub.url,
+        device_credential=desk.credentials[booking.counter],
+        clerk_username="clerk",
+        clerk_password=PASSWORD,
+        auto_admit=True,
+        **settings,
+    ).start()
+
+
 @pytest.fixture
 def counter(sqlite_store, serve_hub):
     """A hub at 08:50 with a 09:00 appointment, and its counter's appliance auto-admitting."""
@@ -44,13 +56,7 @@ def counter(sqlite_store, serve_hub):
     desk = make_desk(store, MONDAY_EARLY)
     booking = desk.book(berlin(2026, 3, 2, 9, 0))
     hub = serve_hub(store.url, clock_start=berlin(2026, 3, 2, 8, 50).isoformat())
-    appliance = RunningAppliance(
-        hub_url=hub.url,
-        device_credential=desk.credentials[booking.counter],
-        clerk_username="clerk",
-        clerk_password=PASSWORD,
-        auto_admit=True,
-    ).start()
+    appliance = auto_admitting(hub, desk, booking)
     yield hub, booking, appliance, store
     appliance.stop()
 
@@ -171,14 +177,7 @@ def test_the_call_works_when_only_relayed_candidates_are_allowed(
             turn_urls=f'["{turn.url}"]',
             turn_secret=turn.secret,
         )
-        appliance = RunningAppliance(
-            hub_url=hub.url,
-            device_credential=desk.credentials[booking.counter],
-            clerk_username="clerk",
-            clerk_password=PASSWORD,
-            auto_admit=True,
-            ice_transport_policy="relay",
-        ).start()
+        appliance = auto_admitting(hub, desk, booking, ice_transport_policy="relay")
         try:
             context = media_browser.new_context(locale="de-DE")
             page = context.new_page()
@@ -209,13 +208,7 @@ def test_an_unreachable_stun_server_delays_but_does_not_break_the_call(
         clock_start=berlin(2026, 3, 2, 8, 50).isoformat(),
         stun_urls='["stun:192.0.2.1:3478"]',
     )
-    appliance = RunningAppliance(
-        hub_url=hub.url,
-        device_credential=desk.credentials[booking.counter],
-        clerk_username="clerk",
-        clerk_password=PASSWORD,
-        auto_admit=True,
-    ).start()
+    appliance = auto_admitting(hub, desk, booking)
     try:
         context = media_browser.new_context(locale="de-DE")
         page = context.new_page()
