@@ -20,6 +20,7 @@ $(AXE): package.json
 
 translations: $(STAMP)
 	$(BIN)/pybabel compile --use-fuzzy -d hub/translations
+	$(BIN)/pybabel compile --use-fuzzy -d kiosk_ui/translations
 
 demo: $(STAMP) translations
 	$(BIN)/buergeramt demo

@@ -8,7 +8,9 @@ sends a fresh offer and the old peer connection is replaced by a new one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,9 +26,15 @@ from aiortc import (
 from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamError
 from aiortc.sdp import candidate_from_sdp
+from aiortc.stats import RTCInboundRtpStreamStats, RTCRemoteInboundRtpStreamStats
+
+from appliance.feed import Feed, Stream
+from appliance.quality import Quality, rate
+from appliance.switch import Sending, Switched
 
 log = logging.getLogger("appliance.call")
 Send = Callable[[str, dict[str, Any]], Awaitable[None]]
+STATS_SECONDS = 2.0
 
 
 @dataclass
@@ -51,16 +59,27 @@ class Call:
         microphone: MediaStreamTrack | None,
         relay: MediaRelay,
         send: Send,
+        *,
+        feed: Feed | None = None,
+        sending: Sending | None = None,
+        changed: Callable[[], None] = lambda: None,
     ) -> None:
         self.appointment = appointment
         self.ice_servers = ice_servers
         self._camera, self._microphone, self._relay = camera, microphone, relay
         self._send = send
+        self._feed, self._changed = feed, changed
+        self.sending = sending or Sending()
         self.pc: RTCPeerConnection | None = None
         self.received = Received()
         self.connected = asyncio.Event()
         self.signals = asyncio.Lock()  # held while one signal is applied
         self.transport_policy = RTCIceTransportPolicy.ALL
+        # What the kiosk shows: media state, since when media flows (unix time), quality.
+        self.media = "connecting"
+        self.connected_since: float | None = None
+        self.quality: Quality = "unknown"
+        self._stats: asyncio.Task[None] | None = None
 
     def _configuration(self) -> RTCConfiguration:
         servers = [
@@ -86,8 +105,14 @@ class Call:
             log.info("call %s: %s", self.appointment, pc.connectionState)
             if pc.connectionState == "connected":
                 self.connected.set()
+                self.media = "connected"
+                if self.connected_since is None:
+                    self.connected_since = time.time()
+                self._changed()
                 await self._send("media", {"appointment": self.appointment, "state": "connected"})
             elif pc.connectionState in ("failed", "disconnected"):
+                self.media = "lost"
+                self._changed()
                 await self._send(
                     "media", {"appointment": self.appointment, "state": "disconnected"}
                 )
@@ -95,9 +120,9 @@ class Call:
         await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
         for transceiver in pc.getTransceivers():
             if transceiver.kind == "video":
-                pc.addTrack(self._relay.subscribe(self._camera))
+                pc.addTrack(Switched(self._relay.subscribe(self._camera), self.sending))
             elif transceiver.kind == "audio" and self._microphone is not None:
-                pc.addTrack(self._relay.subscribe(self._microphone))
+                pc.addTrack(Switched(self._relay.subscribe(self._microphone), self.sending))
         answer = await pc.createAnswer()
         await pc.setLocalDescription(answer)
         # aiortc gathers every candidate before this returns: the answer carries them all.
@@ -129,10 +154,45 @@ class Call:
                     self.received.video_size = (frame.width, frame.height)
                     if self.received.first_video_at is None:
                         self.received.first_video_at = loop.time()
+                    if self._feed is not None:
+                        self._feed.video(Stream.CITIZEN, frame)
                 else:
                     self.received.audio_frames += 1
+                    if self._feed is not None:
+                        self._feed.audio(frame)
         except MediaStreamError:
             return
+
+    async def _watch_quality(self) -> None:
+        """Rate the connection every few seconds from RTCP: round trip and recent loss."""
+        seen: dict[int, tuple[int, int]] = {}  # per incoming stream: packets received, lost
+        while True:
+            await asyncio.sleep(STATS_SECONDS)
+            pc = self.pc
+            if pc is None or pc.connectionState != "connected":
+                continue
+            report = await pc.getStats()
+            rtts, losses = [], []
+            for stats in report.values():
+                if isinstance(stats, RTCRemoteInboundRtpStreamStats):
+                    rtts.append(stats.roundTripTime)
+                    losses.append(stats.fractionLost)
+                elif isinstance(stats, RTCInboundRtpStreamStats):
+                    before = seen.get(stats.ssrc, (0, 0))
+                    seen[stats.ssrc] = (stats.packetsReceived, max(stats.packetsLost, 0))
+                    received = seen[stats.ssrc][0] - before[0]
+                    lost = seen[stats.ssrc][1] - before[1]
+                    if received + lost > 0:
+                        losses.append(lost / (received + lost))
+            quality = rate(max(rtts) if rtts else None, max(losses) if losses else None)
+            if quality != self.quality:
+                self.quality = quality
+                self._changed()
+
+    def watch(self) -> None:
+        """Start rating the connection (once per call)."""
+        if self._stats is None:
+            self._stats = asyncio.ensure_future(self._watch_quality())
 
     async def _close_pc(self) -> None:
         pc, self.pc = self.pc, None
@@ -142,5 +202,9 @@ class Call:
     async def close(self) -> None:
         """Hang up: close the peer connection and stop reading the citizen's media."""
         await self._close_pc()
-        for task in self.received.tasks:
+        tasks = [*self.received.tasks, *([self._stats] if self._stats else [])]
+        for task in tasks:
             task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, MediaStreamError):
+                await task

@@ -8,6 +8,8 @@ import signal
 
 from appliance.config import ApplianceSettings
 from appliance.hub_client import HubClient
+from kiosk_ui.lock import ScreenLock
+from kiosk_ui.server import Kiosk
 
 log = logging.getLogger("appliance")
 
@@ -15,6 +17,7 @@ log = logging.getLogger("appliance")
 async def run(settings: ApplianceSettings) -> None:
     """Connect to the hub and serve calls until SIGTERM or SIGINT."""
     client = HubClient(settings)
+    kiosk = await start_kiosk(client) if settings.kiosk else None
     task = asyncio.create_task(client.run())
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -24,6 +27,21 @@ async def run(settings: ApplianceSettings) -> None:
         await task
     except asyncio.CancelledError:
         log.info("appliance stopped")
+    finally:
+        if kiosk is not None:
+            await kiosk.stop()
+
+
+async def start_kiosk(client: HubClient) -> Kiosk:
+    """Serve the clerk's screen on 127.0.0.1."""
+    settings = client.settings
+    lock = ScreenLock(
+        idle_seconds=settings.kiosk_idle_lock_seconds,
+        sign_out_seconds=settings.kiosk_sign_out_minutes * 60,
+    )
+    kiosk = Kiosk(client, settings.kiosk_port, lock)
+    await kiosk.start()
+    return kiosk
 
 
 def main(settings: ApplianceSettings | None = None) -> None:

@@ -1,12 +1,14 @@
 """The appliance's link to the hub: a python-socketio client that reconnects by itself, signs
-its clerk in, follows the lobby and runs the calls it holds (docs/protocol.md)."""
+its clerk in, follows the lobby and the counter's day, and runs the calls it holds
+(docs/protocol.md). The kiosk screen reads this state and acts through the methods below."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Literal
 
 import socketio
 from aiortc import RTCIceTransportPolicy
@@ -16,9 +18,14 @@ from appliance.audio import open_microphone
 from appliance.call import Call
 from appliance.camera import open_camera
 from appliance.config import ApplianceSettings
+from appliance.feed import Feed
+from appliance.switch import Sending
 
 log = logging.getLogger("appliance.hub")
 NAMESPACE = "/appliance"
+DAY_COALESCE_S = 0.3  # lobby and call news arrive in bursts: fetch the day once per burst
+
+HubState = Literal["connecting", "online", "offline"]
 
 
 class HubClient:
@@ -29,16 +36,31 @@ class HubClient:
         self.camera = open_camera(settings)
         self.microphone = open_microphone(settings)
         self.relay = MediaRelay()
+        self.feed = Feed()
+        self.sending = Sending()
         self.calls: dict[str, Call] = {}
+        self.views: dict[str, dict[str, Any]] = {}  # the hub's view of each held call
         self.clerk: dict[str, Any] | None = None
+        self.counter: dict[str, Any] | None = None
         self.lobby: dict[str, Any] = {}
+        self.day: list[dict[str, Any]] = []
+        self.to_record: dict[str, Any] | None = None  # an ended call awaiting its outcome
         self.clerk_session: str | None = None
+        self.state: HubState = "connecting"
         self.hello = asyncio.Event()
+        self.listeners: list[Callable[[], None]] = []
+        self._day_task: asyncio.Task[None] | None = None
         self.sio = socketio.AsyncClient(
             reconnection=True, reconnection_delay=0.5, reconnection_delay_max=5
         )
         for event in ("hello", "lobby", "call", "signal", "peer_left", "peer_rejoined", "revoked"):
             self.sio.on(event, getattr(self, f"_on_{event}"), namespace=NAMESPACE)
+        self.sio.on("disconnect", self._on_disconnect, namespace=NAMESPACE)
+
+    def changed(self) -> None:
+        """Tell the listeners (the kiosk screen) that something they show changed."""
+        for listener in self.listeners:
+            listener()
 
     def _auth(self) -> dict[str, str]:
         auth = {"device": self.settings.device_credential}
@@ -65,6 +87,7 @@ class HubClient:
                 break
             except socketio.exceptions.ConnectionError as exc:
                 log.warning("hub not reachable (%s); retrying in %.0f s", exc, delay)
+                self._set_state("offline")
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10)
         try:
@@ -79,11 +102,21 @@ class HubClient:
         for call in list(self.calls.values()):
             await call.close()
         self.calls.clear()
+        if self._day_task is not None:
+            self._day_task.cancel()
         await self.sio.disconnect()
 
-    async def emit(self, event: str, data: dict[str, Any]) -> Any:
-        """Send an event and wait for the hub's acknowledgement."""
-        reply = await self.sio.call(event, data, namespace=NAMESPACE, timeout=10)
+    def _set_state(self, state: HubState) -> None:
+        if state != self.state:
+            self.state = state
+            self.changed()
+
+    async def emit(self, event: str, data: dict[str, Any]) -> dict[str, Any]:
+        """Send an event and wait for the hub's acknowledgement (a refusal when unreachable)."""
+        try:
+            reply = await self.sio.call(event, data, namespace=NAMESPACE, timeout=10)
+        except (socketio.exceptions.TimeoutError, socketio.exceptions.BadNamespaceError):
+            reply = {"ok": False, "error": {"code": "hub_unreachable", "message": "no hub"}}
         if not reply.get("ok"):
             log.warning("hub refused %s: %s", event, reply.get("error"))
         return reply
@@ -91,27 +124,106 @@ class HubClient:
     async def _send(self, event: str, data: dict[str, Any]) -> None:
         await self.emit(event, data)
 
+    # --- what the clerk does (the kiosk screen calls these) ---
+
+    async def sign_in(self, username: str, password: str) -> dict[str, Any]:
+        """Sign a clerk in at this counter."""
+        reply = await self.emit("sign_in", {"username": username, "password": password})
+        if reply.get("ok"):
+            self.clerk, self.clerk_session = reply["clerk"], reply["session"]
+            self.changed()
+            await self._maybe_admit()
+        return reply
+
+    async def sign_out(self) -> dict[str, Any]:
+        """Sign the clerk out (the hub forgets the session even if this fails to reach it)."""
+        reply = await self.emit("sign_out", {}) if self.state == "online" else {"ok": True}
+        self.clerk, self.clerk_session = None, None
+        self.changed()
+        return reply
+
+    async def admit(self, appointment: str) -> dict[str, Any]:
+        """Let a waiting citizen in."""
+        reply = await self.emit("admit", {"appointment": appointment})
+        if reply.get("ok"):
+            self._call(reply["call"])
+            self.changed()
+        return reply
+
+    async def hang_up(self, appointment: str) -> dict[str, Any]:
+        """End the call at once (recorded as done until the clerk picks the outcome)."""
+        call = self.calls.pop(appointment, None)
+        if call is not None:
+            await call.close()
+        reply = await self.emit("end", {"appointment": appointment, "outcome": "done"})
+        view = reply.get("call") or self.views.get(appointment)
+        self.views.pop(appointment, None)
+        if view is not None:
+            self.to_record = view
+        self.changed()
+        return reply
+
+    async def record(self, appointment: str, outcome: str, notes: str) -> dict[str, Any]:
+        """The outcome of a call that ended, with the clerk's notes."""
+        reply = await self.emit(
+            "record", {"appointment": appointment, "outcome": outcome, "notes": notes}
+        )
+        if reply.get("ok") and self.to_record and self.to_record["appointment"] == appointment:
+            self.to_record = None
+        self.refresh_day()
+        self.changed()
+        return reply
+
+    async def no_show(self, appointment: str) -> dict[str, Any]:
+        """Close an appointment whose citizen never came."""
+        reply = await self.emit("end", {"appointment": appointment, "outcome": "no_show"})
+        self.refresh_day()
+        return reply
+
+    def send(self, kind: Literal["camera", "microphone"], on: bool) -> None:
+        """Camera off / mute (and back) for every call of this appliance."""
+        setattr(self.sending, kind, on)
+        self.changed()
+
+    # --- what the hub tells ---
+
+    async def _on_disconnect(self, reason: Any = None) -> None:
+        log.warning("hub connection lost (%s); reconnecting", reason)
+        self._set_state("offline")
+
     async def _on_hello(self, hello: dict[str, Any]) -> None:
         self.clerk = hello["clerk"]
+        self.counter = hello["counter"]
         self.lobby = hello["lobby"]
+        if self.clerk is None:
+            self.clerk_session = None  # expired or signed out elsewhere
         if self.clerk is None and self.settings.clerk_username:
-            reply = await self.emit(
-                "sign_in",
-                {
-                    "username": self.settings.clerk_username,
-                    "password": self.settings.clerk_password,
-                },
-            )
-            if reply.get("ok"):
-                self.clerk, self.clerk_session = reply["clerk"], reply["session"]
+            await self.sign_in(self.settings.clerk_username, self.settings.clerk_password or "")
         if hello["call"]:
             self._call(hello["call"])
         self.hello.set()
+        self._set_state("online")
+        self.refresh_day()
+        self.changed()
         await self._maybe_admit()
 
     async def _on_lobby(self, lobby: dict[str, Any]) -> None:
         self.lobby = lobby
+        self.refresh_day()
+        self.changed()
         await self._maybe_admit()
+
+    def refresh_day(self) -> None:
+        """Fetch the counter's day soon (once for a burst of news)."""
+        if self._day_task is None or self._day_task.done():
+            self._day_task = asyncio.ensure_future(self._fetch_day())
+
+    async def _fetch_day(self) -> None:
+        await asyncio.sleep(DAY_COALESCE_S)
+        reply = await self.emit("day", {})
+        if reply.get("ok"):
+            self.day = reply["day"]
+            self.changed()
 
     async def _maybe_admit(self) -> None:
         """With auto-admit (demo, tests): let the first waiting citizen in when free."""
@@ -119,12 +231,11 @@ class HubClient:
             return
         waiting = self.lobby.get("waiting") or self.lobby.get("unattended") or []
         if waiting:
-            reply = await self.emit("admit", {"appointment": waiting[0]["appointment"]})
-            if reply.get("ok"):
-                self._call(reply["call"])
+            await self.admit(waiting[0]["appointment"])
 
     def _call(self, view: dict[str, Any]) -> Call:
         appointment = view["appointment"]
+        self.views[appointment] = {k: v for k, v in view.items() if k != "ice_servers"}
         call = self.calls.get(appointment)
         if call is None:
             call = self.calls[appointment] = Call(
@@ -134,16 +245,30 @@ class HubClient:
                 self.microphone,
                 self.relay,
                 self._send,
+                feed=self.feed,
+                sending=self.sending,
+                changed=self.changed,
             )
             call.transport_policy = RTCIceTransportPolicy(self.settings.ice_transport_policy)
+            call.watch()
         return call
 
     async def _on_call(self, view: dict[str, Any]) -> None:
+        appointment = view["appointment"]
         if view["state"] == "ended":
-            call = self.calls.pop(view["appointment"], None)
+            call = self.calls.pop(appointment, None)
+            self.views.pop(appointment, None)
             if call is not None:
                 await call.close()
+                # Ended by the hub (dropped, or the clerk's end from elsewhere): still ask.
+                if self.to_record is None and view.get("outcome") in ("done", "dropped"):
+                    self.to_record = view
+            self.refresh_day()
+            self.changed()
             await self._maybe_admit()
+        elif appointment in self.calls:
+            self.views[appointment] = view
+            self.changed()
 
     async def _on_signal(self, message: dict[str, Any]) -> None:
         call = self.calls.get(message["appointment"])
@@ -159,6 +284,10 @@ class HubClient:
 
     async def _on_peer_left(self, message: dict[str, Any]) -> None:
         log.info("citizen of %s left; waiting for a new offer", message["appointment"])
+        call = self.calls.get(message["appointment"])
+        if call is not None:
+            call.media = "lost"
+            self.changed()
 
     async def _on_peer_rejoined(self, message: dict[str, Any]) -> None:
         log.info("citizen of %s is back; a new offer follows", message["appointment"])

@@ -27,6 +27,7 @@ class Outcome(StrEnum):
     """How an ended call ended."""
 
     DONE = "done"
+    FOLLOW_UP = "follow_up"  # talked, but the matter needs more work afterwards
     NO_SHOW = "no_show"
     CANCELLED = "cancelled"
     DROPPED = "dropped"
@@ -42,6 +43,7 @@ class Event(StrEnum):
     CONNECTED = "connected"  # media flows
     LOST = "lost"  # a party's connection dropped, or its media stopped
     END = "end"  # hung up (done), closed as no-show or cancelled, or given up (dropped)
+    RECORD = "record"  # the clerk recorded (or corrected) the outcome after hanging up
 
 
 ACTIVE = frozenset({State.ADMITTED, State.CONNECTING, State.IN_CALL, State.RECONNECTING})
@@ -66,8 +68,13 @@ _NEXT: dict[tuple[State, Event], State] = {
 _ENDINGS: dict[State, frozenset[Outcome]] = {
     State.SCHEDULED: frozenset({Outcome.NO_SHOW, Outcome.CANCELLED}),
     State.WAITING: frozenset({Outcome.NO_SHOW, Outcome.CANCELLED}),
-    **{s: frozenset({Outcome.DONE, Outcome.DROPPED, Outcome.NO_SHOW}) for s in ACTIVE},
+    **{
+        s: frozenset({Outcome.DONE, Outcome.FOLLOW_UP, Outcome.DROPPED, Outcome.NO_SHOW})
+        for s in ACTIVE
+    },
 }
+# What the clerk may record after a call ended (the one-tap outcome screen).
+RECORDABLE = frozenset({Outcome.DONE, Outcome.FOLLOW_UP, Outcome.NO_SHOW})
 
 
 class CallError(Exception):
@@ -95,6 +102,10 @@ def step(state: State, event: Event, at: datetime, outcome: Outcome | None = Non
     """The transition `event` causes in `state`, or CallError when it is not allowed."""
     if event is Event.END:
         if outcome is None or outcome not in _ENDINGS.get(state, frozenset()):
+            raise CallError(state, event, outcome)
+        return Transition(event, state, State.ENDED, at, outcome)
+    if event is Event.RECORD:
+        if state is not State.ENDED or outcome not in RECORDABLE:
             raise CallError(state, event, outcome)
         return Transition(event, state, State.ENDED, at, outcome)
     if outcome is not None:

@@ -55,6 +55,7 @@ class Call:
     locale: str
     waiting_since: datetime | None
     device_check: str | None = None
+    notes: str | None = None
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,7 @@ def _call(row: CallRow, appointment: AppointmentRow) -> Call:
         appointment.locale,
         row.waiting_since,
         appointment.device_check,
+        row.notes,
     )
 
 
@@ -282,6 +284,73 @@ def advance(
         return _call(row, appointment)
 
     return _on_call(store, appointment_id, now, change)
+
+
+def record_outcome(
+    store: Store,
+    appointment_id: uuid.UUID,
+    outcome: Outcome,
+    notes: str | None,
+    now: datetime,
+    device_id: int,
+) -> Call:
+    """After hanging up, the clerk records how the call went (done, follow-up, no-show) and
+    their notes; only the appliance that held the call may, and as often as it corrects it."""
+
+    def change(session: Session, row: CallRow, appointment: AppointmentRow) -> Call:
+        if row.device_id != device_id:
+            raise CallRefused("not_your_call", "this appliance did not hold that call")
+        try:
+            _apply(session, row, Event.RECORD, now, outcome)
+        except CallError as exc:
+            raise CallRefused("not_allowed", str(exc)) from None
+        row.notes = notes or None
+        return _call(row, appointment)
+
+    return _on_call(store, appointment_id, now, change)
+
+
+@dataclass(frozen=True)
+class Appointment:
+    """One line of a counter's day: the booking and, once anyone joined, its call."""
+
+    appointment_id: uuid.UUID
+    service_id: str
+    start: datetime
+    end: datetime
+    name: str
+    locale: str
+    cancelled: bool
+    device_check: str | None
+    call: Call | None
+
+
+def day(store: Store, counter_id: int, start: datetime, end: datetime) -> list[Appointment]:
+    """The appointments of one counter between `start` and `end` (booked or cancelled), and
+    the calls this counter took over from others, in order of time."""
+    query = (
+        select(AppointmentRow, CallRow)
+        .outerjoin(CallRow, CallRow.appointment_id == AppointmentRow.id)
+        .where(AppointmentRow.start_at >= start, AppointmentRow.start_at < end)
+        .where(AppointmentRow.status.in_(("booked", "cancelled")))
+        .where((AppointmentRow.counter_id == counter_id) | (CallRow.counter_id == counter_id))
+        .order_by(AppointmentRow.start_at)
+    )
+    with store.transaction() as session:
+        return [
+            Appointment(
+                appointment.id,
+                appointment.service_id,
+                appointment.start_at,
+                appointment.end_at,
+                appointment.name,
+                appointment.locale,
+                appointment.status == "cancelled",
+                appointment.device_check,
+                _call(row, appointment) if row is not None else None,
+            )
+            for appointment, row in session.execute(query).all()
+        ]
 
 
 DEVICE_CHECKS = ("ready", "audio_only", "needs_help")

@@ -9,6 +9,7 @@ from typing import Any
 from flask import current_app, request
 from flask_socketio import ConnectionRefusedError, join_room, leave_room
 
+from hub.booking.timezone import local_date, start_of_local_day
 from hub.calls.lifecycle import Event, Outcome, State
 from hub.context import hub_settings, now, store
 from hub.operations import accounts, calls
@@ -21,6 +22,7 @@ from hub.realtime.notices import (
     call_view,
     citizen_room,
     counter_room,
+    day_view,
     ice_for,
     lobby_for,
     publish_lobby,
@@ -31,7 +33,15 @@ from hub.realtime.notices import (
     tell_peer,
 )
 from hub.realtime.registry import Connection
-from hub.realtime.schemas import ApplianceMedia, ApplianceSignal, CallRef, Empty, End, SignIn
+from hub.realtime.schemas import (
+    ApplianceMedia,
+    ApplianceSignal,
+    CallRef,
+    Empty,
+    End,
+    Record,
+    SignIn,
+)
 
 
 class ApplianceNamespace(GuardedNamespace):
@@ -161,6 +171,29 @@ class ApplianceNamespace(GuardedNamespace):
         leave_room(appliance_room(appointment))
         tell(call)
         return {"ok": True, "call": call_view(call)}
+
+    def on_record(self, data: Any = None) -> dict[str, Any]:
+        """After hanging up: the outcome in one tap, with the clerk's notes (may be corrected)."""
+        record = parse(Record, data)
+        conn = self._conn()
+        call = calls.record_outcome(
+            store(),
+            uuid.UUID(record.appointment),
+            Outcome(record.outcome),
+            record.notes.strip(),
+            now(),
+            conn.device.id,
+        )
+        return {"ok": True, "call": call_view(call)}
+
+    def on_day(self, data: Any = None) -> dict[str, Any]:
+        """Today's appointments at this appliance's counter (Berlin's calendar day)."""
+        parse(Empty, data)
+        counter = self._conn().device.counter_id
+        today = local_date(now())
+        start = start_of_local_day(today)
+        end = start_of_local_day(today + timedelta(days=1))
+        return {"ok": True, "day": day_view(calls.day(store(), counter, start, end))}
 
 
 def _clerk(conn: Connection) -> dict[str, Any] | None:

@@ -96,7 +96,28 @@ def call_view(call: Call) -> dict[str, Any]:
         "locale": call.locale,
         "waiting_since": to_local_iso(call.waiting_since) if call.waiting_since else None,
         "device_check": call.device_check,
+        "notes": call.notes,
     }
+
+
+def day_view(day: list[calls.Appointment]) -> list[dict[str, Any]]:
+    """A counter's day as its appliance shows it: booking, service (with what to bring) and
+    the call's state once anyone joined."""
+    return [
+        {
+            "appointment": str(a.appointment_id),
+            "service": _service(a.service_id),
+            "start": to_local_iso(a.start),
+            "end": to_local_iso(a.end),
+            "name": a.name,
+            "locale": a.locale,
+            "cancelled": a.cancelled,
+            "device_check": a.device_check,
+            "state": a.call.state.value if a.call else "scheduled",
+            "outcome": a.call.outcome.value if a.call and a.call.outcome else None,
+        }
+        for a in day
+    ]
 
 
 def wait_view(wait: Wait | None) -> dict[str, Any] | None:

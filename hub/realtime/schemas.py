@@ -83,10 +83,20 @@ class CallRef(Payload):
     appointment: AppointmentId
 
 
-class End(CallRef):
-    """The clerk ends a call: done, or the citizen never came."""
+MAX_NOTES = 4000
 
-    outcome: Literal["done", "no_show"]
+
+class End(CallRef):
+    """The clerk ends a call: done, needs follow-up, or the citizen never came."""
+
+    outcome: Literal["done", "follow_up", "no_show"]
+
+
+class Record(CallRef):
+    """After hanging up: the outcome the clerk chose, and their notes."""
+
+    outcome: Literal["done", "follow_up", "no_show"]
+    notes: str = Field("", max_length=MAX_NOTES)
 
 
 class SignIn(Payload):

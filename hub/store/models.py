@@ -253,6 +253,7 @@ class CallRow(Base):
     citizen_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     waiting_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    notes: Mapped[str | None] = mapped_column(Text, nullable=True)  # the clerk's, after the call
     __table_args__ = (
         CheckConstraint(
             "state IN ('scheduled', 'waiting', 'admitted', 'connecting', 'in_call',"

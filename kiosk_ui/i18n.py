@@ -1,0 +1,96 @@
+"""German first, English second: the kiosk's texts from its own Babel catalogue
+(kiosk_ui/translations; `make translations` compiles it). The page gets its dynamic texts
+as one JSON table, translated here."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from babel.support import NullTranslations, Translations
+
+LANGUAGES = ("de", "en")
+DIRECTORY = Path(__file__).parent / "translations"
+
+
+def N_(text: str) -> str:
+    """Mark a text for the catalogue; it is translated when the page is built."""
+    return text
+
+
+# The texts the page's script shows (states, refusals, announcements); the source is English.
+TEXTS: dict[str, str] = {
+    "hub_online": N_("connected"),
+    "hub_offline": N_("unreachable"),
+    "hub_connecting": N_("connecting …"),
+    "call_goes_on": N_(
+        "The server is unreachable. The call goes on; nobody new can be admitted until it is back."
+    ),
+    "device_ok": N_("working"),
+    "device_stalled": N_("no picture"),
+    "device_off": N_("switched off"),
+    "device_absent": N_("not connected"),
+    "check_ready": N_("Device check: ready"),
+    "check_audio_only": N_("Device check: audio only"),
+    "check_needs_help": N_("Device check: needs help"),
+    "check_none": N_("No device check yet"),
+    "state_scheduled": N_("Booked"),
+    "state_waiting": N_("Waiting in the lobby"),
+    "state_admitted": N_("Admitted"),
+    "state_connecting": N_("Connecting"),
+    "state_in_call": N_("In the call"),
+    "state_reconnecting": N_("Reconnecting"),
+    "state_ended": N_("Ended"),
+    "state_cancelled": N_("Cancelled"),
+    "outcome_done": N_("Done"),
+    "outcome_follow_up": N_("Needs follow-up"),
+    "outcome_no_show": N_("Did not come"),
+    "outcome_dropped": N_("Connection lost"),
+    "outcome_cancelled": N_("Cancelled"),
+    "media_connecting": N_("Connecting to the citizen …"),
+    "media_connected": N_("Connected"),
+    "media_lost": N_("Connection interrupted – reconnecting …"),
+    "quality_good": N_("Connection good"),
+    "quality_fair": N_("Connection fair"),
+    "quality_poor": N_("Connection poor"),
+    "quality_unknown": N_("Connection quality not known yet"),
+    "waiting_since": N_("waiting since {time}"),
+    "nobody_waiting": N_("Nobody is waiting."),
+    "someone_waiting": N_("{name} is waiting in the lobby."),
+    "no_appointments": N_("No appointments today."),
+    "other_counter": N_("Booked at another counter whose appliance is offline"),
+    "more_unattended": N_("and {count} more"),
+    "attempts_left": N_("Wrong PIN. {count} attempts left."),
+    "appliance_gone": N_(
+        "The counter appliance is not answering. It restarts by itself; if this stays, call IT."
+    ),
+    "error_sign_in_failed": N_("User name or password is wrong."),
+    "error_invalid_pin": N_("The PIN must have 4 to 8 digits."),
+    "error_hub_unreachable": N_("The server is unreachable. Please try again in a moment."),
+    "error_not_allowed": N_("That is not possible in this state of the call."),
+    "error_not_your_call": N_("This call belongs to another counter."),
+    "error_unknown_call": N_("This appointment no longer exists."),
+    "error_not_signed_in": N_("Please sign in first."),
+    "error_other": N_("That did not work: {message}"),
+    "mute": N_("Mute"),
+    "unmute": N_("Unmute"),
+    "camera_off": N_("Camera off"),
+    "camera_on": N_("Camera on"),
+    "admit": N_("Admit"),
+    "no_show": N_("Did not come"),
+    "video_citizen": N_("Video of the citizen"),
+}
+
+
+@cache
+def translations(lang: str) -> NullTranslations:
+    """The catalogue of `lang` (English: the source texts)."""
+    if lang == "en":
+        return NullTranslations()
+    return Translations.load(str(DIRECTORY), [lang])
+
+
+def texts(lang: str) -> dict[str, str]:
+    """The script's texts in `lang`."""
+    gettext = translations(lang).gettext
+    return {key: gettext(text) for key, text in TEXTS.items()}

@@ -1,0 +1,339 @@
+"""The kiosk's local web app: the page, its static files and one WebSocket, served by the
+appliance on 127.0.0.1 only. The page never talks to the hub and holds no credential: it
+shows the state the appliance pushes and sends commands; media comes as raw frames
+(appliance.feed) on the same socket.
+
+Host and Origin are checked on every request, so neither a web page open elsewhere on this
+machine nor a DNS-rebinding trick can drive the counter through this port.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from aiohttp import WSMsgType, web
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from pydantic import TypeAdapter, ValidationError
+
+from appliance.feed import Stream
+from appliance.hub_client import HubClient
+from kiosk_ui import commands
+from kiosk_ui.i18n import LANGUAGES, texts, translations
+from kiosk_ui.lock import ScreenLock, Unlock
+from kiosk_ui.screens import Screen, choose
+
+log = logging.getLogger("kiosk")
+HERE = Path(__file__).parent
+HOST = "127.0.0.1"
+LOOPBACK_NAMES = ("127.0.0.1", "localhost")
+STATE_COALESCE_S = 0.05  # bursts of changes go out as one state message
+SELF_VIEW_EVERY = 2  # the clerk's own picture at half the camera's rate is plenty
+CAMERA_STALLED_S = 2.0
+COMMAND = TypeAdapter(commands.AnyCommand)
+MAX_COMMAND_BYTES = 16 * 1024
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(HERE / "templates"),
+        autoescape=select_autoescape(),
+        extensions=["jinja2.ext.i18n"],
+    )
+    return env
+
+
+class Kiosk:
+    """Serves the kiosk page for one appliance and keeps its screens in step."""
+
+    def __init__(
+        self,
+        client: HubClient,
+        port: int,
+        lock: ScreenLock | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.client = client
+        self.port = port
+        self.lock = lock or ScreenLock()
+        self.clock = clock
+        self.drafts: dict[str, str] = {}  # the clerk's notes per call, kept across reloads
+        self.sockets: set[web.WebSocketResponse] = set()
+        self._env = _environment()
+        self._dirty = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._runner: web.AppRunner | None = None
+        self._readers = asyncio.Event()
+        client.listeners.append(self._dirty.set)
+
+    # --- serving ---
+
+    def app(self) -> web.Application:
+        """The aiohttp application."""
+        app = web.Application(middlewares=[self._only_local], client_max_size=MAX_COMMAND_BYTES)
+        app.router.add_get("/", self.page)
+        app.router.add_get("/ws", self.websocket)
+        app.router.add_static("/static", HERE / "static")
+        return app
+
+    async def start(self) -> None:
+        """Listen on 127.0.0.1 (port 0: any free port, for tests) and start the screen tasks."""
+        self._runner = web.AppRunner(self.app(), access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, HOST, self.port)
+        await site.start()
+        server = site._server
+        if server is not None and server.sockets:  # the port actually bound
+            self.port = server.sockets[0].getsockname()[1]
+        self._tasks = [
+            asyncio.ensure_future(self._broadcast()),
+            asyncio.ensure_future(self._tick()),
+            asyncio.ensure_future(self._self_view()),
+        ]
+        log.info("kiosk page on http://%s:%d/", HOST, self.port)
+
+    async def stop(self) -> None:
+        """Close the sockets and stop serving."""
+        for task in self._tasks:
+            task.cancel()
+        for ws in list(self.sockets):
+            await ws.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @web.middleware
+    async def _only_local(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        allowed = {f"{name}:{self.port}" for name in LOOPBACK_NAMES}
+        if request.host not in allowed:
+            raise web.HTTPForbidden(text="the kiosk answers only on 127.0.0.1")
+        origin = request.headers.get("Origin")
+        if origin is not None and origin.removeprefix("http://") not in allowed:
+            raise web.HTTPForbidden(text="cross-origin requests are refused")
+        response = await handler(request)
+        response.headers["Content-Security-Policy"] = (
+            "default-src 'self'; connect-src 'self'; img-src 'self' data:; "
+            "style-src 'self'; script-src 'self'; frame-ancestors 'none'"
+        )
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    async def page(self, request: web.Request) -> web.Response:
+        """The single page; ?lang=en for English."""
+        lang = request.query.get("lang", "de")
+        if lang not in LANGUAGES:
+            lang = "de"
+        self._env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
+        html = self._env.get_template("kiosk.html").render(
+            lang=lang, other="en" if lang == "de" else "de", texts=texts(lang)
+        )
+        return web.Response(text=html, content_type="text/html")
+
+    # --- the socket ---
+
+    async def websocket(self, request: web.Request) -> web.WebSocketResponse:
+        """State out, commands in, media out as binary frames."""
+        ws = web.WebSocketResponse(heartbeat=10, max_msg_size=MAX_COMMAND_BYTES)
+        await ws.prepare(request)
+        self.sockets.add(ws)
+        reader = self.client.feed.open()
+        self._readers.set()
+        media = asyncio.ensure_future(self._send_media(ws, reader))
+        try:
+            await ws.send_json({"type": "state", "state": self.state()})
+            async for message in ws:
+                if message.type is WSMsgType.TEXT:
+                    await ws.send_json(await self._command(message.data))
+        finally:
+            media.cancel()
+            self.client.feed.close(reader)
+            self.sockets.discard(ws)
+        return ws
+
+    async def _send_media(self, ws: web.WebSocketResponse, reader: Any) -> None:
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            while not ws.closed:
+                for message in await reader.take():
+                    await ws.send_bytes(message)  # waits while the socket drains
+
+    async def _broadcast(self) -> None:
+        while True:
+            await self._dirty.wait()
+            await asyncio.sleep(STATE_COALESCE_S)
+            self._dirty.clear()
+            message = {"type": "state", "state": self.state()}
+            for ws in list(self.sockets):
+                with contextlib.suppress(ConnectionError, RuntimeError):
+                    await ws.send_json(message)
+
+    async def _tick(self) -> None:
+        """Lock when idle; sign out after a long lock; notice a stalled camera."""
+        camera_ok = True
+        while True:
+            await asyncio.sleep(1)
+            was_locked = self.lock.locked
+            if self.lock.tick(self.clock(), busy=bool(self.client.calls)):
+                await self._sign_out()
+            now_ok = self._camera() == "ok"
+            if self.lock.locked != was_locked or now_ok != camera_ok:
+                camera_ok = now_ok
+                self._dirty.set()
+
+    async def _self_view(self) -> None:
+        """The clerk's own picture, while any screen is open."""
+        while True:
+            await self._readers.wait()
+            track = self.client.relay.subscribe(self.client.camera, buffered=False)
+            count = 0
+            try:
+                while self.client.feed.readers:
+                    frame = await track.recv()
+                    count += 1
+                    if count % SELF_VIEW_EVERY == 0:
+                        self.client.feed.video(Stream.SELF, frame)
+            finally:
+                track.stop()
+            self._readers.clear()
+
+    # --- state ---
+
+    def _camera(self) -> str:
+        if not self.client.feed.readers:
+            return "ok"  # nobody looks: the camera is not read
+        last = self.client.feed.last_video.get(Stream.SELF)
+        return (
+            "ok" if last is not None and time.monotonic() - last < CAMERA_STALLED_S else "stalled"
+        )
+
+    def state(self) -> dict[str, Any]:
+        """Everything the page shows, in one message."""
+        client = self.client
+        if client.clerk is None and self.lock.armed:
+            self.lock.clear()  # the hub ended the session (expired, or signed out elsewhere)
+        call = next(iter(client.calls.values()), None)
+        view = client.views.get(call.appointment) if call else None
+        screen = choose(
+            hub_online=client.state == "online",
+            signed_in=client.clerk is not None,
+            locked=self.lock.locked,
+            in_call=call is not None,
+            to_record=client.to_record is not None,
+        )
+        show = screen is not Screen.LOCKED
+        record = client.to_record if show else None
+        return {
+            "screen": screen.value,
+            "hub": client.state,
+            "counter": client.counter,
+            "clerk": client.clerk,
+            "lock": {"locked": self.lock.locked, "attempts_left": self.lock.attempts_left},
+            "lobby": client.lobby if show else {},
+            "day": client.day if show else [],
+            "call": {
+                **(view or {}),
+                "appointment": call.appointment,
+                "media": call.media,
+                "quality": call.quality,
+                "since_ms": int(call.connected_since * 1000) if call.connected_since else None,
+                "notes": self.drafts.get(call.appointment, ""),
+            }
+            if call is not None and show
+            else None,
+            "record": {**record, "notes": self.drafts.get(record["appointment"], "")}
+            if record
+            else None,
+            "sending": {"camera": client.sending.camera, "microphone": client.sending.microphone},
+            "devices": {
+                "camera": self._camera() if client.sending.camera else "off",
+                "microphone": "absent"
+                if client.microphone is None
+                else ("ok" if client.sending.microphone else "off"),
+                "scanner": "absent",
+            },
+        }
+
+    # --- commands ---
+
+    async def _command(self, raw: str) -> dict[str, Any]:
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            return _refusal(None, "invalid_command", "not JSON")
+        request_id = data.get("id") if isinstance(data, dict) else None
+        try:
+            command = COMMAND.validate_python(data)
+        except ValidationError as exc:
+            fields = ", ".join(".".join(map(str, e["loc"])) for e in exc.errors())
+            return _refusal(request_id, "invalid_command", f"invalid: {fields or 'payload'}")
+        now = self.clock()
+        self.lock.touch(now)
+        reply = await self._run(command, now)
+        self._dirty.set()
+        return {**reply, "type": "reply", "id": command.id}
+
+    async def _run(self, command: Any, now: float) -> dict[str, Any]:
+        client = self.client
+        if isinstance(command, commands.SignIn):
+            if not ScreenLock.valid_pin(command.pin):
+                return _refusal(None, "invalid_pin", "the PIN must have 4 to 8 digits")
+            reply = await client.sign_in(command.username, command.password)
+            if reply.get("ok"):
+                # scrypt takes tens of milliseconds: not on the loop that carries the media.
+                await asyncio.to_thread(self.lock.start, command.pin, now)
+            return _ack(reply)
+        if isinstance(command, commands.Unlock):
+            result = await asyncio.to_thread(self.lock.unlock, command.pin, now)
+            if result is Unlock.SIGN_OUT:
+                await self._sign_out()
+                return _refusal(None, "signed_out", "too many wrong PINs")
+            if result is Unlock.WRONG:
+                return _refusal(None, "wrong_pin", "wrong PIN")
+            return {"ok": True}
+        if self.lock.locked:
+            return _refusal(None, "locked", "the screen is locked")
+        if isinstance(command, commands.Plain):
+            if command.cmd == "lock":
+                self.lock.lock(now)
+            elif command.cmd == "sign_out":
+                await self._sign_out()
+            return {"ok": True}
+        if isinstance(command, commands.OnAppointment):
+            action = {"admit": client.admit, "hang_up": client.hang_up, "no_show": client.no_show}
+            return _ack(await action[command.cmd](command.appointment))
+        if isinstance(command, commands.Record):
+            reply = await client.record(command.appointment, command.outcome, command.notes)
+            if reply.get("ok"):
+                self.drafts.pop(command.appointment, None)
+            return _ack(reply)
+        if isinstance(command, commands.Notes):
+            self.drafts[command.appointment] = command.notes
+            return {"ok": True}
+        if isinstance(command, commands.Send):
+            client.send(command.kind, command.on)
+            return {"ok": True}
+        raise AssertionError(f"unhandled command {command!r}")
+
+    async def _sign_out(self) -> None:
+        self.lock.clear()
+        self.drafts.clear()
+        await self.client.sign_out()
+
+
+def _ack(reply: dict[str, Any]) -> dict[str, Any]:
+    if reply.get("ok"):
+        return {"ok": True}
+    error = reply.get("error") or {}
+    return _refusal(None, error.get("code", "refused"), error.get("message", ""))
+
+
+def _refusal(request_id: int | None, code: str, message: str) -> dict[str, Any]:
+    error = {"code": code, "message": message}
+    return {"type": "reply", "id": request_id, "ok": False, "error": error}

@@ -1,0 +1,394 @@
+// The counter's screen: renders the state the appliance pushes over a localhost WebSocket,
+// sends the clerk's commands back, and draws the media frames it receives (raw I420 video,
+// 16-bit PCM audio). It never talks to the hub and holds no credential.
+"use strict";
+
+(function () {
+  const T = JSON.parse(document.getElementById("texts").textContent);
+  const $ = (id) => document.getElementById(id);
+  const lang = document.documentElement.lang;
+  const HEADER = 20; // appliance/feed.py: magic, kind, stream, width, height, sequence, time
+  const kiosk = (window.bvKiosk = {
+    state: null, socket: null, frames: { citizen: 0, self: 0 }, audioFrames: 0,
+    onDrawn: null, // set by measurements: called with (stream, canvas) after each frame
+  });
+  let nextId = 1;
+  const pending = new Map();
+  let seenWaiting = null; // appointments already announced
+  let timer = null;
+  let audio = null;
+
+  function fill(text, values) {
+    return text.replace(/\{(\w+)\}/g, (_, key) => (key in values ? values[key] : ""));
+  }
+
+  function clock(iso) {
+    return new Date(iso).toLocaleTimeString(lang, { hour: "2-digit", minute: "2-digit", timeZone: "Europe/Berlin" });
+  }
+
+  function serviceName(service) {
+    return (lang === "en" ? service.name_en : service.name_de) || service.id;
+  }
+
+  function documents(service) {
+    return (lang === "en" ? service.documents_en : service.documents_de) || [];
+  }
+
+  function el(tag, props, ...children) {
+    const node = document.createElement(tag);
+    Object.assign(node, props || {});
+    for (const child of children) if (child != null) node.append(child);
+    return node;
+  }
+
+  // --- the socket ---
+
+  function connect() {
+    const socket = new WebSocket(`ws://${location.host}/ws`);
+    socket.binaryType = "arraybuffer";
+    kiosk.socket = socket;
+    socket.onmessage = (event) => {
+      if (typeof event.data !== "string") return media(event.data);
+      const message = JSON.parse(event.data);
+      if (message.type === "state") render(message.state);
+      else if (message.type === "reply" && pending.has(message.id)) {
+        pending.get(message.id)(message);
+        pending.delete(message.id);
+      }
+    };
+    socket.onclose = () => {
+      kiosk.socket = null;
+      for (const resolve of pending.values()) resolve({ ok: false, error: { code: "appliance_gone" } });
+      pending.clear();
+      document.body.dataset.screen = "connecting";
+      showScreen("connecting");
+      $("appliance-gone").textContent = T.appliance_gone;
+      $("appliance-gone").hidden = false;
+      setTimeout(connect, 1000);
+    };
+    socket.onopen = () => { $("appliance-gone").hidden = true; };
+  }
+
+  function send(cmd, args) {
+    return new Promise((resolve) => {
+      if (!kiosk.socket || kiosk.socket.readyState !== WebSocket.OPEN) {
+        return resolve({ ok: false, error: { code: "appliance_gone" } });
+      }
+      const id = nextId++;
+      pending.set(id, resolve);
+      kiosk.socket.send(JSON.stringify({ id, cmd, ...(args || {}) }));
+    });
+  }
+
+  function errorText(error) {
+    const code = (error && error.code) || "other";
+    if (code === "appliance_gone") return T.appliance_gone;
+    return T["error_" + code] || fill(T.error_other, { message: (error && error.message) || code });
+  }
+
+  function showError(node, reply) {
+    node.textContent = reply.ok ? "" : errorText(reply.error);
+    node.hidden = reply.ok;
+  }
+
+  // --- media ---
+
+  function media(buffer) {
+    const view = new DataView(buffer);
+    if (view.getUint8(0) !== 0x42 || view.getUint8(1) !== 0x56) return;
+    const kind = view.getUint8(2), stream = view.getUint8(3);
+    const width = view.getUint16(4, true), height = view.getUint16(6, true);
+    if (kind === 1) drawVideo(buffer, stream, width, height, view.getUint32(8, true));
+    else if (kind === 2) playAudio(buffer, width, height);
+  }
+
+  function drawVideo(buffer, stream, width, height, sequence) {
+    const canvas = stream === 0 ? $("citizen-video") : $("self-video");
+    if (canvas.width !== width || canvas.height !== height) {
+      canvas.width = width;
+      canvas.height = height;
+    }
+    const frame = new VideoFrame(new Uint8Array(buffer, HEADER), {
+      format: "I420", codedWidth: width, codedHeight: height, timestamp: sequence,
+    });
+    canvas.getContext("2d").drawImage(frame, 0, 0);
+    frame.close();
+    const name = stream === 0 ? "citizen" : "self";
+    kiosk.frames[name] += 1;
+    if (kiosk.onDrawn) kiosk.onDrawn(name, canvas);
+  }
+
+  async function startAudio() {
+    if (audio) return audio.context.state === "suspended" ? audio.context.resume() : undefined;
+    const context = new AudioContext({ latencyHint: "interactive", sampleRate: 48000 });
+    audio = { context, node: null };
+    await context.audioWorklet.addModule("/static/pcm-player.js");
+    audio.node = new AudioWorkletNode(context, "pcm-player", { outputChannelCount: [1] });
+    audio.node.connect(context.destination);
+  }
+
+  function playAudio(buffer, rate, channels) {
+    kiosk.audioFrames += 1;
+    if (!audio || !audio.node || rate !== audio.context.sampleRate) return;
+    const samples = new Int16Array(buffer.slice(HEADER));
+    const mono = new Float32Array(samples.length / channels);
+    for (let i = 0; i < mono.length; i++) mono[i] = samples[i * channels] / 32768;
+    audio.node.port.postMessage(mono, [mono.buffer]);
+  }
+
+  function chime() {
+    if (!audio) return;
+    const { context } = audio;
+    [660, 880].forEach((hz, i) => {
+      const tone = context.createOscillator(), gain = context.createGain();
+      tone.frequency.value = hz;
+      gain.gain.setValueAtTime(0.2, context.currentTime + i * 0.18);
+      gain.gain.exponentialRampToValueAtTime(0.001, context.currentTime + i * 0.18 + 0.16);
+      tone.connect(gain).connect(context.destination);
+      tone.start(context.currentTime + i * 0.18);
+      tone.stop(context.currentTime + i * 0.18 + 0.17);
+    });
+  }
+
+  // --- rendering ---
+
+  function showScreen(name) {
+    for (const section of document.querySelectorAll(".screen")) {
+      section.hidden = section.id !== "screen-" + name;
+    }
+  }
+
+  function render(state) {
+    const before = kiosk.state;
+    kiosk.state = state;
+    const screen = state.screen;
+    if (!before || before.screen !== screen) {
+      showScreen(screen);
+      document.body.dataset.screen = screen;
+      const heading = document.querySelector(`#screen-${screen} h1`);
+      if (heading && before) $("announce").textContent = heading.textContent;
+      const first = { sign_in: "username", locked: "unlock-pin" }[screen];
+      if (first) $(first).focus();
+    }
+    renderStatus(state);
+    if (state.lobby && state.lobby.waiting) renderLobby(state);
+    renderDay(state.day || []);
+    renderCall(state.call, state);
+    renderOutcome(state.record);
+    if (screen === "locked") {
+      $("locked-who").textContent = state.clerk ? state.clerk.name : "";
+    }
+  }
+
+  function chip(name, value, text) {
+    const node = $("chip-" + name);
+    node.dataset.state = value;
+    node.querySelector(".value").textContent = text;
+  }
+
+  function renderStatus(state) {
+    $("counter-name").textContent = state.counter ? state.counter.name : "";
+    $("clerk-name").textContent = state.clerk ? "· " + state.clerk.name : "";
+    chip("hub", state.hub, T["hub_" + state.hub]);
+    for (const name of ["camera", "microphone", "scanner"]) {
+      const value = state.devices[name];
+      chip(name, value, T["device_" + value]);
+    }
+    $("lock-button").hidden = !state.clerk || ["locked", "call", "sign_in"].includes(state.screen);
+  }
+
+  function checkBadge(result) {
+    return el("span", { className: "badge " + (result || "none"), textContent: T["check_" + (result || "none")] });
+  }
+
+  function waitingCard(entry, fresh) {
+    const admit = el("button", { type: "button", className: "button primary big", textContent: T.admit });
+    admit.setAttribute("aria-label", `${T.admit}: ${entry.name}`);
+    admit.addEventListener("click", async () => {
+      admit.disabled = true;
+      await startAudio();
+      const reply = await send("admit", { appointment: entry.appointment });
+      admit.disabled = false;
+      if (!reply.ok) $("announce").textContent = errorText(reply.error);
+    });
+    const since = entry.waiting_since ? fill(T.waiting_since, { time: clock(entry.waiting_since) }) : "";
+    return el("li", { className: "card" + (fresh ? " new" : "") },
+      el("div", {},
+        el("p", {}, el("strong", { textContent: entry.name }), " · ", clock(entry.start)),
+        el("p", { textContent: serviceName(entry.service) }),
+        el("p", {}, checkBadge(entry.device_check), " ", since)),
+      admit);
+  }
+
+  function renderLobby(state) {
+    const lobby = state.lobby;
+    const ids = new Set(lobby.waiting.map((e) => e.appointment));
+    const fresh = seenWaiting ? lobby.waiting.filter((e) => !seenWaiting.has(e.appointment)) : [];
+    seenWaiting = ids;
+    const list = $("waiting");
+    list.replaceChildren(...lobby.waiting.map((e) => waitingCard(e, fresh.includes(e))));
+    if (!lobby.waiting.length) list.append(el("li", { className: "facts", textContent: T.nobody_waiting }));
+    if (fresh.length) {
+      const text = fill(T.someone_waiting, { name: fresh[0].name });
+      $("lobby-cue").textContent = text;
+      $("lobby-cue").hidden = false;
+      $("announce").textContent = text;
+      chime();
+    } else if (!lobby.waiting.length) {
+      $("lobby-cue").hidden = true;
+    }
+    const others = lobby.unattended || [];
+    $("unattended-block").hidden = !others.length;
+    $("unattended").replaceChildren(...others.map((e) => waitingCard(e, false)));
+    if (lobby.unattended_total > others.length) {
+      $("unattended").append(el("li", { className: "facts", textContent: fill(T.more_unattended, { count: lobby.unattended_total - others.length }) }));
+    }
+  }
+
+  function renderDay(day) {
+    const list = $("day");
+    const now = Date.now();
+    list.replaceChildren(...day.map((entry) => {
+      const status = entry.cancelled ? T.state_cancelled
+        : entry.outcome ? T["outcome_" + entry.outcome] : T["state_" + entry.state];
+      const past = entry.cancelled || entry.state === "ended";
+      const item = el("li", { className: past ? "past" : "" },
+        el("time", { dateTime: entry.start, textContent: clock(entry.start) }),
+        el("p", { className: "what" }, el("strong", { textContent: entry.name }), " · ",
+          serviceName(entry.service), el("br"), status, " ", checkBadge(entry.device_check)));
+      const late = !past && ["scheduled", "waiting"].includes(entry.state) && new Date(entry.start).getTime() < now;
+      if (late) {
+        const button = el("button", { type: "button", className: "button", textContent: T.no_show });
+        button.setAttribute("aria-label", `${T.no_show}: ${entry.name}`);
+        button.addEventListener("click", () => send("no_show", { appointment: entry.appointment }));
+        item.append(button);
+      } else item.append(el("span"));
+      const bring = documents(entry.service);
+      if (bring.length && !past) item.append(el("p", { className: "bring", textContent: bring.join(" · ") }));
+      return item;
+    }));
+    if (!day.length) list.append(el("li", { className: "facts", textContent: T.no_appointments }));
+  }
+
+  function renderCall(call, state) {
+    if (!call) {
+      clearInterval(timer);
+      timer = null;
+      return;
+    }
+    const first = $("call-who").dataset.appointment !== call.appointment;
+    if (first) {
+      $("call-who").dataset.appointment = call.appointment;
+      $("call-who").textContent = call.name || "";
+      $("citizen-video").setAttribute("aria-label", `${T.video_citizen}: ${call.name || ""}`);
+      $("call-service").textContent = call.service ? serviceName(call.service) : "";
+      $("checklist").replaceChildren(...(call.service ? documents(call.service) : []).map((doc, i) =>
+        el("li", {}, el("label", {}, el("input", { type: "checkbox", id: "check-" + i }), doc))));
+      $("call-notes").value = call.notes || "";
+      kiosk.frames.citizen = 0;
+    }
+    $("call-check").replaceChildren(checkBadge(call.device_check));
+    $("media-state").textContent = call.media === "connected" ? "" : T["media_" + call.media];
+    $("call-quality").textContent = T["quality_" + call.quality];
+    $("call-quality").dataset.q = call.quality;
+    $("hub-warning").textContent = T.call_goes_on;
+    $("hub-warning").hidden = state.hub === "online";
+    const muted = !state.sending.microphone, dark = !state.sending.camera;
+    $("mute").setAttribute("aria-pressed", String(muted));
+    $("mute").textContent = muted ? T.unmute : T.mute;
+    $("camera").setAttribute("aria-pressed", String(dark));
+    $("camera").textContent = dark ? T.camera_on : T.camera_off;
+    if (!timer) timer = setInterval(tick, 1000);
+    tick();
+  }
+
+  function tick() {
+    const call = kiosk.state && kiosk.state.call;
+    const since = call && call.since_ms;
+    const seconds = since ? Math.max(0, Math.floor((Date.now() - since) / 1000)) : 0;
+    const mm = String(Math.floor(seconds / 60)).padStart(2, "0"), ss = String(seconds % 60).padStart(2, "0");
+    $("call-timer").textContent = `${mm}:${ss}`;
+  }
+
+  function renderOutcome(record) {
+    if (!record) return;
+    const node = $("outcome-who");
+    if (node.dataset.appointment !== record.appointment) {
+      node.dataset.appointment = record.appointment;
+      node.textContent = `${record.name} · ${record.service ? serviceName(record.service) : ""}`;
+      $("outcome-notes").value = record.notes || $("call-notes").value || "";
+      $("outcome-error").hidden = true;
+    }
+  }
+
+  // --- the clerk's actions ---
+
+  function wire() {
+    $("sign-in").addEventListener("submit", async (event) => {
+      event.preventDefault();
+      await startAudio().catch(() => {});
+      const reply = await send("sign_in", {
+        username: $("username").value.trim(), password: $("password").value, pin: $("pin").value,
+      });
+      showError($("sign-in-error"), reply);
+      if (reply.ok) for (const id of ["password", "pin"]) $(id).value = "";
+    });
+    $("unlock").addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const reply = await send("unlock", { pin: $("unlock-pin").value });
+      $("unlock-pin").value = "";
+      if (!reply.ok && reply.error.code === "wrong_pin") {
+        reply.error.message = "";
+        $("unlock-error").textContent = fill(T.attempts_left, { count: kiosk.state.lock.attempts_left - 1 });
+        $("unlock-error").hidden = false;
+      } else showError($("unlock-error"), reply);
+    });
+    for (const key of document.querySelectorAll(".pinpad [data-digit]")) {
+      key.addEventListener("click", () => {
+        const input = $("unlock-pin");
+        input.value = key.dataset.digit === "back" ? input.value.slice(0, -1) : (input.value + key.dataset.digit).slice(0, 8);
+      });
+    }
+    $("switch-clerk").addEventListener("click", () => send("sign_out"));
+    $("sign-out").addEventListener("click", () => send("sign_out"));
+    $("lock-button").addEventListener("click", () => send("lock"));
+    $("hang-up").addEventListener("click", () => {
+      const call = kiosk.state && kiosk.state.call;
+      if (call) send("hang_up", { appointment: call.appointment });
+    });
+    $("mute").addEventListener("click", () => send("send", { kind: "microphone", on: !kiosk.state.sending.microphone }));
+    $("camera").addEventListener("click", () => send("send", { kind: "camera", on: !kiosk.state.sending.camera }));
+    let draft = null;
+    $("call-notes").addEventListener("input", () => {
+      clearTimeout(draft);
+      draft = setTimeout(() => {
+        const call = kiosk.state && kiosk.state.call;
+        if (call) send("notes", { appointment: call.appointment, notes: $("call-notes").value });
+      }, 500);
+    });
+    for (const button of document.querySelectorAll("[data-outcome]")) {
+      button.addEventListener("click", async () => {
+        const record = kiosk.state && kiosk.state.record;
+        if (!record) return;
+        const reply = await send("record", {
+          appointment: record.appointment, outcome: button.dataset.outcome, notes: $("outcome-notes").value,
+        });
+        showError($("outcome-error"), reply);
+      });
+    }
+    // Any touch or key keeps the screen from locking (at most one message every 10 s).
+    let lastActivity = 0;
+    const active = () => {
+      startAudio().catch(() => {});
+      if (Date.now() - lastActivity > 10000) {
+        lastActivity = Date.now();
+        send("activity");
+      }
+    };
+    document.addEventListener("pointerdown", active, { passive: true });
+    document.addEventListener("keydown", active, { passive: true });
+  }
+
+  wire();
+  connect();
+})();
