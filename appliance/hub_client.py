@@ -24,6 +24,7 @@ from appliance.switch import Sending
 log = logging.getLogger("appliance.hub")
 NAMESPACE = "/appliance"
 DAY_COALESCE_S = 0.3  # lobby and call news arrive in bursts: fetch the day once per burst
+DAY_REFRESH_S = 60.0
 
 HubState = Literal["connecting", "online", "offline"]
 
@@ -224,6 +225,13 @@ class HubClient:
         if reply.get("ok"):
             self.day = reply["day"]
             self.changed()
+
+    async def keep_day_fresh(self) -> None:
+        """Refetch the day every minute too: time alone changes it (a citizen becomes late)."""
+        while True:
+            await asyncio.sleep(DAY_REFRESH_S)
+            if self.state == "online":
+                self.refresh_day()
 
     async def _maybe_admit(self) -> None:
         """With auto-admit (demo, tests): let the first waiting citizen in when free."""

@@ -95,6 +95,7 @@ class Kiosk:
             asyncio.ensure_future(self._broadcast()),
             asyncio.ensure_future(self._tick()),
             asyncio.ensure_future(self._self_view()),
+            asyncio.ensure_future(self.client.keep_day_fresh()),
         ]
         log.info("kiosk page on http://%s:%d/", HOST, self.port)
 
@@ -141,7 +142,8 @@ class Kiosk:
 
     async def websocket(self, request: web.Request) -> web.WebSocketResponse:
         """State out, commands in, media out as binary frames."""
-        ws = web.WebSocketResponse(heartbeat=10, max_msg_size=MAX_COMMAND_BYTES)
+        # No permessage-deflate: raw video does not compress, and deflating it costs a core.
+        ws = web.WebSocketResponse(heartbeat=10, max_msg_size=MAX_COMMAND_BYTES, compress=False)
         await ws.prepare(request)
         self.sockets.add(ws)
         reader = self.client.feed.open()

@@ -9,23 +9,33 @@ import time
 from typing import Any
 
 from appliance.config import ApplianceSettings
+from appliance.daemon import start_kiosk
 from appliance.hub_client import HubClient
+from kiosk_ui.server import Kiosk
 
 
 class RunningAppliance:
     """Start with .start(); .run(coro) executes a coroutine on its loop; .stop() ends it."""
 
-    def __init__(self, **settings: Any) -> None:
-        self.settings = ApplianceSettings(**settings)
+    def __init__(self, *, kiosk: bool = False, **settings: Any) -> None:
+        self.settings = ApplianceSettings(kiosk=kiosk, kiosk_port=0, **settings)
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.client: HubClient | None = None
+        self.kiosk: Kiosk | None = None
+
+    @property
+    def kiosk_url(self) -> str:
+        assert self.kiosk is not None, "started without kiosk=True"
+        return f"http://127.0.0.1:{self.kiosk.port}"
 
     def start(self) -> RunningAppliance:
         self.thread.start()
 
         async def begin() -> HubClient:
             client = HubClient(self.settings)
+            if self.settings.kiosk:
+                self.kiosk = await start_kiosk(client)
             await client.connect()
             await asyncio.wait_for(client.hello.wait(), 10)
             return client
@@ -43,6 +53,8 @@ class RunningAppliance:
             time.sleep(0.05)
 
     def stop(self) -> None:
+        if self.kiosk is not None:
+            self.run(self.kiosk.stop())
         if self.client is not None:
             self.run(self.client.close())
 

@@ -235,6 +235,15 @@ class ServedHub:
         self.process.wait(15)
         self._launch()
 
+    def kill(self) -> None:
+        """Kill the process outright (no goodbye to its clients); `launch` brings it back."""
+        self.process.kill()
+        self.process.wait(15)
+
+    def launch(self) -> None:
+        """Start the process again on the same port."""
+        self._launch()
+
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

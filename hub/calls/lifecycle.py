@@ -7,7 +7,7 @@ detour that returns to in_call. Every step is a `Transition` the store keeps wit
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 
@@ -123,3 +123,12 @@ def allowed(state: State, event: Event, outcome: Outcome | None = None) -> bool:
     except CallError:
         return False
     return True
+
+
+# A citizen this late who has not even entered the lobby may be closed as a no-show.
+NO_SHOW_AFTER = timedelta(minutes=5)
+
+
+def may_close_as_no_show(state: State, start: datetime, now: datetime) -> bool:
+    """Whether the clerk may close an appointment as no-show now."""
+    return state is State.SCHEDULED and now >= start + NO_SHOW_AFTER

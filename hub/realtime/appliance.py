@@ -193,7 +193,7 @@ class ApplianceNamespace(GuardedNamespace):
         today = local_date(now())
         start = start_of_local_day(today)
         end = start_of_local_day(today + timedelta(days=1))
-        return {"ok": True, "day": day_view(calls.day(store(), counter, start, end))}
+        return {"ok": True, "day": day_view(calls.day(store(), counter, start, end), now())}
 
 
 def _clerk(conn: Connection) -> dict[str, Any] | None:

@@ -7,7 +7,7 @@ so the process that saw a change tells everyone concerned, wherever they are con
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
@@ -15,7 +15,7 @@ from flask import current_app
 from hub.booking.timezone import to_local_iso
 from hub.calls.estimate import Wait
 from hub.calls.ice import ice_servers
-from hub.calls.lifecycle import ACTIVE, Event, State
+from hub.calls.lifecycle import ACTIVE, Event, State, may_close_as_no_show
 from hub.context import hub_settings, now, store
 from hub.operations import calls
 from hub.operations.calls import Call
@@ -100,9 +100,13 @@ def call_view(call: Call) -> dict[str, Any]:
     }
 
 
-def day_view(day: list[calls.Appointment]) -> list[dict[str, Any]]:
-    """A counter's day as its appliance shows it: booking, service (with what to bring) and
-    the call's state once anyone joined."""
+def day_view(day: list[calls.Appointment], at: datetime) -> list[dict[str, Any]]:
+    """A counter's day as its appliance shows it: booking, service (with what to bring),
+    the call's state once anyone joined, and whether it may be closed as a no-show."""
+
+    def state(a: calls.Appointment) -> State:
+        return a.call.state if a.call else State.SCHEDULED
+
     return [
         {
             "appointment": str(a.appointment_id),
@@ -113,8 +117,9 @@ def day_view(day: list[calls.Appointment]) -> list[dict[str, Any]]:
             "locale": a.locale,
             "cancelled": a.cancelled,
             "device_check": a.device_check,
-            "state": a.call.state.value if a.call else "scheduled",
+            "state": state(a).value,
             "outcome": a.call.outcome.value if a.call and a.call.outcome else None,
+            "may_close": not a.cancelled and may_close_as_no_show(state(a), a.start, at),
         }
         for a in day
     ]

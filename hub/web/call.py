@@ -6,7 +6,7 @@ ICE servers) comes over the realtime channel, whose refusals the page turns into
 
 from __future__ import annotations
 
-from flask import abort, jsonify, render_template, request
+from flask import abort, current_app, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
@@ -79,6 +79,9 @@ def device_check(token: str) -> ResponseReturnValue:
         ), 422
     if not calls.record_device_check(store(), token, result, now()):
         abort(404)
+    realtime = current_app.extensions.get("realtime")
+    if realtime is not None:  # the clerk's lobby shows the result
+        realtime.lobby_changed()
     return "", 204
 
 

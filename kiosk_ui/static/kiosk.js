@@ -110,6 +110,9 @@
     }
     const frame = new VideoFrame(new Uint8Array(buffer, HEADER), {
       format: "I420", codedWidth: width, codedHeight: height, timestamp: sequence,
+      // VP8 and H.264 from browsers and cameras are BT.601 limited range (Chromium would
+      // otherwise assume BT.709 for raw frames: greens turn dull).
+      colorSpace: { primaries: "smpte170m", transfer: "smpte170m", matrix: "smpte170m", fullRange: false },
     });
     canvas.getContext("2d").drawImage(frame, 0, 0);
     frame.close();
@@ -175,6 +178,7 @@
     renderDay(state.day || []);
     renderCall(state.call, state);
     renderOutcome(state.record);
+    if (screen === "locked" || screen === "sign_in") forget();
     if (screen === "locked") {
       $("locked-who").textContent = state.clerk ? state.clerk.name : "";
     }
@@ -247,7 +251,6 @@
 
   function renderDay(day) {
     const list = $("day");
-    const now = Date.now();
     list.replaceChildren(...day.map((entry) => {
       const status = entry.cancelled ? T.state_cancelled
         : entry.outcome ? T["outcome_" + entry.outcome] : T["state_" + entry.state];
@@ -256,8 +259,7 @@
         el("time", { dateTime: entry.start, textContent: clock(entry.start) }),
         el("p", { className: "what" }, el("strong", { textContent: entry.name }), " · ",
           serviceName(entry.service), el("br"), status, " ", checkBadge(entry.device_check)));
-      const late = !past && ["scheduled", "waiting"].includes(entry.state) && new Date(entry.start).getTime() < now;
-      if (late) {
+      if (entry.may_close) {
         const button = el("button", { type: "button", className: "button", textContent: T.no_show });
         button.setAttribute("aria-label", `${T.no_show}: ${entry.name}`);
         button.addEventListener("click", () => send("no_show", { appointment: entry.appointment }));
@@ -300,6 +302,21 @@
     $("camera").textContent = dark ? T.camera_on : T.camera_off;
     if (!timer) timer = setInterval(tick, 1000);
     tick();
+  }
+
+  // A locked or signed-out screen keeps nothing of the citizens on the page.
+  function forget() {
+    for (const id of ["call-who", "outcome-who"]) {
+      $(id).textContent = "";
+      delete $(id).dataset.appointment;
+    }
+    for (const id of ["call-notes", "outcome-notes"]) $(id).value = "";
+    $("checklist").replaceChildren();
+    $("lobby-cue").hidden = true;
+    for (const id of ["citizen-video", "self-video"]) {
+      const canvas = $(id);
+      canvas.getContext("2d").clearRect(0, 0, canvas.width, canvas.height);
+    }
   }
 
   function tick() {

@@ -83,7 +83,8 @@ PLAYING = (
 )
 
 
-def joined(media_browser, hub, booking, check=None):
+def joined_lobby(media_browser, hub, booking, check=None):
+    """The citizen's phone opens the join link and enters the lobby."""
     context = media_browser.new_context(viewport={"width": 360, "height": 740}, locale="de-DE")
     page = context.new_page()
     page.goto(f"{hub.url}/join/{booking.join_token}")
@@ -97,6 +98,12 @@ def joined(media_browser, hub, booking, check=None):
         check.accessible(page)
         check.shot(page, "before-joining")
     page.get_by_role("button", name="Warteraum betreten").click()
+    return context, page
+
+
+def joined(media_browser, hub, booking, check=None):
+    """The citizen joins and is admitted (by an auto-admitting appliance); video plays."""
+    context, page = joined_lobby(media_browser, hub, booking, check)
     page.wait_for_function("window.bvCall.call === 'in_call'", timeout=20000)
     page.wait_for_function(PLAYING, timeout=20000)
     return context, page
