@@ -3,7 +3,8 @@ camera, handed to local readers (the kiosk's WebSocket) as raw frames.
 
 Raw I420 over loopback costs a copy, no encoding: the lowest-latency path to the screen.
 Video readers always get the newest frame and never a backlog (a slow screen skips frames
-instead of falling behind); audio keeps its order, with at most `AUDIO_BACKLOG` frames queued.
+instead of falling behind; the sender also waits for the screen to confirm drawn frames, so
+none pile up in socket buffers); audio keeps its order, at most `AUDIO_BACKLOG` frames queued.
 """
 
 from __future__ import annotations
@@ -37,20 +38,28 @@ class Stream(IntEnum):
 
 
 class Reader:
-    """One screen's pending media."""
+    """One screen's pending media: the newest frame of each video stream, and audio in order."""
 
     def __init__(self) -> None:
         self.video: dict[Stream, bytes] = {}
         self.audio: deque[bytes] = deque(maxlen=AUDIO_BACKLOG)
-        self.ready = asyncio.Event()
+        self.video_ready = asyncio.Event()
+        self.audio_ready = asyncio.Event()
 
-    async def take(self) -> list[bytes]:
-        """Wait for media, then return everything pending (newest video, queued audio)."""
-        await self.ready.wait()
-        self.ready.clear()
-        messages = [*self.audio, *self.video.values()]
-        self.audio.clear()
+    async def take_video(self) -> list[bytes]:
+        """Wait for video, then return the newest frame of each stream."""
+        await self.video_ready.wait()
+        self.video_ready.clear()
+        messages = list(self.video.values())
         self.video.clear()
+        return messages
+
+    async def take_audio(self) -> list[bytes]:
+        """Wait for audio, then return what is queued."""
+        await self.audio_ready.wait()
+        self.audio_ready.clear()
+        messages = list(self.audio)
+        self.audio.clear()
         return messages
 
 
@@ -91,7 +100,7 @@ class Feed:
         message = header + frame.to_ndarray().tobytes()
         for reader in self.readers:
             reader.video[stream] = message
-            reader.ready.set()
+            reader.video_ready.set()
 
     def audio(self, frame: AudioFrame) -> None:
         """A decoded frame of the citizen's audio; the readers get it as 16-bit PCM."""
@@ -112,4 +121,4 @@ class Feed:
         message = header + bytes(frame.planes[0])[: frame.samples * channels * 2]
         for reader in self.readers:
             reader.audio.append(message)
-            reader.ready.set()
+            reader.audio_ready.set()

@@ -22,7 +22,7 @@ from aiohttp import WSMsgType, web
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import TypeAdapter, ValidationError
 
-from appliance.feed import Stream
+from appliance.feed import Reader, Stream
 from appliance.hub_client import HubClient
 from kiosk_ui import commands
 from kiosk_ui.i18n import LANGUAGES, texts, translations
@@ -34,9 +34,16 @@ HERE = Path(__file__).parent
 HOST = "127.0.0.1"
 LOOPBACK_NAMES = ("127.0.0.1", "localhost")
 STATE_COALESCE_S = 0.05  # bursts of changes go out as one state message
-SELF_VIEW_EVERY = 2  # the clerk's own picture at half the camera's rate is plenty
+# The clerk's own picture is a thumbnail: a third of the camera's rate at 320 px wide is plenty,
+# and leaves the screen's time to the citizen's picture.
+SELF_VIEW_EVERY = 3
+SELF_VIEW_WIDTH = 320
 CAMERA_STALLED_S = 2.0
 COMMAND = TypeAdapter(commands.AnyCommand)
+# Video frames sent but not yet confirmed drawn by the page: more would wait in socket buffers
+# (a 640×480 frame is 450 KB; loopback buffers hold several) and add their age to the delay.
+FRAMES_IN_FLIGHT = 2
+DRAWN = "drawn"  # the page's confirmation of one video frame
 MAX_COMMAND_BYTES = 16 * 1024
 
 
@@ -147,12 +154,17 @@ class Kiosk:
         await ws.prepare(request)
         self.sockets.add(ws)
         reader = self.client.feed.open()
+        drawn = Credits(FRAMES_IN_FLIGHT)
         self._readers.set()
-        media = asyncio.ensure_future(self._send_media(ws, reader))
+        media = asyncio.ensure_future(self._send_media(ws, reader, drawn))
         try:
             await ws.send_json({"type": "state", "state": self.state()})
             async for message in ws:
-                if message.type is WSMsgType.TEXT:
+                if message.type is not WSMsgType.TEXT:
+                    continue
+                if message.data == DRAWN:
+                    drawn.give()
+                else:
                     await ws.send_json(await self._command(message.data))
         finally:
             media.cancel()
@@ -160,11 +172,20 @@ class Kiosk:
             self.sockets.discard(ws)
         return ws
 
-    async def _send_media(self, ws: web.WebSocketResponse, reader: Any) -> None:
+    async def _send_media(self, ws: web.WebSocketResponse, reader: Reader, drawn: Credits) -> None:
+        async def video() -> None:
+            while True:
+                for message in await reader.take_video():
+                    await drawn.take()  # a frame sent only when the screen keeps up
+                    await ws.send_bytes(message)
+
+        async def audio() -> None:
+            while True:
+                for message in await reader.take_audio():
+                    await ws.send_bytes(message)
+
         with contextlib.suppress(ConnectionError, RuntimeError):
-            while not ws.closed:
-                for message in await reader.take():
-                    await ws.send_bytes(message)  # waits while the socket drains
+            await asyncio.gather(video(), audio())
 
     async def _broadcast(self) -> None:
         while True:
@@ -200,7 +221,9 @@ class Kiosk:
                     frame = await track.recv()
                     count += 1
                     if count % SELF_VIEW_EVERY == 0:
-                        self.client.feed.video(Stream.SELF, frame)
+                        height = frame.height * SELF_VIEW_WIDTH // frame.width & ~1
+                        small = frame.reformat(SELF_VIEW_WIDTH, height, "yuv420p")
+                        self.client.feed.video(Stream.SELF, small)
             finally:
                 track.stop()
             self._readers.clear()
@@ -327,6 +350,28 @@ class Kiosk:
         self.lock.clear()
         self.drafts.clear()
         await self.client.sign_out()
+
+
+class Credits:
+    """A window of frames the page may have outstanding."""
+
+    def __init__(self, window: int) -> None:
+        self._window = window
+        self._free = window
+        self._event = asyncio.Event()
+        self._event.set()
+
+    async def take(self) -> None:
+        """Wait for room, then use one place."""
+        while self._free <= 0:
+            self._event.clear()
+            await self._event.wait()
+        self._free -= 1
+
+    def give(self) -> None:
+        """The page drew a frame."""
+        self._free = min(self._free + 1, self._window)
+        self._event.set()
 
 
 def _ack(reply: dict[str, Any]) -> dict[str, Any]:

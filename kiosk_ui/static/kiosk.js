@@ -10,7 +10,10 @@
   const HEADER = 20; // appliance/feed.py: magic, kind, stream, width, height, sequence, time
   const kiosk = (window.bvKiosk = {
     state: null, socket: null, frames: { citizen: 0, self: 0 }, audioFrames: 0,
-    onDrawn: null, // set by measurements: called with (stream, canvas) after each frame
+    drawMs: { citizen: 0, self: 0 }, // time spent drawing, for measurements
+    // Set by measurements: called after each frame with (stream, canvas, the unix time in ms
+    // at which the appliance forwarded it).
+    onDrawn: null,
   });
   let nextId = 1;
   const pending = new Map();
@@ -98,11 +101,19 @@
     if (view.getUint8(0) !== 0x42 || view.getUint8(1) !== 0x56) return;
     const kind = view.getUint8(2), stream = view.getUint8(3);
     const width = view.getUint16(4, true), height = view.getUint16(6, true);
-    if (kind === 1) drawVideo(buffer, stream, width, height, view.getUint32(8, true));
+    if (kind === 1) {
+      try {
+        drawVideo(buffer, stream, width, height, view.getUint32(8, true), view.getFloat64(12, true));
+      } finally {
+        // The appliance sends the next frame only when this one is done: nothing piles up.
+        if (kiosk.socket) kiosk.socket.send("drawn");
+      }
+    }
     else if (kind === 2) playAudio(buffer, width, height);
   }
 
-  function drawVideo(buffer, stream, width, height, sequence) {
+  function drawVideo(buffer, stream, width, height, sequence, forwardedAt) {
+    const started = performance.now();
     const canvas = stream === 0 ? $("citizen-video") : $("self-video");
     if (canvas.width !== width || canvas.height !== height) {
       canvas.width = width;
@@ -118,7 +129,8 @@
     frame.close();
     const name = stream === 0 ? "citizen" : "self";
     kiosk.frames[name] += 1;
-    if (kiosk.onDrawn) kiosk.onDrawn(name, canvas);
+    kiosk.drawMs[name] += performance.now() - started;
+    if (kiosk.onDrawn) kiosk.onDrawn(name, canvas, forwardedAt * 1000);
   }
 
   async function startAudio() {
@@ -187,7 +199,7 @@
   function chip(name, value, text) {
     const node = $("chip-" + name);
     node.dataset.state = value;
-    node.querySelector(".value").textContent = text;
+    node.querySelector(".value .text").textContent = text;
   }
 
   function renderStatus(state) {
