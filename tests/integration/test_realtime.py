@@ -526,3 +526,53 @@ def test_the_device_check_result_reaches_the_clerk(store, desk, hub):
     while not lobby["waiting"]:
         lobby = clerk.next("lobby")
     assert lobby["waiting"][0]["device_check"] == "audio_only"
+
+
+def test_the_counters_day_and_the_outcome_recorded_after_the_call(store, desk, hub):
+    booking = desk.book(NINE)
+    at_ten = [desk.book(berlin(2026, 3, 2, 10, 0), n=n) for n in (1, 2)]
+    other = next(b for b in at_ten if b.counter != booking.counter)
+    same = next(b for b in at_ten if b.counter == booking.counter)
+    clerk = appliance(hub.url, desk.credentials[booking.counter]).connect()
+    clerk.next("hello")
+    signed_in(clerk)
+
+    day = clerk.call("day", {})
+    assert day["ok"]
+    assert [d["appointment"] for d in day["day"]] == [str(booking.id), str(same.id)]
+    first = day["day"][0]
+    assert first["start"] == "2026-03-02T09:00:00+01:00"
+    assert first["state"] == "scheduled" and first["may_close"] is False  # 08:50: not late
+    assert first["service"]["documents_de"]  # what the citizen should have ready
+    assert str(other.id) not in {d["appointment"] for d in day["day"]}
+
+    page = citizen(hub.url, booking.join_token).connect()
+    page.next("status", state="waiting")
+    assert clerk.call("admit", {"appointment": str(booking.id)})["ok"]
+    refused = clerk.call("record", {"appointment": str(booking.id), "outcome": "done"})
+    assert refused["error"]["code"] == "not_allowed"  # not before the call ended
+    assert clerk.call("end", {"appointment": str(booking.id), "outcome": "done"})["ok"]
+    record = {"appointment": str(booking.id), "outcome": "follow_up", "notes": "  Nachweis fehlt "}
+    recorded = clerk.call("record", record)
+    assert recorded["ok"] and recorded["call"]["outcome"] == "follow_up"
+    assert recorded["call"]["notes"] == "Nachweis fehlt"
+    too_long = clerk.call("record", {**record, "notes": "x" * 4001})
+    assert too_long["error"]["code"] == "invalid_payload"
+
+    # Another counter's appliance may not record (or correct) this call's outcome.
+    stranger = appliance(hub.url, desk.credentials[other.counter]).connect()
+    stranger.next("hello")
+    taken = stranger.call("record", {**record, "outcome": "no_show"})
+    assert taken["error"]["code"] == "not_your_call"
+
+    with store.transaction() as session:
+        row = session.get(CallRow, booking.id)
+        assert (row.outcome, row.notes) == ("follow_up", "Nachweis fehlt")
+    assert states(store, booking.id)[-2:] == [
+        ("end", "ended", "done"),
+        ("record", "ended", "follow_up"),
+    ]
+    after = clerk.call("day", {})["day"][0]
+    assert (after["state"], after["outcome"]) == ("ended", "follow_up")
+    for party in (page, clerk, stranger):
+        party.close()

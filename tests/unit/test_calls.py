@@ -9,7 +9,15 @@ import pytest
 
 from hub.calls.estimate import Reason, estimate
 from hub.calls.ice import ice_servers, turn_credential
-from hub.calls.lifecycle import CallError, Event, Outcome, State, allowed, step
+from hub.calls.lifecycle import (
+    CallError,
+    Event,
+    Outcome,
+    State,
+    allowed,
+    may_close_as_no_show,
+    step,
+)
 from hub.calls.window import JoinWindow, Refusal
 
 T = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
@@ -65,6 +73,10 @@ def test_leaving_the_lobby_goes_back_to_scheduled():
         (State.IN_CALL, Event.END, Outcome.CANCELLED),
         (State.IN_CALL, Event.END, None),  # an end needs an outcome
         (State.WAITING, Event.ADMIT, Outcome.DONE),  # only an end has one
+        (State.IN_CALL, Event.RECORD, Outcome.DONE),  # recorded after hanging up, not before
+        (State.ENDED, Event.RECORD, Outcome.CANCELLED),  # the clerk records only their own
+        (State.ENDED, Event.RECORD, Outcome.DROPPED),
+        (State.WAITING, Event.END, Outcome.FOLLOW_UP),  # nobody talked: nothing to follow up
     ],
 )
 def test_steps_the_state_does_not_allow_are_refused(state, event, outcome):
@@ -134,3 +146,18 @@ def test_ice_servers_carry_turn_only_with_a_secret():
     expiry = int(servers[1]["username"].split(":")[0])
     assert expiry == int((T + timedelta(minutes=90)).timestamp())
     assert ice_servers(stun_urls=[], turn_urls=["turn:x"], turn_secret=None, **common) == []
+
+
+@pytest.mark.parametrize("outcome", [Outcome.DONE, Outcome.FOLLOW_UP, Outcome.NO_SHOW])
+def test_after_hanging_up_the_clerk_records_and_may_correct_the_outcome(outcome):
+    move = step(State.ENDED, Event.RECORD, T, outcome)
+    assert (move.before, move.after, move.outcome) == (State.ENDED, State.ENDED, outcome)
+    assert walk(Event.JOIN, Event.ADMIT, (Event.END, Outcome.FOLLOW_UP)) is State.ENDED
+
+
+def test_only_a_citizen_who_never_joined_and_is_five_minutes_late_can_be_closed_as_no_show():
+    start = T
+    assert not may_close_as_no_show(State.SCHEDULED, start, start + 4 * MIN)
+    assert may_close_as_no_show(State.SCHEDULED, start, start + 5 * MIN)
+    assert not may_close_as_no_show(State.WAITING, start, start + 30 * MIN)  # they are here
+    assert not may_close_as_no_show(State.ENDED, start, start + 30 * MIN)

@@ -63,3 +63,49 @@ def test_bad_appliance_settings_are_refused(field, value):
 
     with pytest.raises(ValidationError, match=field):
         ApplianceSettings(**{field: value})
+
+
+def test_camera_off_and_mute_send_black_and_silence_in_the_same_rhythm():
+    from appliance.switch import Sending, Switched
+
+    sending = Sending()
+    camera = open_camera(ApplianceSettings(camera="synthetic", width=320, height=240, fps=60))
+    tone = ToneSource()
+    video, audio = Switched(camera, sending), Switched(tone, sending)
+    on_video, on_audio = frames(video, 1)[0], frames(audio, 1)[0]
+    assert on_video.to_ndarray(format="rgb24").max() == 255
+    assert np.abs(on_audio.to_ndarray()).max() > 1000
+    sending.camera = sending.microphone = False
+    off_video, off_audio = frames(video, 1)[0], frames(audio, 1)[0]
+    assert (off_video.width, off_video.height) == (320, 240)
+    assert off_video.pts > on_video.pts and off_audio.pts > on_audio.pts  # timing continues
+    assert off_video.to_ndarray(format="rgb24").max() <= 2  # black
+    assert np.abs(off_audio.to_ndarray()).max() == 0  # silence
+    assert (off_audio.samples, off_audio.sample_rate) == (SAMPLES, RATE)
+
+
+def test_the_feed_keeps_the_newest_frame_for_each_screen_and_converts_only_for_readers():
+    from appliance.feed import HEADER, Feed, Kind, Stream
+
+    async def scenario():
+        feed = Feed()
+        camera = open_camera(ApplianceSettings(camera="synthetic", width=320, height=240))
+        first, second = await camera.recv(), await camera.recv()
+        feed.video(Stream.CITIZEN, first)  # nobody reads: nothing kept
+        reader = feed.open()
+        feed.video(Stream.CITIZEN, first)
+        feed.video(Stream.CITIZEN, second)
+        feed.audio(await ToneSource().recv())
+        video, audio = await reader.take_video(), await reader.take_audio()
+        feed.close(reader)
+        return video, audio, second
+
+    with ThreadPoolExecutor(1) as pool:
+        video, audio, second = pool.submit(asyncio.run, scenario()).result(10)
+    assert len(video) == 1  # only the newest of the two
+    magic, kind, stream, width, height, sequence, _ = HEADER.unpack_from(video[0])
+    assert (magic, kind, stream, width, height) == (b"BV", Kind.VIDEO, Stream.CITIZEN, 320, 240)
+    assert video[0][HEADER.size :] == second.to_ndarray().tobytes()
+    _, kind, _, rate, channels, later, _ = HEADER.unpack_from(audio[0])
+    assert (kind, rate) == (Kind.AUDIO, RATE) and later > sequence
+    assert len(audio[0]) - HEADER.size == SAMPLES * channels * 2

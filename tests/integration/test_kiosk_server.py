@@ -1,0 +1,126 @@
+"""The kiosk's local server, over real sockets: it answers only as 127.0.0.1, refuses other
+origins, and answers every malformed command with a clear error, changing nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+
+import aiohttp
+import httpx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from hub.store import Store
+from hub.store.seed import seed_defaults
+from tests.appliance_runner import RunningAppliance
+from tests.conftest import MONDAY_EARLY, ServedHub, berlin
+from tests.realtime_clients import PASSWORD, make_desk
+
+
+@pytest.fixture(scope="module")
+def kiosk(tmp_path_factory, sqlite_template):
+    """One appliance with its kiosk server (module-wide: the fuzz test sends many commands)."""
+    tmp = tmp_path_factory.mktemp("kiosk")
+    shutil.copy(sqlite_template, tmp / "hub.sqlite3")
+    store = Store(f"sqlite:///{tmp / 'hub.sqlite3'}")
+    with store.transaction() as session:
+        seed_defaults(session)
+    desk = make_desk(store, MONDAY_EARLY)
+    booking = desk.book(berlin(2026, 3, 2, 9, 0))
+    clock = {"BUERGERAMT_CLOCK_START": berlin(2026, 3, 2, 8, 50).isoformat()}
+    hub = ServedHub(store.url, clock, tmp)
+    running = RunningAppliance(
+        kiosk=True, hub_url=hub.url, device_credential=desk.credentials[booking.counter]
+    ).start()
+    yield running
+    running.stop()
+    hub.stop()
+    store.dispose()
+
+
+def talk(kiosk, *messages: str | dict, origin: str | None = None) -> list[dict]:
+    """Open the kiosk socket, send each message, collect the replies."""
+
+    async def session() -> list[dict]:
+        headers = {"Origin": origin} if origin else {}
+        async with (
+            aiohttp.ClientSession() as http,
+            http.ws_connect(f"{kiosk.kiosk_url}/ws", headers=headers) as ws,
+        ):
+            first = await ws.receive_json(timeout=5)
+            assert first["type"] == "state"
+            replies = []
+            for message in messages:
+                await ws.send_str(message if isinstance(message, str) else json.dumps(message))
+                while True:
+                    answer = await ws.receive(timeout=5)
+                    if answer.type is aiohttp.WSMsgType.TEXT:
+                        data = json.loads(answer.data)
+                        if data["type"] == "reply":
+                            replies.append(data)
+                            break
+            return replies
+
+    return asyncio.run_coroutine_threadsafe(session(), kiosk.loop).result(20)
+
+
+def test_the_page_is_served_only_to_loopback_names(kiosk):
+    page = httpx.get(kiosk.kiosk_url + "/")
+    assert page.status_code == 200 and 'lang="de"' in page.text
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    assert 'lang="en"' in httpx.get(kiosk.kiosk_url + "/?lang=en").text
+    port = kiosk.kiosk.port
+    rebound = httpx.get(kiosk.kiosk_url + "/", headers={"Host": f"evil.example:{port}"})
+    assert rebound.status_code == 403  # a DNS-rebinding page gets nothing
+
+
+def test_websockets_from_other_origins_are_refused(kiosk):
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        talk(kiosk, origin="https://evil.example")
+    assert refused.value.status == 403
+    assert talk(kiosk, {"id": 1, "cmd": "activity"}, origin=kiosk.kiosk_url) == [
+        {"type": "reply", "id": 1, "ok": True}
+    ]
+
+
+def test_commands_are_checked_and_refused_with_a_reason(kiosk):
+    replies = talk(
+        kiosk,
+        "not json",
+        {"id": 2, "cmd": "launch_rockets"},
+        {"id": 3, "cmd": "admit", "appointment": "../../etc"},
+        {"id": 4, "cmd": "sign_in", "username": "clerk", "password": PASSWORD, "pin": "12"},
+        {"id": 5, "cmd": "unlock", "pin": "1234"},
+        {"id": 6, "cmd": "send", "kind": "camera", "on": "yes"},
+    )
+    codes = [(r["id"], r["ok"], r["error"]["code"] if not r["ok"] else None) for r in replies]
+    assert codes == [
+        (None, False, "invalid_command"),
+        (2, False, "invalid_command"),
+        (3, False, "invalid_command"),
+        (4, False, "invalid_pin"),  # the PIN is checked before the hub is asked
+        (5, True, None),  # nothing locked: nothing to open
+        (6, False, "invalid_command"),
+    ]
+    assert kiosk.client.clerk is None  # nobody got signed in on the way
+    assert kiosk.client.sending.camera is True
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.dictionaries(
+        st.sampled_from(["id", "cmd", "pin", "appointment", "kind", "on", "notes", "extra"]),
+        st.one_of(st.none(), st.integers(), st.text(max_size=40), st.booleans()),
+    )
+)
+def test_arbitrary_commands_never_break_the_kiosk(kiosk, command):
+    command.setdefault("id", 7)
+    (reply,) = talk(kiosk, command)
+    assert reply["type"] == "reply"
+    assert reply["ok"] or reply["error"]["code"]
+    assert kiosk.client.clerk is None
