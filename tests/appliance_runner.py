@@ -18,7 +18,8 @@ class RunningAppliance:
     """Start with .start(); .run(coro) executes a coroutine on its loop; .stop() ends it."""
 
     def __init__(self, *, kiosk: bool = False, **settings: Any) -> None:
-        self.settings = ApplianceSettings(kiosk=kiosk, kiosk_port=0, **settings)
+        settings.setdefault("kiosk_port", 0)
+        self.settings = ApplianceSettings(kiosk=kiosk, **settings)
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.client: HubClient | None = None

@@ -3,12 +3,19 @@ server, the hub on loopback, and a second Chromium playing the citizen."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
 import pytest
 
 from hub.store.models import CallRow
 from tests.appliance_runner import RunningAppliance
+from tests.browser.conftest import CHROMIUM
 from tests.browser.test_call import joined_lobby
-from tests.conftest import MONDAY_EARLY, berlin
+from tests.conftest import MONDAY_EARLY, berlin, free_port
 from tests.realtime_clients import PASSWORD, make_desk
 
 PIN = "2468"
@@ -188,3 +195,33 @@ def test_the_screen_locks_and_opens_with_the_pin(counter, browser, check):
     on_screen(page, "day")
     page.locator("#day li").first.wait_for()
     context.close()
+
+
+LAUNCHER = Path(__file__).resolve().parents[2] / "provisioning" / "kiosk" / "start-kiosk"
+
+
+def test_the_launcher_waits_for_the_page_then_starts_chromium_on_it(
+    sqlite_store, serve_hub, tmp_path
+):
+    desk = make_desk(sqlite_store, MONDAY_EARLY)
+    hub = serve_hub(sqlite_store.url, clock_start=berlin(2026, 3, 2, 8, 50).isoformat())
+    port = free_port()
+    env = {**os.environ, "KIOSK_URL": f"http://127.0.0.1:{port}/", "BROWSER": CHROMIUM}
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={tmp_path}"]
+    launcher = subprocess.Popen([str(LAUNCHER), *flags], env=env, start_new_session=True)
+    appliance = None
+    try:
+        time.sleep(2)
+        # No page yet: the script still waits instead of showing an error page.
+        assert "start-kiosk" in Path(f"/proc/{launcher.pid}/cmdline").read_text()
+        appliance = RunningAppliance(
+            kiosk=True, kiosk_port=port, hub_url=hub.url, device_credential=desk.credentials[1]
+        ).start()
+        # Chromium replaced the script and its page connected to the appliance.
+        appliance.wait_for(lambda: len(appliance.kiosk.sockets) > 0, timeout=30)
+        assert "chromium" in Path(f"/proc/{launcher.pid}/cmdline").read_text()
+    finally:
+        os.killpg(launcher.pid, signal.SIGTERM)
+        launcher.wait(10)
+        if appliance is not None:
+            appliance.stop()
