@@ -37,6 +37,7 @@ bench: $(STAMP) translations
 	$(BIN)/python bench/booking.py
 	$(BIN)/python bench/signalling.py
 	$(BIN)/python bench/call.py
+	$(BIN)/python bench/kiosk.py
 
 clean:
 	rm -rf $(VENV) var test-artifacts node_modules

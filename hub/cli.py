@@ -121,7 +121,9 @@ def demo(host: str, port: int) -> None:
     click.echo(f"  Database:             {settings.effective_database_url}")
     click.echo("\n  A demo counter is open around the clock: book a time a few minutes ahead,")
     click.echo("  open the join link from the mail: a simulated counter appliance (test")
-    click.echo(f"  pattern, tone) lets you in. Clerk account: {DEMO_CLERK} / {DEMO_PASSWORD}\n")
+    click.echo(f"  pattern, tone) lets you in. Clerk account: {DEMO_CLERK} / {DEMO_PASSWORD}")
+    kiosk_port = os.environ.get("BUERGERAMT_APPLIANCE_KIOSK_PORT", "8470")
+    click.echo(f"  The clerk's counter screen (kiosk): http://127.0.0.1:{kiosk_port}/\n")
     appliance = _start_demo_appliance(base, credential)
     try:
         _serve_with_mail(create_app(settings, store=store), host, port)
