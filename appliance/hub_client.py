@@ -46,6 +46,7 @@ class HubClient:
         self.lobby: dict[str, Any] = {}
         self.day: list[dict[str, Any]] = []
         self.to_record: dict[str, Any] | None = None  # an ended call awaiting its outcome
+        self.unsent_ends: set[str] = set()  # hung up while the hub was unreachable
         self.clerk_session: str | None = None
         self.state: HubState = "connecting"
         self.hello = asyncio.Event()
@@ -157,6 +158,8 @@ class HubClient:
         if call is not None:
             await call.close()
         reply = await self.emit("end", {"appointment": appointment, "outcome": "done"})
+        if reply.get("error", {}).get("code") == "hub_unreachable":
+            self.unsent_ends.add(appointment)  # told when the hub is back (see hello)
         view = reply.get("call") or self.views.get(appointment)
         self.views.pop(appointment, None)
         if view is not None:
@@ -200,8 +203,12 @@ class HubClient:
             self.clerk_session = None  # expired or signed out elsewhere
         if self.clerk is None and self.settings.clerk_username:
             await self.sign_in(self.settings.clerk_username, self.settings.clerk_password or "")
-        if hello["call"]:
-            self._call(hello["call"])
+        held = hello["call"]
+        if held and held["appointment"] in self.unsent_ends:
+            await self.emit("end", {"appointment": held["appointment"], "outcome": "done"})
+        elif held:
+            self._call(held)
+        self.unsent_ends.clear()
         self.hello.set()
         self._set_state("online")
         self.refresh_day()

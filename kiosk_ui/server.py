@@ -252,7 +252,8 @@ class Kiosk:
             in_call=call is not None,
             to_record=client.to_record is not None,
         )
-        show = screen is not Screen.LOCKED
+        # Names and appointments reach the page only while a clerk works with it.
+        show = screen in (Screen.DAY, Screen.CALL, Screen.OUTCOME)
         record = client.to_record if show else None
         return {
             "screen": screen.value,
