@@ -30,6 +30,7 @@ TEXTS: dict[str, str] = {
     "device_stalled": N_("no picture"),
     "device_off": N_("switched off"),
     "device_absent": N_("not connected"),
+    "device_unknown": N_("unknown"),
     "check_ready": N_("Device check: ready"),
     "check_audio_only": N_("Device check: audio only"),
     "check_needs_help": N_("Device check: needs help"),

@@ -77,6 +77,8 @@ class Kiosk:
         self._tasks: list[asyncio.Task[None]] = []
         self._runner: web.AppRunner | None = None
         self._readers = asyncio.Event()
+        self._reading_since: float | None = None  # when the self view started reading
+        self._camera_shown = "ok"
         client.listeners.append(self._dirty.set)
 
     # --- serving ---
@@ -199,15 +201,12 @@ class Kiosk:
 
     async def _tick(self) -> None:
         """Lock when idle; sign out after a long lock; notice a stalled camera."""
-        camera_ok = True
         while True:
             await asyncio.sleep(1)
             was_locked = self.lock.locked
             if self.lock.tick(self.clock(), busy=bool(self.client.calls)):
                 await self._sign_out()
-            now_ok = self._camera() == "ok"
-            if self.lock.locked != was_locked or now_ok != camera_ok:
-                camera_ok = now_ok
+            if self.lock.locked != was_locked or self._camera() != self._camera_shown:
                 self._dirty.set()
 
     async def _self_view(self) -> None:
@@ -215,6 +214,7 @@ class Kiosk:
         while True:
             await self._readers.wait()
             track = self.client.relay.subscribe(self.client.camera, buffered=False)
+            self._reading_since = time.monotonic()
             count = 0
             try:
                 while self.client.feed.readers:
@@ -226,17 +226,21 @@ class Kiosk:
                         self.client.feed.video(Stream.SELF, small)
             finally:
                 track.stop()
+                self._reading_since = None
             self._readers.clear()
 
     # --- state ---
 
     def _camera(self) -> str:
-        if not self.client.feed.readers:
+        """ok, or stalled when the camera delivered nothing for a while (once it is read)."""
+        if not self.client.feed.readers or self._reading_since is None:
             return "ok"  # nobody looks: the camera is not read
-        last = self.client.feed.last_video.get(Stream.SELF)
-        return (
-            "ok" if last is not None and time.monotonic() - last < CAMERA_STALLED_S else "stalled"
-        )
+        last = self.client.feed.last_video.get(Stream.SELF, self._reading_since)
+        return "ok" if time.monotonic() - last < CAMERA_STALLED_S else "stalled"
+
+    def _camera_state(self) -> str:
+        self._camera_shown = self._camera()
+        return self._camera_shown if self.client.sending.camera else "off"
 
     def state(self) -> dict[str, Any]:
         """Everything the page shows, in one message."""
@@ -278,7 +282,7 @@ class Kiosk:
             else None,
             "sending": {"camera": client.sending.camera, "microphone": client.sending.microphone},
             "devices": {
-                "camera": self._camera() if client.sending.camera else "off",
+                "camera": self._camera_state(),
                 "microphone": "absent"
                 if client.microphone is None
                 else ("ok" if client.sending.microphone else "off"),

@@ -63,6 +63,8 @@
       kiosk.socket = null;
       for (const resolve of pending.values()) resolve({ ok: false, error: { code: "appliance_gone" } });
       pending.clear();
+      kiosk.state = null; // whatever comes after reconnecting is drawn afresh
+      for (const name of ["hub", "camera", "microphone", "scanner"]) chip(name, "absent", T.device_unknown);
       document.body.dataset.screen = "connecting";
       showScreen("connecting");
       $("appliance-gone").textContent = T.appliance_gone;

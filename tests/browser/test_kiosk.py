@@ -225,3 +225,27 @@ def test_the_launcher_waits_for_the_page_then_starts_chromium_on_it(
         launcher.wait(10)
         if appliance is not None:
             appliance.stop()
+
+
+def test_the_kiosk_speaks_english_too_and_says_when_the_appliance_is_gone(counter, browser, check):
+    _, _, _, appliance, _ = counter
+    context = browser.new_context(viewport={"width": 800, "height": 480}, bypass_csp=True)
+    page = context.new_page()
+    page.goto(appliance.kiosk_url + "/?lang=en")
+    on_screen(page, "sign_in")
+    assert page.get_by_role("heading", level=1).inner_text() == "Sign in at this counter"
+    assert page.locator("#chip-hub .text").inner_text() == "connected"
+    # The own camera delivers: its chip says so (and would say "no picture" otherwise).
+    page.wait_for_function("document.getElementById('chip-camera').dataset.state === 'ok'")
+    assert page.locator("#chip-camera .text").inner_text() == "working"
+    check.accessible(page)
+    check.shot(page, "english-sign-in")
+
+    # The appliance's server goes away (daemon restarting): the page says so, then recovers.
+    appliance.run(appliance.kiosk.stop())
+    page.get_by_text("The counter appliance is not answering").wait_for(timeout=10000)
+    check.accessible(page)
+    check.shot(page, "appliance-gone")
+    appliance.run(appliance.kiosk.start())
+    on_screen(page, "sign_in", timeout=15000)
+    context.close()
