@@ -28,6 +28,7 @@ from aiortc.mediastreams import MediaStreamError
 from aiortc.sdp import candidate_from_sdp
 from aiortc.stats import RTCInboundRtpStreamStats, RTCRemoteInboundRtpStreamStats
 
+from appliance.encoded import EncodedVideo, PacketEncoder, SoftwareEncoder, offered
 from appliance.feed import Feed, Stream
 from appliance.quality import Quality, rate
 from appliance.switch import Sending, Switched
@@ -63,12 +64,15 @@ class Call:
         feed: Feed | None = None,
         sending: Sending | None = None,
         changed: Callable[[], None] = lambda: None,
+        video_encoder: Callable[[], PacketEncoder] | None = None,
     ) -> None:
         self.appointment = appointment
         self.ice_servers = ice_servers
         self._camera, self._microphone, self._relay = camera, microphone, relay
         self._send = send
         self._feed, self._changed = feed, changed
+        self._video_encoder = video_encoder  # None: aiortc encodes (VP8 at its own settings)
+        self.video: EncodedVideo | None = None
         self.sending = sending or Sending()
         self.pc: RTCPeerConnection | None = None
         self.received = Received()
@@ -117,9 +121,21 @@ class Call:
                     "media", {"appointment": self.appointment, "state": "disconnected"}
                 )
 
+        self.video = None
+        if self._video_encoder is not None:
+            # Our own packets: the transceiver (and its codec) must exist before the offer is
+            # applied, so that the answer negotiates the codec the packets are in.
+            encoder = self._video_encoder()
+            if not offered(sdp, encoder.codec):
+                log.info("call %s: no %s offered; VP8 instead", self.appointment, encoder.codec)
+                encoder = SoftwareEncoder("vp8", encoder.fps)
+            camera = Switched(self._relay.subscribe(self._camera), self.sending)
+            self.video = EncodedVideo(camera, encoder)
+            transceiver = pc.addTransceiver(self.video, direction="sendrecv")
+            self.video.attach(transceiver.sender, transceiver)
         await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
         for transceiver in pc.getTransceivers():
-            if transceiver.kind == "video":
+            if transceiver.kind == "video" and self.video is None:
                 pc.addTrack(Switched(self._relay.subscribe(self._camera), self.sending))
             elif transceiver.kind == "audio" and self._microphone is not None:
                 pc.addTrack(Switched(self._relay.subscribe(self._microphone), self.sending))

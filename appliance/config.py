@@ -20,6 +20,9 @@ class ApplianceSettings(BaseSettings):
     width: int = Field(640, ge=160, le=1920)
     height: int = Field(480, ge=120, le=1080)
     fps: int = Field(30, ge=1, le=60)
+    # Who encodes the camera: the appliance (VP8 or H.264, tuned for a fixed camera; the
+    # cheapest), or aiortc at its own settings.
+    video_encoder: Literal["vp8", "h264", "aiortc"] = "vp8"
     audio: Literal["synthetic", "alsa", "pulse", "none"] = "synthetic"
     # "relay": only TURN candidates (tests of the TURN path; networks that allow nothing else).
     ice_transport_policy: Literal["all", "relay"] = "all"

@@ -18,6 +18,7 @@ from appliance.audio import open_microphone
 from appliance.call import Call
 from appliance.camera import open_camera
 from appliance.config import ApplianceSettings
+from appliance.encoded import PacketEncoder, SoftwareEncoder
 from appliance.feed import Feed
 from appliance.switch import Sending
 
@@ -263,10 +264,17 @@ class HubClient:
                 feed=self.feed,
                 sending=self.sending,
                 changed=self.changed,
+                video_encoder=self._video_encoder(),
             )
             call.transport_policy = RTCIceTransportPolicy(self.settings.ice_transport_policy)
             call.watch()
         return call
+
+    def _video_encoder(self) -> Callable[[], PacketEncoder] | None:
+        codec = self.settings.video_encoder
+        if codec == "aiortc":
+            return None
+        return lambda: SoftwareEncoder(codec, self.settings.fps)
 
     async def _on_call(self, view: dict[str, Any]) -> None:
         appointment = view["appointment"]

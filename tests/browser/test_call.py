@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from appliance.encoded import DEFAULT_BITRATE
 from hub.store.models import AppointmentRow
 from hub.store.seed import add_demo_counter
 from tests.appliance_runner import RunningAppliance
@@ -227,6 +228,48 @@ def test_an_unreachable_stun_server_delays_but_does_not_break_the_call(
         # aiortc gives up on the STUN server after its 5 s timeout, then answers with host
         # candidates: why docs/operations.md says to keep the list short and reachable.
         assert 3 < waited < 20, waited
+        context.close()
+    finally:
+        appliance.stop()
+
+
+# The codec of the video the page receives, from its own statistics.
+RECEIVED_CODEC = """async () => {
+  const stats = await window.bvCall.pc.getStats();
+  for (const s of stats.values()) {
+    if (s.type === 'inbound-rtp' && s.kind === 'video') return stats.get(s.codecId).mimeType;
+  }
+  return null;
+}"""
+
+
+@pytest.mark.parametrize(("encoder", "mime"), [("h264", "video/H264"), ("vp8", "video/VP8")])
+def test_the_appliance_sends_its_own_encoded_packets(
+    sqlite_store, serve_hub, media_browser, encoder, mime
+):
+    """The appliance encodes the camera itself (as a Pi 4's hardware encoder would) and aiortc
+    only packetizes: the browser decodes the pattern, keyframe requests and the browser's
+    bandwidth estimate reach the encoder."""
+    desk = make_desk(sqlite_store, MONDAY_EARLY)
+    booking = desk.book(berlin(2026, 3, 2, 9, 0))
+    hub = serve_hub(sqlite_store.url, clock_start=berlin(2026, 3, 2, 8, 50).isoformat())
+    appliance = auto_admitting(hub, desk, booking, video_encoder=encoder)
+    try:
+        context, page = joined(media_browser, hub, booking)
+        assert page.evaluate(RECEIVED_CODEC) == mime
+        colours = page.evaluate(SAMPLE)
+        assert is_red(colours["tl"]) and is_blue(colours["bl"]), colours
+        call = appliance.client.calls[str(booking.id)]
+        video = call.video
+        assert video is not None and video.keyframes_sent >= 1  # the call starts on one
+
+        # A picture loss: aiortc hands the browser's PLI to the sender; the track obeys.
+        sent = video.keyframes_sent
+        sender = next(s for s in call.pc.getSenders() if s.track is video)
+        appliance.loop.call_soon_threadsafe(sender._send_keyframe)
+        appliance.wait_for(lambda: video.keyframes_sent > sent, timeout=5)
+        # The browser's bandwidth estimate (REMB) replaces the start value.
+        appliance.wait_for(lambda: video.bitrate != DEFAULT_BITRATE, timeout=15)
         context.close()
     finally:
         appliance.stop()

@@ -1,0 +1,161 @@
+"""The camera's video encoded by the appliance itself and handed to aiortc as finished packets.
+
+aiortc (≥ 1.10) sends `av.Packet`s from a track as they are and only packetizes them. That lets
+the appliance pick the encoder and its settings: a counter camera is fixed and the office is
+lit, so libvpx can run without its denoiser (which costs more than the encoding itself in
+aiortc's settings), and a Raspberry Pi 4's hardware H.264 encoder can feed the same track.
+The track answers the browser's keyframe requests (PLI/FIR) and follows the bandwidth the
+browser reports (REMB), as aiortc's own encoders do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fractions
+from typing import Any, Literal, Protocol
+
+import av
+from aiortc import MediaStreamTrack, RTCRtpSender, RTCRtpTransceiver
+from av import VideoFrame
+from av.video.frame import PictureType
+
+DEFAULT_BITRATE = 500_000  # aiortc's start value, raised or lowered by the browser's REMB
+MIN_BITRATE, MAX_BITRATE = 100_000, 2_500_000
+REBUILD_BELOW = 0.9  # a bitrate change of more than 10 % rebuilds the encoder (as aiortc does)
+Codec = Literal["vp8", "h264"]
+MIME = {"vp8": "video/VP8", "h264": "video/H264"}
+
+
+def offered(sdp: str, codec: Codec) -> bool:
+    """Whether a session description offers `codec` (Firefox without OpenH264 has no H.264)."""
+    return f" {MIME[codec].split('/')[1]}/90000".lower() in sdp.lower()
+
+
+class PacketEncoder(Protocol):
+    """Turns frames into packets of one codec."""
+
+    codec: Codec
+    fps: int
+
+    def encode(self, frame: VideoFrame, keyframe: bool, bitrate: int) -> list[av.Packet]:
+        """The packets of one frame (a keyframe when asked)."""
+        ...
+
+
+class SoftwareEncoder:
+    """libvpx (VP8) or libx264 (H.264) through PyAV, tuned for a fixed counter camera."""
+
+    def __init__(self, codec: Codec, fps: int) -> None:
+        self.codec = codec
+        self.fps = fps
+        self._context: Any = None
+        self._bitrate = 0
+
+    def _build(self, frame: VideoFrame, bitrate: int) -> Any:
+        name = "libvpx" if self.codec == "vp8" else "libx264"
+        context = av.CodecContext.create(name, "w")
+        context.width, context.height = frame.width, frame.height
+        context.pix_fmt = "yuv420p"
+        context.bit_rate = bitrate
+        context.framerate = fractions.Fraction(self.fps, 1)
+        context.time_base = fractions.Fraction(1, self.fps)
+        context.thread_count = 1  # 640×480 does not gain from threads; they cost switching
+        if self.codec == "vp8":
+            context.gop_size = 3000  # keyframes when the browser asks
+            context.qmin, context.qmax = 2, 56
+            context.options = {
+                "deadline": "realtime",
+                "cpu-used": "-8",
+                "noise-sensitivity": "0",  # no denoiser: a fixed camera in a lit office
+                "lag-in-frames": "0",
+                "static-thresh": "1",
+                "bufsize": str(bitrate),
+                "minrate": str(bitrate),
+                "maxrate": str(bitrate),
+                "undershoot-pct": "100",
+                "overshoot-pct": "15",
+            }
+        else:
+            context.gop_size = 3000
+            context.profile = "Baseline"
+            context.options = {"preset": "ultrafast", "tune": "zerolatency", "level": "31"}
+        self._bitrate = bitrate
+        return context
+
+    def encode(self, frame: VideoFrame, keyframe: bool, bitrate: int) -> list[av.Packet]:
+        """The packets of one frame; a new bitrate (±10 %) rebuilds the encoder."""
+        context = self._context
+        stale = context is None or (context.width, context.height) != (frame.width, frame.height)
+        if stale or abs(bitrate - self._bitrate) > (1 - REBUILD_BELOW) * self._bitrate:
+            context = self._context = self._build(frame, bitrate)
+            keyframe = True
+        frame.pict_type = PictureType.I if keyframe else PictureType.NONE
+        return list(context.encode(frame))
+
+
+class EncodedVideo(MediaStreamTrack):
+    """A video track of packets: `source`'s frames through `encoder`."""
+
+    kind = "video"
+
+    def __init__(self, source: MediaStreamTrack, encoder: PacketEncoder) -> None:
+        super().__init__()
+        self._source = source
+        self.encoder = encoder
+        self.bitrate = DEFAULT_BITRATE
+        self.keyframes_requested = 0
+        self.keyframes_sent = 0
+        self._keyframe = True
+        self._sender: RTCRtpSender | None = None
+        self._pending: list[av.Packet] = []
+
+    @property
+    def mime_type(self) -> str:
+        """The codec this track's packets are in."""
+        return MIME[self.encoder.codec]
+
+    def request_keyframe(self) -> None:
+        """The browser lost a picture (PLI/FIR): the next frame is a keyframe."""
+        self.keyframes_requested += 1
+        self._keyframe = True
+
+    def attach(self, sender: RTCRtpSender, transceiver: RTCRtpTransceiver) -> None:
+        """Send through `sender`, negotiating this track's codec (call before the offer is
+        applied: aiortc negotiates codecs in setRemoteDescription).
+
+        aiortc answers PLI/FIR by calling the sender's `_send_keyframe` (meant for its own
+        encoders), and writes REMB estimates to the `target_bitrate` of the encoder it keeps
+        for packetizing: the track takes both from there (aiortc 1.10 – 1.16).
+        """
+        self._sender = sender
+        sender._send_keyframe = self.request_keyframe  # type: ignore[method-assign]
+        capabilities = RTCRtpSender.getCapabilities("video").codecs
+        transceiver.setCodecPreferences(
+            [c for c in capabilities if c.mimeType in (self.mime_type, "video/rtx")]
+        )
+
+    def _estimate(self) -> int:
+        packer = getattr(self._sender, "_RTCRtpSender__encoder", None)
+        estimate = getattr(packer, "target_bitrate", None)
+        if isinstance(estimate, int):
+            self.bitrate = max(MIN_BITRATE, min(estimate, MAX_BITRATE))
+        return self.bitrate
+
+    async def recv(self) -> av.Packet:  # type: ignore[override]
+        while not self._pending:
+            frame = await self._source.recv()
+            keyframe, self._keyframe = self._keyframe, False
+            self.keyframes_sent += keyframe
+            loop = asyncio.get_running_loop()
+            packets = await loop.run_in_executor(
+                None, self.encoder.encode, frame, keyframe, self._estimate()
+            )
+            for packet in packets:
+                packet.pts, packet.time_base = frame.pts, frame.time_base
+            self._pending.extend(packets)
+        return self._pending.pop(0)
+
+    def stop(self) -> None:
+        """Stop this track and its source."""
+        super().stop()
+        self._source.stop()
