@@ -8,7 +8,6 @@ sends a fresh offer and the old peer connection is replaced by a new one.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -26,11 +25,10 @@ from aiortc import (
 from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamError
 from aiortc.sdp import candidate_from_sdp
-from aiortc.stats import RTCInboundRtpStreamStats, RTCRemoteInboundRtpStreamStats
 
 from appliance.encoded import EncodedVideo, PacketEncoder, SoftwareEncoder, offered
 from appliance.feed import Feed, Stream
-from appliance.quality import Quality, rate
+from appliance.quality import Quality, from_stats
 from appliance.switch import Sending, Switched
 
 log = logging.getLogger("appliance.call")
@@ -181,26 +179,17 @@ class Call:
 
     async def _watch_quality(self) -> None:
         """Rate the connection every few seconds from RTCP: round trip and recent loss."""
-        seen: dict[int, tuple[int, int]] = {}  # per incoming stream: packets received, lost
+        seen: dict[int, tuple[int, int]] = {}
         while True:
             await asyncio.sleep(STATS_SECONDS)
             pc = self.pc
             if pc is None or pc.connectionState != "connected":
                 continue
-            report = await pc.getStats()
-            rtts, losses = [], []
-            for stats in report.values():
-                if isinstance(stats, RTCRemoteInboundRtpStreamStats):
-                    rtts.append(stats.roundTripTime)
-                    losses.append(stats.fractionLost)
-                elif isinstance(stats, RTCInboundRtpStreamStats):
-                    before = seen.get(stats.ssrc, (0, 0))
-                    seen[stats.ssrc] = (stats.packetsReceived, max(stats.packetsLost, 0))
-                    received = seen[stats.ssrc][0] - before[0]
-                    lost = seen[stats.ssrc][1] - before[1]
-                    if received + lost > 0:
-                        losses.append(lost / (received + lost))
-            quality = rate(max(rtts) if rtts else None, max(losses) if losses else None)
+            try:
+                quality = from_stats((await pc.getStats()).values(), seen)
+            except Exception:  # statistics are a nicety: never let them end the call
+                log.exception("call %s: connection statistics failed", self.appointment)
+                continue
             if quality != self.quality:
                 self.quality = quality
                 self._changed()
@@ -222,5 +211,9 @@ class Call:
         for task in tasks:
             task.cancel()
         for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, MediaStreamError):
+            try:
                 await task
+            except (asyncio.CancelledError, MediaStreamError):
+                pass
+            except Exception:  # a failed helper must never stop a hang-up
+                log.exception("call %s: a media task had failed", self.appointment)

@@ -29,6 +29,7 @@ from bench.common import Hub, percentile, prepare_counters, write_results
 from tests.coturn import Coturn
 
 CALLS = int(os.environ.get("CALLS", "20"))
+ENCODERS = ("vp8", "h264", "aiortc")
 CPU_SECONDS = float(os.environ.get("CPU_SECONDS", "15"))
 PASSWORD = "bench-password-1"
 CHROMIUM = os.environ.get("BUERGERAMT_TEST_CHROMIUM", "/usr/bin/chromium")
@@ -75,6 +76,7 @@ def start_appliance(hub_url: str, credential: str, **extra: str) -> subprocess.P
         "BUERGERAMT_APPLIANCE_CLERK_USERNAME": "clerk",
         "BUERGERAMT_APPLIANCE_CLERK_PASSWORD": PASSWORD,
         "BUERGERAMT_APPLIANCE_AUTO_ADMIT": "true",
+        "BUERGERAMT_APPLIANCE_KIOSK": "false",  # the call alone; bench/kiosk.py has the screen
         **{f"BUERGERAMT_APPLIANCE_{k.upper()}": v for k, v in extra.items()},
     }
     command = [sys.executable, "-c", "from hub.cli import main; main()", "appliance"]
@@ -117,7 +119,7 @@ def main() -> None:
     url = f"sqlite:///{workdir / 'hub.sqlite3'}"
     now = datetime.now(UTC)  # coturn checks credentials against the real clock
     start = now + timedelta(minutes=10)
-    store, counters, data = prepare_counters(url, 1, 2 * CALLS + 3, start, PASSWORD)
+    store, counters, data = prepare_counters(url, 1, 2 * CALLS + 5, start, PASSWORD)
     store.dispose()
     credential = data["credentials"][counters[0]]
     tokens = [t for t, _, _ in data["tokens"]]
@@ -151,13 +153,19 @@ def main() -> None:
             browser.close()
             # A browser without camera or microphone receives only: the appliance's CPU is
             # then what sending its own 640x480 at 30 fps costs.
+            # Each encoder in turn: the appliance's own VP8 (the default), its own H.264, and
+            # aiortc's VP8 at aiortc's settings (the baseline).
             quiet = playwright.chromium.launch(executable_path=CHROMIUM, args=BASE_ARGS)
-            appliance = start_appliance(hub.url, credential)
-            try:
-                cpu = measure_cpu(quiet, hub, tokens[2 * CALLS + 1], appliance.pid)
-            finally:
-                stop(appliance)
-                quiet.close()
+            cpu = {}
+            for n, encoder in enumerate(ENCODERS):
+                appliance = start_appliance(hub.url, credential, video_encoder=encoder)
+                try:
+                    print(f"encoder {encoder}", flush=True)
+                    token = tokens[2 * CALLS + 1 + n]
+                    cpu[encoder] = measure_cpu(quiet, hub, token, appliance.pid)
+                finally:
+                    stop(appliance)
+            quiet.close()
     finally:
         hub.stop()
         turn.stop()
@@ -166,7 +174,10 @@ def main() -> None:
         "setup_p90_s_direct": round(percentile(direct, 90), 3),
         "setup_median_s_relay": round(statistics.median(relay), 3),
         "setup_p90_s_relay": round(percentile(relay, 90), 3),
-        "appliance_cpu_share_640x480_30fps": round(cpu, 3),
+        "appliance_cpu_share_640x480_30fps": round(cpu["vp8"], 3),
+        "appliance_cpu_share_h264_own": round(cpu["h264"], 3),
+        "appliance_cpu_share_aiortc_encoder": round(cpu["aiortc"], 3),
+        "cpu_ratio_own_vp8_to_aiortc": round(cpu["vp8"] / cpu["aiortc"], 3),
         "drop_to_restored_video_s": round(drop, 3),
     }
     write_results(
@@ -175,7 +186,8 @@ def main() -> None:
         setup={
             "calls_each": CALLS,
             "cpu_measured_seconds": CPU_SECONDS,
-            "codec": "VP8 (aiortc's software encoder)",
+            "codec": "calls: VP8 encoded by the appliance (libvpx, speed 8, no denoiser); CPU also "
+            "for its own H.264 (libx264 ultrafast) and aiortc's VP8 (speed 6, denoiser)",
             "note": "loopback, auto-admit; appliance CPU while sending only (receiving nothing)",
         },
         direct_setups_s=[round(s, 3) for s in direct],

@@ -115,3 +115,40 @@ def test_one_screen_at_a_time(situation, screen):
 )
 def test_connection_quality_from_round_trip_and_loss(rtt, loss, quality):
     assert rate(rtt, loss) == quality
+
+
+def remote(rtt, fraction_lost):
+    """What aiortc records from a receiver report of the browser."""
+    from datetime import UTC, datetime
+
+    from aiortc.stats import RTCRemoteInboundRtpStreamStats
+
+    return RTCRemoteInboundRtpStreamStats(
+        timestamp=datetime.now(UTC), type="remote-inbound-rtp", id="r", ssrc=1, kind="video",
+        transportId="t", packetsReceived=100, packetsLost=0, jitter=0,
+        roundTripTime=rtt, fractionLost=fraction_lost,
+    )  # fmt: skip
+
+
+def inbound(received, lost):
+    from datetime import UTC, datetime
+
+    from aiortc.stats import RTCInboundRtpStreamStats
+
+    return RTCInboundRtpStreamStats(
+        timestamp=datetime.now(UTC), type="inbound-rtp", id="i", ssrc=7, kind="video",
+        transportId="t", packetsReceived=received, packetsLost=lost, jitter=0,
+    )  # fmt: skip
+
+
+def test_quality_from_aiortc_statistics():
+    from appliance.quality import from_stats
+
+    seen: dict = {}
+    assert from_stats([remote(None, None)], seen) == "unknown"  # before the first report
+    assert from_stats([remote(0.02, 0)], seen) == "good"
+    assert from_stats([remote(0.02, 3)], seen) == "good"  # 3/256: about 1 % lost
+    assert from_stats([remote(0.02, 40)], seen) == "poor"  # 40/256: about 16 % lost
+    # Incoming loss counts since the last look, not since the call began.
+    assert from_stats([remote(0.02, 0), inbound(1000, 200)], seen) == "poor"
+    assert from_stats([remote(0.02, 0), inbound(2000, 201)], seen) == "good"
