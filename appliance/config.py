@@ -20,9 +20,10 @@ class ApplianceSettings(BaseSettings):
     width: int = Field(640, ge=160, le=1920)
     height: int = Field(480, ge=120, le=1080)
     fps: int = Field(30, ge=1, le=60)
-    # Who encodes the camera: the appliance (VP8 or H.264, tuned for a fixed camera; the
-    # cheapest), or aiortc at its own settings.
-    video_encoder: Literal["vp8", "h264", "aiortc"] = "vp8"
+    # Who encodes the camera: aiortc (VP8 at its own settings), or the appliance itself (VP8
+    # without denoiser, H.264 ultrafast) handing aiortc finished packets — the path a Pi 4's
+    # hardware encoder needs; on x86 the three cost about the same (bench/call.py).
+    video_encoder: Literal["vp8", "h264", "aiortc"] = "aiortc"
     audio: Literal["synthetic", "alsa", "pulse", "none"] = "synthetic"
     # "relay": only TURN candidates (tests of the TURN path; networks that allow nothing else).
     ice_transport_policy: Literal["all", "relay"] = "all"
