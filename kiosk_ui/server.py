@@ -38,7 +38,7 @@ STATE_COALESCE_S = 0.05  # bursts of changes go out as one state message
 # and leaves the screen's time to the citizen's picture.
 SELF_VIEW_EVERY = 3
 SELF_VIEW_WIDTH = 320
-CAMERA_STALLED_S = 2.0
+CAMERA_STALLED_S = 2.0  # a camera or microphone silent this long is reported
 COMMAND = TypeAdapter(commands.AnyCommand)
 # Video frames sent but not yet confirmed drawn by the page: more would wait in socket buffers
 # (a 640×480 frame is 450 KB; loopback buffers hold several) and add their age to the delay.
@@ -79,6 +79,8 @@ class Kiosk:
         self._readers = asyncio.Event()
         self._reading_since: float | None = None  # when the self view started reading
         self._camera_shown = "ok"
+        self._microphone_shown = "ok"
+        self._heard_at: float | None = None
         client.listeners.append(self._dirty.set)
 
     # --- serving ---
@@ -206,15 +208,30 @@ class Kiosk:
             was_locked = self.lock.locked
             if self.lock.tick(self.clock(), busy=bool(self.client.calls)):
                 await self._sign_out()
-            if self.lock.locked != was_locked or self._camera() != self._camera_shown:
+            devices = (self._camera(), self._microphone())
+            if self.lock.locked != was_locked or devices != self._devices_shown:
                 self._dirty.set()
 
+    async def _listen(self) -> None:
+        """Read the microphone while the camera is read, to see that it delivers."""
+        microphone = self.client.microphone
+        if microphone is None:
+            return
+        track = self.client.relay.subscribe(microphone, buffered=False)
+        try:
+            while True:
+                await track.recv()
+                self._heard_at = time.monotonic()
+        finally:
+            track.stop()
+
     async def _self_view(self) -> None:
-        """The clerk's own picture, while any screen is open."""
+        """The clerk's own picture (and a check of the microphone), while a screen is open."""
         while True:
             await self._readers.wait()
             track = self.client.relay.subscribe(self.client.camera, buffered=False)
             self._reading_since = time.monotonic()
+            listening = asyncio.ensure_future(self._listen())
             count = 0
             try:
                 while self.client.feed.readers:
@@ -226,6 +243,7 @@ class Kiosk:
                         self.client.feed.video(Stream.SELF, small)
             finally:
                 track.stop()
+                listening.cancel()
                 self._reading_since = None
             self._readers.clear()
 
@@ -238,9 +256,32 @@ class Kiosk:
         last = self.client.feed.last_video.get(Stream.SELF, self._reading_since)
         return "ok" if time.monotonic() - last < CAMERA_STALLED_S else "stalled"
 
+    def _microphone(self) -> str:
+        """ok, or stalled when the microphone delivered nothing for a while."""
+        if self.client.microphone is None:
+            return "absent"
+        if self._reading_since is None:
+            return "ok"
+        last = self._heard_at if self._heard_at is not None else self._reading_since
+        return (
+            "ok"
+            if time.monotonic() - max(last, self._reading_since) < CAMERA_STALLED_S
+            else "stalled"
+        )
+
+    @property
+    def _devices_shown(self) -> tuple[str, str]:
+        return self._camera_shown, self._microphone_shown
+
     def _camera_state(self) -> str:
         self._camera_shown = self._camera()
         return self._camera_shown if self.client.sending.camera else "off"
+
+    def _microphone_state(self) -> str:
+        self._microphone_shown = self._microphone()
+        if self._microphone_shown == "ok" and not self.client.sending.microphone:
+            return "off"
+        return self._microphone_shown
 
     def state(self) -> dict[str, Any]:
         """Everything the page shows, in one message."""
@@ -283,9 +324,7 @@ class Kiosk:
             "sending": {"camera": client.sending.camera, "microphone": client.sending.microphone},
             "devices": {
                 "camera": self._camera_state(),
-                "microphone": "absent"
-                if client.microphone is None
-                else ("ok" if client.sending.microphone else "off"),
+                "microphone": self._microphone_state(),
                 "scanner": "absent",
             },
         }

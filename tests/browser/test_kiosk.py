@@ -238,6 +238,7 @@ def test_the_kiosk_speaks_english_too_and_says_when_the_appliance_is_gone(counte
     # The own camera delivers: its chip says so (and would say "no picture" otherwise).
     page.wait_for_function("document.getElementById('chip-camera').dataset.state === 'ok'")
     assert page.locator("#chip-camera .text").inner_text() == "working"
+    assert page.locator("#chip-microphone").get_attribute("data-state") == "ok"  # it is heard
     check.accessible(page)
     check.shot(page, "english-sign-in")
 
