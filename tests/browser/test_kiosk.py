@@ -135,6 +135,11 @@ def test_a_clerk_signs_in_admits_talks_and_records_the_outcome(counter, media_br
     page.wait_for_function("document.getElementById('mute').ariaPressed === 'true'")
     assert appliance.client.sending.microphone is False
     page.get_by_role("button", name="Ton an").click()
+    # Camera off: the citizen sees black instead of the counter's picture, and it comes back.
+    page.get_by_role("button", name="Kamera aus").click()
+    citizen_page.wait_for_function(f"({MEAN})('remote').every((c) => c < 20)", timeout=10000)
+    page.get_by_role("button", name="Kamera an").click()
+    citizen_page.wait_for_function(f"Math.max(...({MEAN})('remote')) > 60", timeout=10000)
     page.locator("#call-notes").fill("Ausweis geprüft, Meldebestätigung fehlt")
     check.accessible(page)
     check.shot(page, f"{size}-call")
