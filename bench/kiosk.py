@@ -29,11 +29,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.call import BASE_ARGS, CHROMIUM, FAKE_MEDIA, stop
+from bench.call import BASE_ARGS, CHROMIUM, FAKE_MEDIA, PASSWORD, start_appliance, stop
 from bench.common import Hub, percentile, prepare_counters, write_results
 
 DURATION = float(os.environ.get("DURATION", "60"))
-PASSWORD = "bench-password-1"
 
 # The citizen's camera: a 640×480 canvas showing Date.now() as 32 cells (white = 1).
 BURNING_CAMERA = """
@@ -105,18 +104,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_appliance(hub_url: str, credential: str, kiosk_port: int) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "BUERGERAMT_APPLIANCE_HUB_URL": hub_url,
-        "BUERGERAMT_APPLIANCE_DEVICE_CREDENTIAL": credential,
-        "BUERGERAMT_APPLIANCE_CLERK_USERNAME": "clerk",
-        "BUERGERAMT_APPLIANCE_CLERK_PASSWORD": PASSWORD,
-        "BUERGERAMT_APPLIANCE_AUTO_ADMIT": "true",
-        "BUERGERAMT_APPLIANCE_KIOSK_PORT": str(kiosk_port),
-    }
-    command = [sys.executable, "-c", "from hub.cli import main; main()", "appliance"]
-    process = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
+def start_kiosk_appliance(hub_url: str, credential: str, kiosk_port: int) -> subprocess.Popen:
+    """The auto-admitting appliance of bench/call.py, with its kiosk page on `kiosk_port`."""
+    process = start_appliance(hub_url, credential, kiosk="true", kiosk_port=str(kiosk_port))
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         with socket.socket() as s:
@@ -138,7 +128,7 @@ def main() -> None:
     token = data["tokens"][0][0]
     hub = Hub(url, data_dir=str(workdir), rate_limit_enabled="false")
     kiosk_port = free_port()
-    appliance = start_appliance(hub.url, data["credentials"][counters[0]], kiosk_port)
+    appliance = start_kiosk_appliance(hub.url, data["credentials"][counters[0]], kiosk_port)
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(

@@ -139,6 +139,16 @@ def _apply(
     )
 
 
+def _apply_asked(
+    session: Session, row: CallRow, event: Event, now: datetime, outcome: Outcome | None
+) -> None:
+    """`_apply` for a step a party asked for: a step the state forbids is refused to it."""
+    try:
+        _apply(session, row, event, now, outcome)
+    except CallError as exc:
+        raise CallRefused("not_allowed", str(exc)) from None
+
+
 def _appointment(session: Session, appointment_id: uuid.UUID) -> AppointmentRow:
     row = session.get(AppointmentRow, appointment_id)
     if row is None:
@@ -275,10 +285,7 @@ def advance(
             raise CallRefused("not_your_call", "this call belongs to another counter")
         if row.state == State.ENDED and event is Event.END:
             return _call(row, appointment)
-        try:
-            _apply(session, row, event, now, outcome)
-        except CallError as exc:
-            raise CallRefused("not_allowed", str(exc)) from None
+        _apply_asked(session, row, event, now, outcome)
         if row.state == State.ENDED:
             row.citizen_sid = None
         return _call(row, appointment)
@@ -300,10 +307,7 @@ def record_outcome(
     def change(session: Session, row: CallRow, appointment: AppointmentRow) -> Call:
         if row.device_id != device_id:
             raise CallRefused("not_your_call", "this appliance did not hold that call")
-        try:
-            _apply(session, row, Event.RECORD, now, outcome)
-        except CallError as exc:
-            raise CallRefused("not_allowed", str(exc)) from None
+        _apply_asked(session, row, Event.RECORD, now, outcome)
         row.notes = notes or None
         return _call(row, appointment)
 

@@ -54,14 +54,14 @@ def counter(sqlite_store, serve_hub):
     appliance.stop()
 
 
-def kiosk_page(browser, appliance, size: str):
+def kiosk_page(browser, appliance, size: str, query: str = ""):
     width, height = SIZES[size]
     # bypass_csp: axe-core is injected as an inline script; the page itself runs under its CSP.
     context = browser.new_context(
         viewport={"width": width, "height": height}, locale="de-DE", bypass_csp=True
     )
     page = context.new_page()
-    page.goto(appliance.kiosk_url + "/")
+    page.goto(f"{appliance.kiosk_url}/{query}")
     return context, page
 
 
@@ -234,9 +234,7 @@ def test_the_launcher_waits_for_the_page_then_starts_chromium_on_it(
 
 def test_the_kiosk_speaks_english_too_and_says_when_the_appliance_is_gone(counter, browser, check):
     _, _, _, appliance, _ = counter
-    context = browser.new_context(viewport={"width": 800, "height": 480}, bypass_csp=True)
-    page = context.new_page()
-    page.goto(appliance.kiosk_url + "/?lang=en")
+    context, page = kiosk_page(browser, appliance, "800x480", "?lang=en")
     on_screen(page, "sign_in")
     assert page.get_by_role("heading", level=1).inner_text() == "Sign in at this counter"
     assert page.locator("#chip-hub .text").inner_text() == "connected"
