@@ -26,7 +26,7 @@ from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamError
 from aiortc.sdp import candidate_from_sdp
 
-from appliance.encoded import EncodedVideo, PacketEncoder, SoftwareEncoder, offered
+from appliance.encoded import EncodedAudio, EncodedVideo, PacketEncoder, SoftwareEncoder, offered
 from appliance.feed import Feed, Stream
 from appliance.quality import Quality, from_stats
 from appliance.switch import Sending, Switched
@@ -63,6 +63,7 @@ class Call:
         sending: Sending | None = None,
         changed: Callable[[], None] = lambda: None,
         video_encoder: Callable[[], PacketEncoder] | None = None,
+        own_audio: bool = True,
     ) -> None:
         self.appointment = appointment
         self.ice_servers = ice_servers
@@ -70,6 +71,7 @@ class Call:
         self._send = send
         self._feed, self._changed = feed, changed
         self._video_encoder = video_encoder  # None: aiortc encodes (VP8 at its own settings)
+        self._own_audio = own_audio  # False: aiortc encodes (stereo Opus at 96 kbit/s)
         self.video: EncodedVideo | None = None
         self.sending = sending or Sending()
         self.pc: RTCPeerConnection | None = None
@@ -131,11 +133,15 @@ class Call:
             self.video = EncodedVideo(camera, encoder)
             transceiver = pc.addTransceiver(self.video, direction="sendrecv")
             self.video.attach(transceiver.sender, transceiver)
+        audio = None
+        if self._own_audio and self._microphone is not None and "m=audio" in sdp:
+            audio = EncodedAudio(Switched(self._relay.subscribe(self._microphone), self.sending))
+            audio.attach(pc.addTransceiver(audio, direction="sendrecv"))
         await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
         for transceiver in pc.getTransceivers():
             if transceiver.kind == "video" and self.video is None:
                 pc.addTrack(Switched(self._relay.subscribe(self._camera), self.sending))
-            elif transceiver.kind == "audio" and self._microphone is not None:
+            elif transceiver.kind == "audio" and self._microphone is not None and audio is None:
                 pc.addTrack(Switched(self._relay.subscribe(self._microphone), self.sending))
         answer = await pc.createAnswer()
         await pc.setLocalDescription(answer)

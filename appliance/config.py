@@ -20,11 +20,15 @@ class ApplianceSettings(BaseSettings):
     width: int = Field(640, ge=160, le=1920)
     height: int = Field(480, ge=120, le=1080)
     fps: int = Field(30, ge=1, le=60)
-    # Who encodes the camera: aiortc (VP8 at its own settings), or the appliance itself (VP8
-    # without denoiser, H.264 ultrafast) handing aiortc finished packets — the path a Pi 4's
-    # hardware encoder needs; on x86 the three cost about the same (bench/call.py).
-    video_encoder: Literal["vp8", "h264", "aiortc"] = "aiortc"
+    # Who encodes the camera: the appliance itself, handing aiortc finished packets (H.264
+    # ultrafast, the cheapest here and what phones decode in hardware, VP8 when the browser
+    # offers no H.264; or VP8 without denoiser), or aiortc (VP8 at its own settings; the
+    # benchmark's baseline). See bench/call.py.
+    video_encoder: Literal["vp8", "h264", "aiortc"] = "h264"
     audio: Literal["synthetic", "alsa", "pulse", "none"] = "synthetic"
+    # Who encodes the microphone: the appliance (mono Opus for speech, 32 kbit/s, in the event
+    # loop) or aiortc (stereo Opus at 96 kbit/s in a worker thread; the benchmark's baseline).
+    audio_encoder: Literal["opus", "aiortc"] = "opus"
     # "relay": only TURN candidates (tests of the TURN path; networks that allow nothing else).
     ice_transport_policy: Literal["all", "relay"] = "all"
     audio_device: str = "default"

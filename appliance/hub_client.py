@@ -265,6 +265,7 @@ class HubClient:
                 sending=self.sending,
                 changed=self.changed,
                 video_encoder=self._video_encoder(),
+                own_audio=self.settings.audio_encoder == "opus",
             )
             call.transport_policy = RTCIceTransportPolicy(self.settings.ice_transport_policy)
             call.watch()

@@ -80,6 +80,8 @@ def start_appliance(hub_url: str, credential: str, **extra: str) -> subprocess.P
         **{f"BUERGERAMT_APPLIANCE_{k.upper()}": v for k, v in extra.items()},
     }
     command = [sys.executable, "-c", "from hub.cli import main; main()", "appliance"]
+    if os.environ.get("CPROF"):
+        command = [sys.executable, "/tmp/runprof.py"]
     process = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
     time.sleep(3)  # imports, connect, clerk sign-in
     return process
@@ -233,6 +235,7 @@ def measure_cpu(browser, hub: Hub, token: str, pid: int) -> float:
                 str(int(CPU_SECONDS)),
                 "-f",
                 "raw",
+                *os.environ.get("PYSPY_EXTRA", "").split(),
                 "-o",
                 os.environ["PROFILE"],
             ],

@@ -22,7 +22,10 @@ class ToneSource(MediaStreamTrack):
 
     def __init__(self, frequency: float = 440.0) -> None:
         super().__init__()
-        self._frequency = frequency
+        # One second of tone, drawn once: a whole number of periods for whole-hertz tones,
+        # so reading it round and round stays seamless.
+        t = np.arange(RATE) / RATE
+        self._second = (0.2 * 32767 * np.sin(2 * math.pi * frequency * t)).astype(np.int16)
         self._sent = 0
         self._start: float | None = None
 
@@ -33,8 +36,8 @@ class ToneSource(MediaStreamTrack):
         delay = self._start + self._sent / RATE - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
-        t = (np.arange(SAMPLES) + self._sent) / RATE
-        samples = (0.2 * 32767 * np.sin(2 * math.pi * self._frequency * t)).astype(np.int16)
+        offset = self._sent % RATE  # RATE is a multiple of SAMPLES: no frame wraps around
+        samples = self._second[offset : offset + SAMPLES]
         frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
         frame.sample_rate = RATE
         frame.pts = self._sent

@@ -38,6 +38,28 @@ SAMPLE = """() => {
 }"""
 
 
+# What the citizen hears from the counter: the loudest frequency of the clerk's audio as
+# decoded by the page (Web Audio on the received track), and the codec it came in.
+HEARD = """async () => {
+  const stream = document.getElementById('remote').srcObject;
+  const audio = new AudioContext();
+  await audio.resume();
+  const analyser = audio.createAnalyser();
+  analyser.fftSize = 8192;
+  audio.createMediaStreamSource(new MediaStream(stream.getAudioTracks())).connect(analyser);
+  await new Promise((r) => setTimeout(r, 1500));
+  const bins = new Float32Array(analyser.frequencyBinCount);
+  analyser.getFloatFrequencyData(bins);
+  let loudest = 1;
+  for (let i = 1; i < bins.length; i++) if (bins[i] > bins[loudest]) loudest = i;
+  const stats = [...(await window.bvCall.pc.getStats()).values()];
+  const inbound = stats.find((s) => s.type === 'inbound-rtp' && s.kind === 'audio');
+  const codec = stats.find((s) => s.id === inbound.codecId);
+  return {hz: loudest * audio.sampleRate / analyser.fftSize, db: bins[loudest],
+          codec: codec.mimeType, channels: codec.channels};
+}"""
+
+
 def auto_admitting(hub, desk, booking, **settings) -> RunningAppliance:
     """The booking's counter appliance, signing its clerk in and admitting whoever waits."""
     return RunningAppliance(
@@ -129,6 +151,12 @@ def test_a_citizen_joins_and_sees_the_counters_camera(counter, media_browser, ch
     with store.transaction() as session:
         assert session.get(AppointmentRow, booking.id).device_check == "ready"
     assert appliance.client.calls[str(booking.id)].appointment == str(booking.id)
+
+    # The citizen hears the counter's microphone (the synthetic 440 Hz tone), in the
+    # appliance's own Opus encoding.
+    heard = page.evaluate(HEARD)
+    assert abs(heard["hz"] - 440) < 10 and heard["db"] > -60, heard
+    assert heard["codec"] == "audio/opus", heard
 
     # The appliance decodes the browser's fake camera and microphone.
     call = appliance.client.calls[str(booking.id)]

@@ -35,6 +35,20 @@ def test_the_synthetic_camera_draws_its_quadrants_and_moves():
     assert not np.array_equal(rgb, second.to_ndarray(format="rgb24"))  # the bar moved
 
 
+@pytest.mark.parametrize(("width", "height"), [(162, 120), (1278, 718)])
+def test_the_picture_is_right_where_the_frame_pads_its_rows(width, height):
+    # 162 px rows are stored 176 bytes wide; 718 rows give odd chroma heights.
+    camera = open_camera(ApplianceSettings(camera="synthetic", width=width, height=height))
+    frame = frames(camera, 1)[0]
+    assert frame.planes[0].line_size > width
+    rgb = frame.to_ndarray(format="rgb24")
+    h, w = height // 4, width // 4
+    assert tuple(rgb[h, w]) == pytest.approx((255, 0, 0), abs=12)
+    assert tuple(rgb[h, 3 * w]) == pytest.approx((0, 200, 0), abs=12)
+    assert tuple(rgb[3 * h, w]) == pytest.approx((0, 0, 255), abs=12)
+    assert min(rgb[3 * h, 3 * w - 20]) > 240
+
+
 def test_an_absent_usb_camera_is_named():
     settings = ApplianceSettings(camera="opencv", camera_device=63)
     with pytest.raises(CameraMissing, match="/dev/video63"):
@@ -109,3 +123,14 @@ def test_the_feed_keeps_the_newest_frame_for_each_screen_and_converts_only_for_r
     _, kind, _, rate, channels, later, _ = HEADER.unpack_from(audio[0])
     assert (kind, rate) == (Kind.AUDIO, RATE) and later > sequence
     assert len(audio[0]) - HEADER.size == SAMPLES * channels * 2
+
+
+def test_the_tone_runs_on_seamlessly_past_its_one_second_table():
+    tone = ToneSource()
+    tone._start = -1e9  # a clock long past: frames come at once, no waiting
+    samples = np.concatenate([f.to_ndarray()[0] for f in frames(tone, 2 * RATE // SAMPLES)])
+    wrap = RATE  # where the table starts again
+    steps = np.abs(np.diff(samples.astype(np.int32)))
+    assert steps[wrap - 2 : wrap + 2].max() <= steps[: wrap - 2].max() + 1  # no jump at the wrap
+    spectrum = np.abs(np.fft.rfft(samples[:RATE]))
+    assert np.argmax(spectrum) == 440  # 1 Hz bins over one second

@@ -1,0 +1,57 @@
+"""The appliance's own Opus: mono speech packets that decode back to what went in."""
+
+from __future__ import annotations
+
+import fractions
+
+import av
+import numpy as np
+
+from appliance.encoded import OPUS_RATE, OPUS_SAMPLES, OpusEncoder
+
+
+def tone(rate: int, layout: str, samples: int, n: int, hz: float = 440.0) -> list[av.AudioFrame]:
+    """n frames of a sine tone at `rate` in `layout`, `samples` per frame."""
+    channels = 2 if layout == "stereo" else 1
+    out = []
+    for i in range(n):
+        t = (np.arange(samples) + i * samples) / rate
+        wave = (8000 * np.sin(2 * np.pi * hz * t)).astype(np.int16)
+        packed = np.repeat(wave, channels).reshape(1, -1)  # s16 is interleaved
+        frame = av.AudioFrame.from_ndarray(packed, format="s16", layout=layout)
+        frame.sample_rate, frame.pts = rate, i * samples
+        frame.time_base = fractions.Fraction(1, rate)
+        out.append(frame)
+    return out
+
+
+def decoded(packets: list[av.Packet]) -> np.ndarray:
+    decoder = av.CodecContext.create("libopus", "r")
+    frames = [f for p in packets for f in decoder.decode(p)]
+    return np.concatenate([f.to_ndarray()[0] for f in frames]).astype(float)
+
+
+def loudest_hz(samples: np.ndarray, channels: int) -> float:
+    mono = samples[::channels][OPUS_RATE // 10 :]  # past the decoder's start-up
+    spectrum = np.abs(np.fft.rfft(mono))
+    return np.argmax(spectrum) * OPUS_RATE / len(mono)
+
+
+def test_48khz_mono_20ms_frames_become_one_packet_each_with_counted_timestamps():
+    encoder = OpusEncoder()
+    packets = [p for f in tone(OPUS_RATE, "mono", OPUS_SAMPLES, 100) for p in encoder.encode(f)]
+    assert len(packets) == 100
+    assert [p.pts for p in packets] == [i * OPUS_SAMPLES for i in range(100)]
+    kbit_per_s = sum(p.size for p in packets) * 8 / 2 / 1000
+    assert 20 < kbit_per_s < 60  # speech rate, not aiortc's 96 kbit/s stereo
+    assert abs(loudest_hz(decoded(packets), 2) - 440) < 5  # libopus decodes to stereo
+
+
+def test_a_microphone_at_44_1khz_stereo_in_odd_frames_is_resampled():
+    encoder = OpusEncoder()
+    frames = tone(44100, "stereo", 1024, 100, hz=1000)
+    packets = [p for f in frames for p in encoder.encode(f)]
+    seconds = 100 * 1024 / 44100
+    assert abs(len(packets) - seconds * 50) <= 2  # 20 ms packets, whatever came in
+    assert [p.pts for p in packets] == [i * OPUS_SAMPLES for i in range(len(packets))]
+    assert abs(loudest_hz(decoded(packets), 2) - 1000) < 5
