@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiortc import (
     MediaStreamTrack,
@@ -30,6 +30,9 @@ from appliance.encoded import EncodedAudio, EncodedVideo, PacketEncoder, Softwar
 from appliance.feed import Feed, Stream
 from appliance.quality import Quality, from_stats
 from appliance.switch import Sending, Switched
+
+if TYPE_CHECKING:
+    from appliance.audio.speaker import AlsaSpeaker
 
 log = logging.getLogger("appliance.call")
 Send = Callable[[str, dict[str, Any]], Awaitable[None]]
@@ -64,12 +67,14 @@ class Call:
         changed: Callable[[], None] = lambda: None,
         video_encoder: Callable[[], PacketEncoder] | None = None,
         own_audio: bool = True,
+        speaker: AlsaSpeaker | None = None,
     ) -> None:
         self.appointment = appointment
         self.ice_servers = ice_servers
         self._camera, self._microphone, self._relay = camera, microphone, relay
         self._send = send
         self._feed, self._changed = feed, changed
+        self._speaker = speaker  # None: the citizen's voice goes to the clerk's screen
         self._video_encoder = video_encoder  # None: aiortc encodes (VP8 at its own settings)
         self._own_audio = own_audio  # False: aiortc encodes (stereo Opus at 96 kbit/s)
         self.video: EncodedVideo | None = None
@@ -178,7 +183,9 @@ class Call:
                         self._feed.video(Stream.CITIZEN, frame)
                 else:
                     self.received.audio_frames += 1
-                    if self._feed is not None:
+                    if self._speaker is not None:
+                        self._speaker.play(frame)
+                    elif self._feed is not None:
                         self._feed.audio(frame)
         except MediaStreamError:
             return

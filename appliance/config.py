@@ -32,6 +32,10 @@ class ApplianceSettings(BaseSettings):
     # "relay": only TURN candidates (tests of the TURN path; networks that allow nothing else).
     ice_transport_policy: Literal["all", "relay"] = "all"
     audio_device: str = "default"
+    # Where the citizen's voice plays: through the clerk's screen (Chromium on the counter; the
+    # default), or by the daemon itself through ALSA ("pulse": PulseAudio or PipeWire).
+    speaker: Literal["kiosk", "alsa", "pulse", "none"] = "kiosk"
+    speaker_device: str = "default"
     # Demo and tests: sign this clerk in by itself and admit whoever waits, first come first.
     clerk_username: str | None = None
     clerk_password: str | None = None

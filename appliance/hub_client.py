@@ -14,7 +14,7 @@ import socketio
 from aiortc import RTCIceTransportPolicy
 from aiortc.contrib.media import MediaRelay
 
-from appliance.audio import open_microphone
+from appliance.audio import open_microphone, open_speaker
 from appliance.call import Call
 from appliance.camera import open_camera
 from appliance.config import ApplianceSettings
@@ -37,6 +37,7 @@ class HubClient:
         self.settings = settings
         self.camera = open_camera(settings)
         self.microphone = open_microphone(settings)
+        self.speaker = open_speaker(settings)
         self.relay = MediaRelay()
         self.feed = Feed()
         self.sending = Sending()
@@ -107,6 +108,8 @@ class HubClient:
         self.calls.clear()
         if self._day_task is not None:
             self._day_task.cancel()
+        if self.speaker is not None:
+            await asyncio.to_thread(self.speaker.close)  # lets the card finish what it has
         await self.sio.disconnect()
 
     def _set_state(self, state: HubState) -> None:
@@ -266,6 +269,7 @@ class HubClient:
                 changed=self.changed,
                 video_encoder=self._video_encoder(),
                 own_audio=self.settings.audio_encoder == "opus",
+                speaker=self.speaker,
             )
             call.transport_policy = RTCIceTransportPolicy(self.settings.ice_transport_policy)
             call.watch()

@@ -29,8 +29,17 @@ from bench.common import Hub, percentile, prepare_counters, write_results
 from tests.coturn import Coturn
 
 CALLS = int(os.environ.get("CALLS", "20"))
-ENCODERS = ("vp8", "h264", "aiortc")
 CPU_SECONDS = float(os.environ.get("CPU_SECONDS", "15"))
+CPU_ROUNDS = int(os.environ.get("CPU_ROUNDS", "2"))  # each setup this often, interleaved
+# Who encodes what while the appliance's CPU is measured. "default" is what an appliance runs
+# with unconfigured; "aiortc" leaves both to aiortc (its VP8, stereo Opus at 96 kbit/s in a
+# worker thread): the baseline the ratios compare against.
+CPU_SETUPS = {
+    "default": {},
+    "own_vp8": {"video_encoder": "vp8"},
+    "video_only": {"audio": "none"},
+    "aiortc": {"video_encoder": "aiortc", "audio_encoder": "aiortc"},
+}
 PASSWORD = "bench-password-1"
 CHROMIUM = os.environ.get("BUERGERAMT_TEST_CHROMIUM", "/usr/bin/chromium")
 BASE_ARGS = ["--no-sandbox", "--disable-gpu", "--autoplay-policy=no-user-gesture-required"]
@@ -80,8 +89,6 @@ def start_appliance(hub_url: str, credential: str, **extra: str) -> subprocess.P
         **{f"BUERGERAMT_APPLIANCE_{k.upper()}": v for k, v in extra.items()},
     }
     command = [sys.executable, "-c", "from hub.cli import main; main()", "appliance"]
-    if os.environ.get("CPROF"):
-        command = [sys.executable, "/tmp/runprof.py"]
     process = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
     time.sleep(3)  # imports, connect, clerk sign-in
     return process
@@ -121,7 +128,8 @@ def main() -> None:
     url = f"sqlite:///{workdir / 'hub.sqlite3'}"
     now = datetime.now(UTC)  # coturn checks credentials against the real clock
     start = now + timedelta(minutes=10)
-    store, counters, data = prepare_counters(url, 1, 2 * CALLS + 5, start, PASSWORD)
+    needed = 2 * CALLS + 1 + len(CPU_SETUPS) * CPU_ROUNDS
+    store, counters, data = prepare_counters(url, 1, needed, start, PASSWORD)
     store.dispose()
     credential = data["credentials"][counters[0]]
     tokens = [t for t, _, _ in data["tokens"]]
@@ -154,20 +162,24 @@ def main() -> None:
                 stop(appliance)
             browser.close()
             # A browser without camera or microphone receives only: the appliance's CPU is
-            # then what sending its own 640x480 at 30 fps costs.
-            # Each encoder in turn: the appliance's own VP8 (the default), its own H.264, and
-            # aiortc's VP8 at aiortc's settings (the baseline).
+            # then what sending its own 640x480 at 30 fps (and its microphone) costs.
             quiet = playwright.chromium.launch(executable_path=CHROMIUM, args=BASE_ARGS)
-            cpu = {}
-            for n, encoder in enumerate(ENCODERS):
-                appliance = start_appliance(hub.url, credential, video_encoder=encoder)
-                try:
-                    print(f"encoder {encoder}", flush=True)
-                    token = tokens[2 * CALLS + 1 + n]
-                    cpu[encoder] = measure_cpu(quiet, hub, token, appliance.pid)
-                finally:
-                    stop(appliance)
+            samples: dict[str, list[float]] = {name: [] for name in CPU_SETUPS}
+            wakeups: dict[str, list[float]] = {name: [] for name in CPU_SETUPS}
+            spare = iter(tokens[2 * CALLS + 1 :])
+            for _ in range(CPU_ROUNDS):
+                for name, extra in CPU_SETUPS.items():
+                    appliance = start_appliance(hub.url, credential, **extra)
+                    try:
+                        print(f"CPU: {name}", flush=True)
+                        share, woken = measure_cpu(quiet, hub, next(spare), appliance.pid)
+                        samples[name].append(share)
+                        wakeups[name].append(woken)
+                    finally:
+                        stop(appliance)
             quiet.close()
+            cpu = {name: statistics.mean(values) for name, values in samples.items()}
+            woken_per_s = {name: statistics.mean(values) for name, values in wakeups.items()}
     finally:
         hub.stop()
         turn.stop()
@@ -176,11 +188,13 @@ def main() -> None:
         "setup_p90_s_direct": round(percentile(direct, 90), 3),
         "setup_median_s_relay": round(statistics.median(relay), 3),
         "setup_p90_s_relay": round(percentile(relay, 90), 3),
-        "appliance_cpu_share_640x480_30fps": round(cpu["aiortc"], 3),  # the default
-        "appliance_cpu_share_own_vp8": round(cpu["vp8"], 3),
-        "appliance_cpu_share_own_h264": round(cpu["h264"], 3),
-        "cpu_ratio_own_vp8_to_aiortc": round(cpu["vp8"] / cpu["aiortc"], 3),
-        "cpu_ratio_own_h264_to_aiortc": round(cpu["h264"] / cpu["aiortc"], 3),
+        "appliance_cpu_share_640x480_30fps": round(cpu["default"], 3),
+        "appliance_cpu_share_own_vp8": round(cpu["own_vp8"], 3),
+        "appliance_cpu_share_video_only": round(cpu["video_only"], 3),
+        "appliance_cpu_share_aiortc_encoders": round(cpu["aiortc"], 3),
+        "cpu_ratio_default_to_aiortc_encoders": round(cpu["default"] / cpu["aiortc"], 3),
+        "appliance_wakeups_per_s": round(woken_per_s["default"]),
+        "machine_wakeup_cost_us": round(wakeup_cost() * 1e6),
         "drop_to_restored_video_s": round(drop, 3),
     }
     write_results(
@@ -189,9 +203,15 @@ def main() -> None:
         setup={
             "calls_each": CALLS,
             "cpu_measured_seconds": CPU_SECONDS,
-            "codec": "calls: aiortc's VP8 (libvpx speed 6, denoiser; the default); CPU also for "
-            "the appliance's own VP8 (speed 8, no denoiser) and H.264 (libx264 ultrafast)",
-            "note": "loopback, auto-admit; appliance CPU while sending only (receiving nothing)",
+            "cpu_rounds": CPU_ROUNDS,
+            "cpu_shares": {name: [round(v, 3) for v in values] for name, values in samples.items()},
+            "cpu_setups": CPU_SETUPS,
+            "codec": "the appliance's own H.264 (libx264 ultrafast, in the event loop) and mono "
+            "Opus at 32 kbit/s (the default); own VP8: libvpx speed 8 without denoiser; "
+            "aiortc: its VP8 (speed 6, denoiser) and stereo Opus at 96 kbit/s, in worker threads",
+            "note": "loopback, auto-admit; appliance CPU while sending only (receiving nothing); "
+            "wakeups: the appliance's voluntary context switches per second; wakeup cost: CPU "
+            "of one timer wakeup of an event loop that does nothing else, on this machine",
         },
         direct_setups_s=[round(s, 3) for s in direct],
         relay_setups_s=[round(s, 3) for s in relay],
@@ -215,42 +235,69 @@ def measure_drop(browser, hub: Hub, token: str) -> float:
     return seconds
 
 
-def measure_cpu(browser, hub: Hub, token: str, pid: int) -> float:
-    """Share of one core the appliance uses while sending its camera in a call."""
+def measure_cpu(browser, hub: Hub, token: str, pid: int) -> tuple[float, float]:
+    """Share of one core the appliance uses while sending its camera in a call, and how often
+    per second it wakes up."""
     context = browser.new_context(locale="de-DE")
     page = context.new_page()
     page.goto(f"{hub.url}/join/{token}")
     page.get_by_role("button", name="Warteraum betreten").click()
     page.wait_for_function("document.getElementById('remote').currentTime > 1", timeout=30000)
     time.sleep(2)  # past the first keyframes and bitrate ramp-up
-    before, t0 = cpu_seconds(pid), time.monotonic()
+    before, switches, t0 = cpu_seconds(pid), context_switches(pid), time.monotonic()
     if os.environ.get("PROFILE"):
-        subprocess.run(
-            [
-                sys.executable.replace("python", "py-spy"),
-                "record",
-                "-p",
-                str(pid),
-                "-d",
-                str(int(CPU_SECONDS)),
-                "-f",
-                "raw",
-                *os.environ.get("PYSPY_EXTRA", "").split(),
-                "-o",
-                os.environ["PROFILE"],
-            ],
-            capture_output=True,
-        )
+        py_spy = sys.executable.replace("python", "py-spy")
+        duration = str(int(CPU_SECONDS))
+        command = [py_spy, "record", "-p", str(pid), "-d", duration, "-f", "raw"]
+        subprocess.run([*command, "-o", os.environ["PROFILE"]], capture_output=True)
     else:
         time.sleep(CPU_SECONDS)
-    share = (cpu_seconds(pid) - before) / (time.monotonic() - t0)
+    elapsed = time.monotonic() - t0
+    share = (cpu_seconds(pid) - before) / elapsed
+    woken = (context_switches(pid) - switches) / elapsed
     size = page.evaluate("(v => [v.videoWidth, v.videoHeight])(document.getElementById('remote'))")
-    print(f"appliance CPU while sending {size[0]}x{size[1]}: {share:.1%} of a core", flush=True)
+    print(
+        f"appliance CPU while sending {size[0]}x{size[1]}: {share:.1%} of a core, "
+        f"{woken:.0f} wakeups/s",
+        flush=True,
+    )
     # Hang up: a call left open would keep the next appliance busy until it is dropped.
     page.evaluate("window.bvCall.socket.emit('hangup', {})")
     page.wait_for_function("window.bvCall.call === 'ended'")
     context.close()
-    return share
+    return share, woken
+
+
+def context_switches(pid: int) -> int:
+    """Voluntary context switches of all a process's threads so far (each is a sleep that
+    ended in a wakeup)."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            status = (task / "status").read_text()
+        except OSError:  # a thread that just ended
+            continue
+        for line in status.splitlines():
+            if line.startswith("voluntary_ctxt_switches:"):
+                total += int(line.split()[1])
+    return total
+
+
+def wakeup_cost(rate: int = 50, seconds: float = 5.0) -> float:
+    """CPU seconds one timer wakeup of an otherwise idle event loop costs on this machine.
+
+    On a virtual machine this is far from free, and a call wakes the appliance for every
+    audio and video frame: it puts the appliance's CPU figure in proportion.
+    """
+    import asyncio
+
+    async def tick() -> float:
+        start, cpu = time.monotonic(), time.process_time()
+        for n in range(1, int(rate * seconds) + 1):
+            await asyncio.sleep(max(0.0, start + n / rate - time.monotonic()))
+        return (time.process_time() - cpu) / (rate * seconds)
+
+    return asyncio.run(tick())
 
 
 if __name__ == "__main__":

@@ -179,9 +179,9 @@ def appliance() -> None:
     """Run a counter appliance (settings: BUERGERAMT_APPLIANCE_* environment variables)."""
     from pydantic import ValidationError
 
-    from appliance.camera import CameraMissing
     from appliance.config import ApplianceSettings
     from appliance.daemon import main as run_appliance
+    from appliance.errors import DeviceMissing
 
     try:
         settings = ApplianceSettings()
@@ -197,7 +197,7 @@ def appliance() -> None:
         )
     try:
         run_appliance(settings)
-    except CameraMissing as exc:
+    except DeviceMissing as exc:
         raise click.ClickException(str(exc)) from None
 
 

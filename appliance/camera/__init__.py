@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from appliance.errors import DeviceMissing
+
 if TYPE_CHECKING:
     from aiortc import MediaStreamTrack
 
     from appliance.config import ApplianceSettings
 
 
-class CameraMissing(RuntimeError):
+class CameraMissing(DeviceMissing):
     """The configured camera is not there; the message says what to check."""
 
 

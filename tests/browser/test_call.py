@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from appliance.encoded import DEFAULT_BITRATE
@@ -163,6 +164,32 @@ def test_a_citizen_joins_and_sees_the_counters_camera(counter, media_browser, ch
     appliance.wait_for(lambda: call.received.video_frames > 20 and call.received.audio_frames > 50)
     assert call.received.video_size[0] > 0
     context.close()
+
+
+def test_the_counter_s_speaker_plays_the_citizen_s_voice_through_alsa(
+    sqlite_store, serve_hub, media_browser, tmp_path
+):
+    # A counter whose daemon plays the citizen itself (speaker = "alsa"); ALSA's file
+    # plugin stands in for the sound card and keeps what it was given.
+    desk = make_desk(sqlite_store, MONDAY_EARLY)
+    booking = desk.book(berlin(2026, 3, 2, 9, 0))
+    hub = serve_hub(sqlite_store.url, clock_start=berlin(2026, 3, 2, 8, 50).isoformat())
+    played = tmp_path / "speaker.raw"
+    device = f"file:'{played}',raw"
+    appliance = auto_admitting(hub, desk, booking, speaker="alsa", speaker_device=device)
+    try:
+        context, _ = joined(media_browser, hub, booking)
+        speaker = appliance.client.speaker
+        appliance.wait_for(lambda: speaker.played > 150)  # three seconds of the citizen
+        context.close()
+    finally:
+        appliance.stop()
+    left = np.fromfile(played, np.int16).reshape(-1, 2)[:, 0].astype(float)
+    assert len(left) >= 3 * 48000
+    # Chromium's fake microphone beeps: loud 20 ms stretches between quiet ones.
+    loudness = np.sqrt((left[: len(left) // 960 * 960].reshape(-1, 960) ** 2).mean(axis=1))
+    assert (loudness > 1000).sum() >= 5, loudness.max()
+    assert (loudness < 100).sum() >= 5
 
 
 def test_the_call_comes_back_by_itself_after_the_phone_loses_its_connection(counter, media_browser):
