@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Callable
 
 from appliance.config import ApplianceSettings
 from appliance.hub_client import HubClient
@@ -48,14 +47,6 @@ async def start_kiosk(client: HubClient) -> Kiosk:
 def main(settings: ApplianceSettings | None = None) -> None:
     """Entry point for the command line."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
-        runner.run(run(settings or ApplianceSettings()))
-
-
-def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
-    """uvloop where it is installed: every packet of a call passes through the loop."""
-    try:
-        import uvloop
-    except ImportError:  # not on this platform: asyncio's own loop does the same, slower
-        return None
-    return uvloop.new_event_loop
+    # asyncio's own loop: uvloop saved no CPU measurably in a call (bench/call.py) and doubled
+    # the counter screen's delay (bench/kiosk.py: 186 ms instead of 79 ms glass to glass).
+    asyncio.run(run(settings or ApplianceSettings()))

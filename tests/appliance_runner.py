@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 from appliance.config import ApplianceSettings
-from appliance.daemon import event_loop_factory, start_kiosk
+from appliance.daemon import start_kiosk
 from appliance.hub_client import HubClient
 from kiosk_ui.server import Kiosk
 
@@ -20,7 +20,7 @@ class RunningAppliance:
     def __init__(self, *, kiosk: bool = False, **settings: Any) -> None:
         settings.setdefault("kiosk_port", 0)
         self.settings = ApplianceSettings(kiosk=kiosk, **settings)
-        self.loop = (event_loop_factory() or asyncio.new_event_loop)()  # as the daemon runs
+        self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.client: HubClient | None = None
         self.kiosk: Kiosk | None = None
