@@ -20,6 +20,7 @@ from typing import Any, Literal, Protocol
 
 import av
 from aiortc import MediaStreamTrack, RTCRtpSender, RTCRtpTransceiver
+from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, unpack_remb_fci
 from av import AudioFrame, VideoFrame
 from av.video.frame import PictureType
 
@@ -128,22 +129,35 @@ class EncodedVideo(MediaStreamTrack):
         applied: aiortc negotiates codecs in setRemoteDescription).
 
         aiortc answers PLI/FIR by calling the sender's `_send_keyframe` (meant for its own
-        encoders), and writes REMB estimates to the `target_bitrate` of the encoder it keeps
-        for packetizing: the track takes both from there (aiortc 1.10 – 1.16).
+        encoders), and hands every RTCP packet for the sender to its `_handle_rtcp_packet`:
+        the track takes both (aiortc 1.10 – 1.16). It reads the browser's estimate (REMB)
+        itself: aiortc's H.264 packetizer would clamp it to 0.5–3 Mbit/s, and a phone on a
+        weak connection needs less than 0.5.
         """
         self._sender = sender
         sender._send_keyframe = self.request_keyframe  # type: ignore[method-assign]
+        handle = sender._handle_rtcp_packet
+
+        async def _handle_rtcp_packet(packet: Any) -> None:
+            self.on_rtcp(packet)
+            await handle(packet)
+
+        sender._handle_rtcp_packet = _handle_rtcp_packet  # type: ignore[method-assign]
         capabilities = RTCRtpSender.getCapabilities("video").codecs
         transceiver.setCodecPreferences(
             [c for c in capabilities if c.mimeType in (self.mime_type, "video/rtx")]
         )
 
-    def _estimate(self) -> int:
-        packer = getattr(self._sender, "_RTCRtpSender__encoder", None)
-        estimate = getattr(packer, "target_bitrate", None)
-        if isinstance(estimate, int):
+    def on_rtcp(self, packet: Any) -> None:
+        """Follow the browser's bandwidth estimate (REMB) for this track's stream."""
+        if not isinstance(packet, RtcpPsfbPacket) or packet.fmt != RTCP_PSFB_APP:
+            return
+        try:
+            estimate, ssrcs = unpack_remb_fci(packet.fci)
+        except ValueError:  # another application's feedback
+            return
+        if self._sender is not None and self._sender._ssrc in ssrcs:
             self.bitrate = max(MIN_BITRATE, min(estimate, MAX_BITRATE))
-        return self.bitrate
 
     async def recv(self) -> av.Packet:  # type: ignore[override]
         while not self._pending:
@@ -152,7 +166,7 @@ class EncodedVideo(MediaStreamTrack):
             self.keyframes_sent += keyframe
             # In the event loop, not a worker thread: a frame takes about a millisecond, and
             # handing each one to a thread and back cost more than that (bench/call.py).
-            packets = self.encoder.encode(frame, keyframe, self._estimate())
+            packets = self.encoder.encode(frame, keyframe, self.bitrate)
             for packet in packets:
                 packet.pts, packet.time_base = frame.pts, frame.time_base
             self._pending.extend(packets)
