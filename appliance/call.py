@@ -134,20 +134,19 @@ class Call:
             if not offered(sdp, encoder.codec):
                 log.info("call %s: no %s offered; VP8 instead", self.appointment, encoder.codec)
                 encoder = SoftwareEncoder("vp8", encoder.fps)
-            camera = Switched(self._relay.subscribe(self._camera), self.sending)
-            self.video = EncodedVideo(camera, encoder)
+            self.video = EncodedVideo(self._outgoing(self._camera), encoder)
             transceiver = pc.addTransceiver(self.video, direction="sendrecv")
             self.video.attach(transceiver.sender, transceiver)
         audio = None
         if self._own_audio and self._microphone is not None and "m=audio" in sdp:
-            audio = EncodedAudio(Switched(self._relay.subscribe(self._microphone), self.sending))
+            audio = EncodedAudio(self._outgoing(self._microphone))
             audio.attach(pc.addTransceiver(audio, direction="sendrecv"))
         await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
         for transceiver in pc.getTransceivers():
             if transceiver.kind == "video" and self.video is None:
-                pc.addTrack(Switched(self._relay.subscribe(self._camera), self.sending))
+                pc.addTrack(self._outgoing(self._camera))
             elif transceiver.kind == "audio" and self._microphone is not None and audio is None:
-                pc.addTrack(Switched(self._relay.subscribe(self._microphone), self.sending))
+                pc.addTrack(self._outgoing(self._microphone))
         answer = await pc.createAnswer()
         await pc.setLocalDescription(answer)
         # aiortc gathers every candidate before this returns: the answer carries them all.
@@ -155,6 +154,10 @@ class Call:
             "signal",
             {"appointment": self.appointment, "type": "answer", "sdp": pc.localDescription.sdp},
         )
+
+    def _outgoing(self, source: MediaStreamTrack) -> Switched:
+        """The shared camera or microphone as this call sends it (black or silent when off)."""
+        return Switched(self._relay.subscribe(source), self.sending)
 
     async def candidate(self, candidate: dict[str, Any] | None) -> None:
         """Add a candidate the browser trickled (None: it has no more)."""

@@ -98,21 +98,39 @@ class SoftwareEncoder:
         return list(context.encode(frame))
 
 
-class EncodedVideo(MediaStreamTrack):
+class PacketTrack(MediaStreamTrack):
+    """A track of packets encoded from `source`'s frames (the video and audio tracks below)."""
+
+    def __init__(self, source: MediaStreamTrack) -> None:
+        super().__init__()
+        self._source = source
+        self._pending: list[av.Packet] = []
+
+    def prefer(self, transceiver: RTCRtpTransceiver, *mime_types: str) -> None:
+        """Negotiate only these codecs (call before the offer is applied: aiortc negotiates
+        codecs in setRemoteDescription)."""
+        capabilities = RTCRtpSender.getCapabilities(self.kind).codecs
+        transceiver.setCodecPreferences([c for c in capabilities if c.mimeType in mime_types])
+
+    def stop(self) -> None:
+        """Stop this track and its source."""
+        super().stop()
+        self._source.stop()
+
+
+class EncodedVideo(PacketTrack):
     """A video track of packets: `source`'s frames through `encoder`."""
 
     kind = "video"
 
     def __init__(self, source: MediaStreamTrack, encoder: PacketEncoder) -> None:
-        super().__init__()
-        self._source = source
+        super().__init__(source)
         self.encoder = encoder
         self.bitrate = DEFAULT_BITRATE
         self.keyframes_requested = 0
         self.keyframes_sent = 0
         self._keyframe = True
         self._sender: RTCRtpSender | None = None
-        self._pending: list[av.Packet] = []
 
     @property
     def mime_type(self) -> str:
@@ -143,10 +161,7 @@ class EncodedVideo(MediaStreamTrack):
             await handle(packet)
 
         sender._handle_rtcp_packet = _handle_rtcp_packet  # type: ignore[method-assign]
-        capabilities = RTCRtpSender.getCapabilities("video").codecs
-        transceiver.setCodecPreferences(
-            [c for c in capabilities if c.mimeType in (self.mime_type, "video/rtx")]
-        )
+        self.prefer(transceiver, self.mime_type, "video/rtx")
 
     def on_rtcp(self, packet: Any) -> None:
         """Follow the browser's bandwidth estimate (REMB) for this track's stream."""
@@ -171,11 +186,6 @@ class EncodedVideo(MediaStreamTrack):
                 packet.pts, packet.time_base = frame.pts, frame.time_base
             self._pending.extend(packets)
         return self._pending.pop(0)
-
-    def stop(self) -> None:
-        """Stop this track and its source."""
-        super().stop()
-        self._source.stop()
 
 
 OPUS_RATE, OPUS_SAMPLES = 48000, 960  # Opus always runs at 48 kHz; 20 ms per packet
@@ -225,29 +235,21 @@ class OpusEncoder:
         return packets
 
 
-class EncodedAudio(MediaStreamTrack):
+class EncodedAudio(PacketTrack):
     """An audio track of Opus packets from `source`'s frames."""
 
     kind = "audio"
     mime_type = "audio/opus"
 
     def __init__(self, source: MediaStreamTrack, encoder: OpusEncoder | None = None) -> None:
-        super().__init__()
-        self._source = source
+        super().__init__(source)
         self.encoder = encoder or OpusEncoder()
-        self._pending: list[av.Packet] = []
 
     def attach(self, transceiver: RTCRtpTransceiver) -> None:
         """Negotiate Opus only (call before the offer is applied)."""
-        capabilities = RTCRtpSender.getCapabilities("audio").codecs
-        transceiver.setCodecPreferences([c for c in capabilities if c.mimeType == self.mime_type])
+        self.prefer(transceiver, self.mime_type)
 
     async def recv(self) -> av.Packet:  # type: ignore[override]
         while not self._pending:
             self._pending.extend(self.encoder.encode(await self._source.recv()))
         return self._pending.pop(0)
-
-    def stop(self) -> None:
-        """Stop this track and its source."""
-        super().stop()
-        self._source.stop()

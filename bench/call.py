@@ -104,6 +104,14 @@ def stop(process: subprocess.Popen) -> None:
         process.wait()
 
 
+def hang_up(page, context) -> None:
+    """End the citizen's call and close the page: a call left open would keep the next
+    appliance busy until it is dropped."""
+    page.evaluate("window.bvCall.socket.emit('hangup', {})")
+    page.wait_for_function("window.bvCall.call === 'ended'")
+    context.close()
+
+
 def run_calls(browser, hub: Hub, tokens: list[str], query: str = "") -> list[float]:
     """One call per token: join, time to first frame, hang up."""
     setups = []
@@ -114,9 +122,7 @@ def run_calls(browser, hub: Hub, tokens: list[str], query: str = "") -> list[flo
         page.wait_for_function("document.getElementById('preview').srcObject !== null")
         setups.append(page.evaluate(JOIN_TO_FIRST_FRAME) / 1000)
         page.wait_for_function("window.bvCall.call === 'in_call'")
-        page.evaluate("window.bvCall.socket.emit('hangup', {})")
-        page.wait_for_function("window.bvCall.call === 'ended'")
-        context.close()
+        hang_up(page, context)
         print(f"  setup {setups[-1]:.3f} s", flush=True)
     return setups
 
@@ -229,9 +235,7 @@ def measure_drop(browser, hub: Hub, token: str) -> float:
     time.sleep(1)
     seconds = page.evaluate(DROP_TO_RESTORED) / 1000
     print(f"drop to restored video: {seconds:.3f} s", flush=True)
-    page.evaluate("window.bvCall.socket.emit('hangup', {})")
-    page.wait_for_function("window.bvCall.call === 'ended'")
-    context.close()
+    hang_up(page, context)
     return seconds
 
 
@@ -261,10 +265,7 @@ def measure_cpu(browser, hub: Hub, token: str, pid: int) -> tuple[float, float]:
         f"{woken:.0f} wakeups/s",
         flush=True,
     )
-    # Hang up: a call left open would keep the next appliance busy until it is dropped.
-    page.evaluate("window.bvCall.socket.emit('hangup', {})")
-    page.wait_for_function("window.bvCall.call === 'ended'")
-    context.close()
+    hang_up(page, context)
     return share, woken
 
 

@@ -24,15 +24,16 @@ class AudioDeviceMissing(DeviceMissing):
 # their own libasound, built to look elsewhere: without these it knows no device names at all
 # ("default", "hw:1,0", "pulse" are all defined by this configuration).
 ALSA_CONFIG = Path("/usr/share/alsa/alsa.conf")
-ALSA_PLUGIN_DIRS = tuple(Path("/usr/lib").glob("*-linux-gnu*/alsa-lib"))
+ALSA_PLUGINS = "*-linux-gnu*/alsa-lib"  # under /usr/lib, one per architecture
 
 
 def configure_alsa() -> None:
     """Point the ALSA library at the system's configuration and plugins (unless set)."""
     if ALSA_CONFIG.exists():
         os.environ.setdefault("ALSA_CONFIG_PATH", str(ALSA_CONFIG))
-    if ALSA_PLUGIN_DIRS:
-        os.environ.setdefault("ALSA_PLUGIN_DIR", str(ALSA_PLUGIN_DIRS[0]))
+    plugins = next(Path("/usr/lib").glob(ALSA_PLUGINS), None)
+    if plugins is not None:
+        os.environ.setdefault("ALSA_PLUGIN_DIR", str(plugins))
 
 
 def alsa_device(kind: str, device: str) -> str:
