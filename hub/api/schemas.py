@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, StringConstraints
+
+from hub.booking.emails import normalize_email
 
 SERVICE_ID = r"^[a-z0-9][a-z0-9-]{0,63}$"
 
@@ -17,11 +18,8 @@ def _printable(value: str) -> str:
 
 
 def _email(value: str) -> str:
-    try:
-        # Lower case throughout: one address, one count for the per-address limits.
-        return validate_email(value, check_deliverability=False).normalized.lower()
-    except EmailNotValidError as exc:
-        raise ValueError(str(exc)) from None
+    # One spelling per address: one count for the per-address limits (hub.booking.emails).
+    return normalize_email(value)
 
 
 Name = Annotated[
