@@ -20,6 +20,20 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+def token_ref(token: str) -> str:
+    """A short, stable name for a token that is safe to log: the link itself must never reach a
+    log file (logs are kept longer and read by more people than the database), yet an operator
+    can still match log lines of one appointment with each other and with the stored hash."""
+    return hash_token(token)[:12]
+
+
+def redact_path(path: str) -> str:
+    """`path` with every segment that looks like a token replaced by `~<token_ref>`, for logs."""
+    return "/".join(
+        f"~{token_ref(part)}" if looks_like_token(part) else part for part in path.split("/")
+    )
+
+
 def looks_like_token(token: str) -> bool:
     """Cheap shape check before touching the database."""
     return 40 <= len(token) <= 64 and all(c.isalnum() or c in "-_" for c in token)

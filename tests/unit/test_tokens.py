@@ -33,3 +33,19 @@ def test_shape_check_rejects_junk():
     assert not looks_like_token("abc")
     assert not looks_like_token("a" * 43 + "!")
     assert not looks_like_token("a" * 200)
+
+
+def test_token_ref_is_a_short_prefix_of_the_stored_hash():
+    from hub.booking.tokens import token_ref
+
+    token = new_token()
+    assert token_ref(token) == hash_token(token)[:12]
+    assert token not in token_ref(token)
+
+
+def test_redact_path_hides_tokens_but_keeps_the_route():
+    from hub.booking.tokens import redact_path, token_ref
+
+    token = new_token()
+    assert redact_path(f"/manage/{token}/cancel") == f"/manage/~{token_ref(token)}/cancel"
+    assert redact_path("/api/v1/services/passport/slots") == "/api/v1/services/passport/slots"
