@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -26,6 +27,11 @@ log = logging.getLogger("appliance.hub")
 NAMESPACE = "/appliance"
 DAY_COALESCE_S = 0.3  # lobby and call news arrive in bursts: fetch the day once per burst
 DAY_REFRESH_S = 60.0
+# Signals for a call this appliance does not hold yet (after a restart the citizen's offer can
+# overtake `hello`) are kept this long, this many per call, for this many calls.
+EARLY_SIGNAL_S = 15.0
+EARLY_SIGNALS_PER_CALL = 64
+EARLY_CALLS = 4
 
 HubState = Literal["connecting", "online", "offline"]
 
@@ -54,6 +60,7 @@ class HubClient:
         self.hello = asyncio.Event()
         self.listeners: list[Callable[[], None]] = []
         self._day_task: asyncio.Task[None] | None = None
+        self._early: dict[str, list[tuple[float, dict[str, Any]]]] = {}
         self.sio = socketio.AsyncClient(
             reconnection=True, reconnection_delay=0.5, reconnection_delay_max=5
         )
@@ -211,7 +218,7 @@ class HubClient:
         if held and held["appointment"] in self.unsent_ends:
             await self.emit("end", {"appointment": held["appointment"], "outcome": "done"})
         elif held:
-            self._call(held)
+            self._call(held)  # its fresh offer follows (`peer_rejoined`), or came early
         self.unsent_ends.clear()
         self.hello.set()
         self._set_state("online")
@@ -273,6 +280,9 @@ class HubClient:
             )
             call.transport_policy = RTCIceTransportPolicy(self.settings.ice_transport_policy)
             call.watch()
+            early = [m for at, m in self._early.pop(appointment, []) if _fresh(at)]
+            if early:
+                call.received.tasks.append(asyncio.ensure_future(self._apply(call, *early)))
         return call
 
     def _video_encoder(self) -> Callable[[], PacketEncoder] | None:
@@ -301,14 +311,33 @@ class HubClient:
     async def _on_signal(self, message: dict[str, Any]) -> None:
         call = self.calls.get(message["appointment"])
         if call is None:
+            self._keep_early(message)
             return
+        await self._apply(call, message)
+
+    async def _apply(self, call: Call, *messages: dict[str, Any]) -> None:
         # Handlers run as concurrent tasks; the lock keeps a call's signals in arrival order
         # (a candidate must not reach the peer connection before its offer).
         async with call.signals:
-            if message["type"] == "offer":
-                await call.offer(message["sdp"])
-            elif message["type"] == "candidate":
-                await call.candidate(message.get("candidate"))
+            for message in messages:
+                if message["type"] == "offer":
+                    await call.offer(message["sdp"])
+                elif message["type"] == "candidate":
+                    await call.candidate(message.get("candidate"))
+
+    def _keep_early(self, message: dict[str, Any]) -> None:
+        """Keep a signal for a call not held yet, bounded in time, count and calls."""
+        self._early = {
+            key: kept for key, kept in self._early.items() if kept and _fresh(kept[-1][0])
+        }
+        appointment = message["appointment"]
+        if appointment not in self._early and len(self._early) >= EARLY_CALLS:
+            return
+        kept = self._early.setdefault(appointment, [])
+        if message["type"] == "offer":
+            kept.clear()  # a new offer makes what came before it useless
+        if len(kept) < EARLY_SIGNALS_PER_CALL:
+            kept.append((time.monotonic(), message))
 
     async def _on_peer_left(self, message: dict[str, Any]) -> None:
         log.info("citizen of %s left; waiting for a new offer", message["appointment"])
@@ -323,3 +352,7 @@ class HubClient:
     async def _on_revoked(self, message: dict[str, Any]) -> None:
         log.error("this device was revoked (%s): stopping", message.get("reason"))
         self.sio.reconnection = False
+
+
+def _fresh(at: float) -> bool:
+    return time.monotonic() - at < EARLY_SIGNAL_S

@@ -90,8 +90,14 @@ class Kiosk:
         app = web.Application(middlewares=[self._only_local], client_max_size=MAX_COMMAND_BYTES)
         app.router.add_get("/", self.page)
         app.router.add_get("/ws", self.websocket)
+        app.router.add_get("/healthz", self.healthz)
         app.router.add_static("/static", HERE / "static")
         return app
+
+    async def healthz(self, request: web.Request) -> web.Response:
+        """The daemon answers, and how its hub link stands (for the launcher, watchdogs and
+        fault tests; nothing personal)."""
+        return web.json_response({"status": "ok", "hub": self.client.state})
 
     async def start(self) -> None:
         """Listen on 127.0.0.1 (port 0: any free port, for tests) and start the screen tasks."""

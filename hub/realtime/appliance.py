@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from flask import current_app, request
@@ -67,11 +69,14 @@ class ApplianceNamespace(GuardedNamespace):
         join_room(counter_room(device.counter_id))
         if replaced:
             self.socketio.server.disconnect(replaced, namespace=APPLIANCE)
+        rejoined: Callable[[], None] | None = None
         if call is not None:
             conn.calls.add(call.appointment_id)
             join_room(appliance_room(call.appointment_id))
             if call.state is State.RECONNECTING:
-                tell_peer("peer_rejoined", call, to_citizen=True)
+                # Told only after `hello`: the citizen answers with a fresh offer, which must
+                # not reach the appliance before it knows it holds the call again.
+                rejoined = partial(tell_peer, "peer_rejoined", call, to_citizen=True)
         hello = {
             "device": {"id": device.id, "name": device.name, "counter": device.counter_id},
             "counter": {"id": device.counter_id, "name": device.counter_name},
@@ -79,7 +84,7 @@ class ApplianceNamespace(GuardedNamespace):
             "call": _with_ice(call) if call else None,
             "lobby": lobby_for(device.counter_id),
         }
-        send_after_connect("hello", sid, hello, APPLIANCE)
+        send_after_connect("hello", sid, hello, APPLIANCE, then=rejoined)
         reg.lobby_changed()
 
     def on_disconnect(self, reason: Any = None) -> None:

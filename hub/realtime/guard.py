@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from flask import current_app, request
-from flask_socketio import Namespace
+from flask_socketio import ConnectionRefusedError, Namespace
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import DBAPIError
 
 from hub.operations.calls import CallRefused
 
@@ -47,12 +48,42 @@ def refusal(code: str, message: str) -> dict[str, Any]:
     return {"ok": False, "error": {"code": code, "message": message}}
 
 
+class RefusalLog:
+    """One log line per kind of refusal and interval: a flood of refused events is one line
+    with a count, not one line each (the metric counts every refusal)."""
+
+    def __init__(self, interval: float = 10.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.interval, self.clock = interval, clock
+        self._since: dict[str, float] = {}
+        self._quiet: dict[str, int] = {}
+
+    def log(self, code: str, where: str, message: str) -> bool:
+        """Log this refusal unless its kind was logged within the interval; True if logged."""
+        now = self.clock()
+        since = self._since.get(code)
+        if since is not None and now - since < self.interval:
+            self._quiet[code] = self._quiet.get(code, 0) + 1
+            return False
+        self._since[code] = now
+        more = self._quiet.pop(code, 0)
+        tail = f" (and {more} more since the last such line)" if more else ""
+        log.warning("refused %s (%s): %s%s", code, where, message, tail)
+        return True
+
+
+refusal_log = RefusalLog()
+
+
 def refuse(code: str, message: str) -> dict[str, Any]:
     """Count and log a refusal, and build its acknowledgement."""
     current_app.extensions["metrics"].refusals.labels(code).inc()
-    sid = getattr(request, "sid", None)
-    log.warning("refused %s (%s %s): %s", code, getattr(request, "namespace", ""), sid, message)
+    where = f"{getattr(request, 'namespace', '')} {getattr(request, 'sid', None)}"
+    refusal_log.log(code, where, message)
     return refusal(code, message)
+
+
+UNAVAILABLE = "unavailable"
+UNAVAILABLE_MESSAGE = "the hub cannot check this connection right now; try again in a moment"
 
 
 def parse(model: type[P], data: Any) -> P:
@@ -67,6 +98,8 @@ def on_error(exc: BaseException) -> dict[str, Any]:
         return refuse("invalid_payload", f"invalid payload: {fields or 'not an object'}")
     if isinstance(exc, CallRefused):
         return refuse(exc.code, str(exc))
+    if isinstance(exc, DBAPIError):  # the database is away: the client may retry
+        return refuse(UNAVAILABLE, UNAVAILABLE_MESSAGE)
     log.exception("event handler failed", exc_info=exc)
     return refusal("internal_error", "the hub could not handle this event; try again")
 
@@ -81,9 +114,17 @@ class GuardedNamespace(Namespace):
 
     def trigger_event(self, event: str, *args: Any) -> Any:
         """Dispatch with the checks every event gets."""
-        if event in ("connect", "disconnect"):
-            return super().trigger_event(event, *args)
         sid = args[0]
+        if event in ("connect", "disconnect"):
+            # Socket.IO calls these while the client is not (or no longer) connected; a client
+            # that is connected and sends them is forging an event.
+            if self.socketio.server.manager.is_connected(sid, self.namespace):  # type: ignore[union-attr]
+                return self._refuse(sid, "reserved_event", f"a client cannot send {event!r}")
+            if event == "connect":
+                return self.socketio._handle_event(  # type: ignore[union-attr]
+                    self._connect, event, self.namespace, *args
+                )
+            return super().trigger_event(event, *args)
         if not isinstance(event, str) or not hasattr(self, f"on_{event}"):
             return self._refuse(sid, "unknown_event", f"no event {str(event)[:64]!r} here")
         bucket = self._bucket(sid)
@@ -92,6 +133,26 @@ class GuardedNamespace(Namespace):
         if not bucket.take():
             return self._refuse(sid, "rate_limited", "too many messages; slow down")
         return super().trigger_event(event, *args)
+
+    def _connect(self, auth: Any = None) -> Any:
+        """Run on_connect, failing closed: if the identity cannot be checked (the database is
+        away), the connection is refused with a code clients retry on — never accepted."""
+        try:
+            return self.on_connect(auth)  # type: ignore[attr-defined]
+        except ConnectionRefusedError:
+            raise
+        except Exception as exc:
+            from hub.realtime.notices import registry
+
+            registry().remove(request.sid)
+            if isinstance(exc, DBAPIError):  # an outage, expected to pass: one line a while
+                refusal_log.log(UNAVAILABLE, f"{self.namespace} connect", repr(exc)[:300])
+            else:  # a bug: still refused, and shown in full
+                log.exception("connect handler failed", exc_info=exc)
+            current_app.extensions["metrics"].refusals.labels(UNAVAILABLE).inc()
+            raise ConnectionRefusedError(
+                UNAVAILABLE_MESSAGE, {"code": UNAVAILABLE, "message": UNAVAILABLE_MESSAGE}
+            ) from None
 
     def _refuse(self, sid: str, code: str, message: str) -> Any:
         # Run inside the same app and request context as a handler would.

@@ -7,6 +7,7 @@ so the process that saw a change tells everyone concerned, wherever they are con
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -147,15 +148,24 @@ def status(call: Call, wait: Wait | None = None) -> dict[str, Any]:
     return message
 
 
-def send_after_connect(event: str, sid: str, message: dict[str, Any], namespace: str) -> None:
+def send_after_connect(
+    event: str,
+    sid: str,
+    message: dict[str, Any],
+    namespace: str,
+    then: Callable[[], None] | None = None,
+) -> None:
     """Send `message` once the connect handler has returned, so the client has its connection
-    (Socket.IO confirms it only then) before the first news arrives."""
+    (Socket.IO confirms it only then) before the first news arrives; `then` runs right after,
+    for news that must not overtake this message."""
     sio = _socketio()
     app = current_app._get_current_object()  # type: ignore[attr-defined]
 
     def send() -> None:
         with app.app_context():
             sio.emit(event, message, to=sid, namespace=namespace)
+            if then is not None:
+                then()
 
     sio.start_background_task(send)
 

@@ -53,6 +53,7 @@ def messages() -> dict[str, str]:
         ),
         "no_media": _("Neither camera nor microphone could be started."),
         "error": _("Something went wrong. Reconnecting …"),
+        "unavailable": _("The service is briefly unavailable. Trying again …"),
         "mute": _("Mute microphone"),
         "unmute": _("Unmute microphone"),
         "camera_off": _("Turn camera off"),

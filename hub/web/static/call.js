@@ -141,7 +141,11 @@
     });
     socket.on("connect_error", (error) => {
       const data = error && error.data;
-      if (data && data.code) {
+      if (data && data.code === "unavailable") {
+        // The hub could not check the link (its database is away): try again by itself.
+        say(text.unavailable);
+        setTimeout(() => { if (!state.ended && !socket.connected) socket.connect(); }, 2000);
+      } else if (data && data.code) {
         socket.disconnect();
         say(fill(text[data.code] || text.error, { time: (data.opens_at || "").slice(11, 16) }));
         state.call = "refused:" + data.code;

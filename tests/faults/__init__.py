@@ -1,0 +1,1 @@
+"""Fault injection: real processes killed, databases and Redis stopped, recovery measured."""
