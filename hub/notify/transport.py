@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import smtplib
 import ssl
 import tempfile
+import time
+from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
+
+# A temporary file this old is a leftover of a crash, not a write under way in another process.
+STALE_AFTER = timedelta(minutes=10)
 
 
 class Transport(Protocol):
@@ -56,12 +62,32 @@ class FolderTransport:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
+        self.remove_stale()
+
+    def remove_stale(self) -> int:
+        """Delete temporary files left by a crash mid-write (older than STALE_AFTER)."""
+        cutoff = time.time() - STALE_AFTER.total_seconds()
+        removed = 0
+        for path in self.directory.glob("*.tmp") if self.directory.is_dir() else ():
+            with contextlib.suppress(OSError):  # another process may remove it first
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed += 1
+        return removed
 
     def send(self, message: EmailMessage) -> None:
-        """Write the message atomically (temporary file, then rename)."""
+        """Write the message atomically (temporary file, then rename). On failure (a full
+        disk) the temporary file goes again, so retries do not fill the folder further."""
         self.directory.mkdir(parents=True, exist_ok=True)
         name = (message["Message-ID"] or "mail").strip("<>").replace("/", "_")
         fd, tmp = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
-        with os.fdopen(fd, "wb") as file:
-            file.write(message.as_bytes())
-        os.replace(tmp, self.directory / f"{name}.eml")
+        try:
+            with os.fdopen(fd, "wb") as file:
+                file.write(message.as_bytes())
+                file.flush()
+                os.fsync(file.fileno())  # ENOSPC shows here at the latest, not after the rename
+            os.replace(tmp, self.directory / f"{name}.eml")
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
