@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from hub.booking.rules import BookingError, SlotTaken
 from hub.booking.timezone import to_local_iso
+from hub.booking.tokens import redact_path
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +24,7 @@ ERRORS: dict[str, tuple[int, Any]] = {
     "unknown_field": (422, _l("The field “%(field)s” is not allowed here.")),
     "invalid_field": (422, _l("The field “%(field)s” has an invalid value.")),
     "invalid_date": (422, _l("“%(field)s” must be a date in the form YYYY-MM-DD.")),
+    "date_out_of_range": (422, _l("“%(field)s” must lie between the years 2000 and 2999.")),
     "invalid_range": (422, _l("The end of the date range lies before its start.")),
     "range_too_long": (422, _l("The date range is too long.")),
     "start_too_soon": (422, _l("This time is too soon to book.")),
@@ -121,14 +123,17 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(OperationalError)
     def _database_down(exc: OperationalError) -> Response | tuple[str, int]:
-        log.warning("database unavailable on %s %s: %s", request.method, request.path, exc.orig)
+        log.warning(
+            "database unavailable on %s %s: %s", request.method, redact_path(request.path), exc.orig
+        )
         if _wants_json():
             return error_response("unavailable")
         return "Service Unavailable", 503
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response | tuple[str, int]:
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        # The path of /manage/<token> and /join/<token> carries the secret: log a reference only.
+        log.exception("unhandled error on %s %s", request.method, redact_path(request.path))
         if _wants_json():
             return error_response("internal_error")
         return "Internal Server Error", 500

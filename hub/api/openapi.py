@@ -14,6 +14,13 @@ ISO = {
     "description": "ISO 8601 with offset, in Europe/Berlin",
 }
 
+# Days outside these years are refused with 422 `date_out_of_range` (hub.booking.timezone).
+DAY = {
+    "type": "string",
+    "format": "date",
+    "description": "YYYY-MM-DD, between 2000-01-01 and 2999-12-31",
+}
+
 
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
@@ -145,8 +152,18 @@ def _paths() -> dict[str, Any]:
                         "required": True,
                         "schema": {"type": "string"},
                     },
-                    {"name": "from", "in": "query", "schema": {"type": "string", "format": "date"}},
-                    {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"}},
+                    {
+                        "name": "from",
+                        "in": "query",
+                        "schema": DAY,
+                        "description": "First local day (default: today)",
+                    },
+                    {
+                        "name": "to",
+                        "in": "query",
+                        "schema": DAY,
+                        "description": "Last local day, inclusive (default: 14 days from `from`)",
+                    },
                 ],
                 "responses": {
                     "200": _json(

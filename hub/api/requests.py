@@ -11,6 +11,7 @@ from flask import request
 from pydantic import BaseModel, ValidationError
 
 from hub.api.errors import ApiError
+from hub.booking.timezone import in_calendar
 from hub.booking.tokens import looks_like_token
 
 M = TypeVar("M", bound=BaseModel)
@@ -55,9 +56,12 @@ def query_date(name: str, default: date) -> date:
     if not DATE.match(raw):
         raise ApiError("invalid_date", name)
     try:
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError:
         raise ApiError("invalid_date", name) from None
+    if not in_calendar(day):
+        raise ApiError("date_out_of_range", name)
+    return day
 
 
 def appointment_id(raw: str) -> uuid.UUID:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, StringConstraints
 
 from hub.booking.emails import normalize_email
+from hub.booking.timezone import in_calendar
 
 SERVICE_ID = r"^[a-z0-9][a-z0-9-]{0,63}$"
 
@@ -14,6 +16,13 @@ SERVICE_ID = r"^[a-z0-9][a-z0-9-]{0,63}$"
 def _printable(value: str) -> str:
     if any(ord(c) < 32 or 0x7F <= ord(c) < 0xA0 or c in "\u2028\u2029" for c in value):
         raise ValueError("must not contain control characters")
+    return value
+
+
+def _in_calendar(value: datetime) -> datetime:
+    # Far-off instants overflow the slot arithmetic (start + duration, local days).
+    if not in_calendar(value.date()):
+        raise ValueError("must lie between the years 2000 and 2999")
     return value
 
 
@@ -27,6 +36,7 @@ Name = Annotated[
     StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
     AfterValidator(_printable),
 ]
+Start = Annotated[AwareDatetime, AfterValidator(_in_calendar)]
 Email = Annotated[str, StringConstraints(max_length=254), AfterValidator(_email)]
 
 
@@ -38,7 +48,7 @@ class BookingBody(_Body):
     """POST /api/v1/appointments."""
 
     service_id: Annotated[str, StringConstraints(pattern=SERVICE_ID)]
-    start: AwareDatetime
+    start: Start
     name: Name
     email: Email
     locale: Literal["de", "en"] | None = None
@@ -47,4 +57,4 @@ class BookingBody(_Body):
 class RescheduleBody(_Body):
     """PATCH /api/v1/appointments/{id}."""
 
-    start: AwareDatetime
+    start: Start

@@ -6,6 +6,15 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 BERLIN = ZoneInfo("Europe/Berlin")
+# The dates the hub computes with: far wider than any booking horizon, yet far from datetime's
+# limits (years 1 and 9999), where turning a local day into UTC or adding a day overflows.
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2999, 12, 31)
+
+
+def in_calendar(day: date) -> bool:
+    """Whether `day` lies within FIRST_DAY..LAST_DAY."""
+    return FIRST_DAY <= day <= LAST_DAY
 
 
 def local_instant(day: date, wall: time) -> datetime:
