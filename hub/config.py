@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 import tempfile
@@ -91,6 +92,11 @@ class Settings(BaseSettings):
     turn_ttl_minutes: int = Field(180, ge=5, le=24 * 60)
     clerk_session_hours: int = Field(12, ge=1, le=24 * 7)
 
+    # Who may read /metrics: these addresses or networks (direct requests, or through proxies
+    # the hub trusts), or anyone with `Authorization: Bearer <metrics_token>`.
+    metrics_allow: list[str] = Field(default_factory=lambda: ["127.0.0.1/32", "::1/128"])
+    metrics_token: str | None = None
+
     # Testing and demos only: the hub's clock reads this instant at start and runs on from it.
     clock_start: datetime | None = None
 
@@ -99,6 +105,16 @@ class Settings(BaseSettings):
     def _aware(cls, value: datetime | None) -> datetime | None:
         if value is not None and value.tzinfo is None:
             raise ValueError("clock_start needs a UTC offset, e.g. 2026-03-02T07:30:00+01:00")
+        return value
+
+    @field_validator("metrics_allow")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"not an address or network: {entry!r}") from None
         return value
 
     @field_validator("public_url")

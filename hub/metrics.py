@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import time
 
 from flask import Flask, Response, current_app, g, request
@@ -73,8 +75,36 @@ class HubMetrics:
         app.add_url_rule("/metrics", "metrics", self.expose)
 
     def expose(self) -> Response:
-        """The registry in Prometheus text format."""
+        """The registry in Prometheus text format, to allowed scrapers only."""
+        if not may_scrape():
+            return Response("forbidden\n", 403, mimetype="text/plain")
         return Response(generate_latest(self.registry), mimetype=CONTENT_TYPE_LATEST)
+
+
+def may_scrape() -> bool:
+    """The bearer token matches `metrics_token`, or the client's address is allowed.
+
+    Metrics name endpoints, outcomes and load: nothing for the public internet. A request
+    forwarded by a proxy the hub does not trust (`trusted_proxies` = 0) shows the proxy's
+    address, usually loopback, so its address proves nothing and only the token counts.
+    """
+    settings = current_app.extensions["settings"]
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    token = settings.metrics_token
+    if token and scheme.lower() == "bearer" and hmac.compare_digest(given.strip(), token):
+        return True
+    forwarded = "X-Forwarded-For" in request.headers or "Forwarded" in request.headers
+    if forwarded and not settings.trusted_proxies:
+        return False
+    try:
+        address = ipaddress.ip_address(request.remote_addr or "")
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped  # a hub listening on :: sees IPv4 clients this way
+    return any(
+        address in ipaddress.ip_network(entry, strict=False) for entry in settings.metrics_allow
+    )
 
 
 def metrics() -> HubMetrics:
