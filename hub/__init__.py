@@ -21,7 +21,7 @@ def create_app(
     **flask_config: Any,
 ) -> Flask:
     """The app factory: settings, clock and store may be injected (tests do)."""
-    from hub import health, i18n, ratelimit, realtime
+    from hub import health, i18n, ratelimit, realtime, security
     from hub.api import bp as api_bp
     from hub.api import errors
     from hub.metrics import HubMetrics
@@ -32,7 +32,7 @@ def create_app(
     settings = settings or load_settings()
     app = Flask(__name__)
     app.config.update(
-        SECRET_KEY=settings.secret_key or None,
+        SECRET_KEY=settings.effective_secret_key(),  # signs the session holding the CSRF token
         MAX_CONTENT_LENGTH=1024 * 1024,
         **flask_config,
     )
@@ -58,9 +58,13 @@ def create_app(
     i18n.init_app(app)
     errors.init_app(app)
     ratelimit.init_app(app)
+    security.init_app(app)
     realtime.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(api_bp)
+    # The JSON API needs no CSRF token: it takes application/json bodies or a bearer token,
+    # which a cross-site form or link cannot send without a CORS preflight (none is allowed).
+    security.csrf.exempt(api_bp)
     app.register_blueprint(web_bp)
     app.register_blueprint(outbox_bp)
     return app

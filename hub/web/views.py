@@ -10,6 +10,7 @@ from collections import OrderedDict
 from contextlib import suppress
 from datetime import date, datetime, timedelta
 from typing import Any
+from urllib.parse import quote, urlencode
 
 from babel.dates import format_date, format_time
 from babel.numbers import format_currency
@@ -17,6 +18,7 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
@@ -24,7 +26,7 @@ from hub.api.schemas import BookingBody
 from hub.booking.catalogue import Service
 from hub.booking.rules import BookingError, SlotTaken
 from hub.booking.schedule import Interval
-from hub.booking.timezone import BERLIN, local_date
+from hub.booking.timezone import BERLIN, in_calendar, local_date
 from hub.booking.tokens import join_token_for, looks_like_token
 from hub.context import hub_settings, mails, now, store
 from hub.operations import booking
@@ -49,6 +51,18 @@ FIELD_MESSAGES = {
 
 def _lang() -> str:
     return str(get_locale() or "de")
+
+
+@bp.app_template_global()
+def language_url(lang: str) -> str:
+    """This page in `lang`: its own path and query with only `lang` changed.
+
+    Built from the path, never by url_for with the query's arguments: those would steer url_for
+    (`_external`, `_scheme`, `_method`) and could point the link at the Host header's site.
+    """
+    path = "/" + (request.script_root + request.path).lstrip("/")  # "//host" would leave us
+    query = [(k, v) for k, v in request.args.items(multi=True) if k != "lang"] + [("lang", lang)]
+    return quote(path) + "?" + urlencode(query)
 
 
 @bp.app_template_filter("day")
@@ -134,7 +148,9 @@ def _parse_start(raw: str) -> datetime | None:
         start = datetime.fromisoformat(raw)
     except ValueError:
         return None
-    return start if start.tzinfo is not None else None
+    if start.tzinfo is None or not in_calendar(start.date()):
+        return None  # far-off instants would overflow the slot arithmetic: no valid choice
+    return start
 
 
 @bp.route("/book/<service_id>/details", methods=["GET", "POST"])
@@ -341,6 +357,12 @@ def imprint() -> ResponseReturnValue:
 
 def error_page(exc: HTTPException) -> ResponseReturnValue:
     """A page for 404, 405, 429 and the like, in the visitor's language."""
+    if isinstance(exc, CSRFError):  # a form from another site, or from a session long gone
+        message = _(
+            "This form has expired or did not come from our website. Nothing was changed. "
+            "Please go back, reload the page and try again."
+        )
+        return render_template("error.html", message=message, lang=_lang()), 400
     messages = {
         404: _("This page does not exist, or the link is no longer valid."),
         429: _("Too many requests. Please wait a moment and try again."),

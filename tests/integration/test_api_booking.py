@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from hub.store.models import AppointmentRow, OccupancyRow
 from tests.conftest import MONDAY_EARLY, berlin
+from tests.forms import form_token
 
 SERVICE = "meldebescheinigung"  # 10 minutes
 
@@ -244,13 +245,15 @@ def test_outbox_page_is_off_unless_configured(client):
 def test_booking_page_says_when_an_address_holds_too_many(client):
     for start in ("2026-03-02T08:00:00+01:00", "2026-03-02T09:00:00+01:00"):
         assert book(client, start).status_code == 201
+    start = "2026-03-02T10:00:00+01:00"
     page = client.post(
         "/book/meldebescheinigung/details",
         data={
             "name": "Erika",
             "email": "ERIKA@example.org",
             "consent": "yes",
-            "start": "2026-03-02T10:00:00+01:00",
+            "start": start,
+            "csrf_token": form_token(client, "/book/meldebescheinigung/details", start=start),
         },
     )
     assert page.status_code == 409

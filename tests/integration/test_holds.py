@@ -9,6 +9,7 @@ from hub.clock import fixed_clock
 from hub.notify.outbox import deliver_due
 from hub.notify.worker import deliver_once
 from tests.conftest import MONDAY_EARLY
+from tests.forms import form_token, page_token
 
 SLOT = "2026-03-02T09:00:00+01:00"
 
@@ -106,7 +107,13 @@ def test_the_booking_page_sends_the_citizen_to_the_mail(held_app, mailbox):
     client = held_app.test_client()
     response = client.post(
         "/book/meldebescheinigung/details",
-        data={"name": "Erika", "email": "erika@example.org", "consent": "yes", "start": SLOT},
+        data={
+            "name": "Erika",
+            "email": "erika@example.org",
+            "consent": "yes",
+            "start": SLOT,
+            "csrf_token": form_token(client, "/book/meldebescheinigung/details", start=SLOT),
+        },
     )
     assert response.status_code == 303
     assert "/manage/" not in response.headers["Location"]
@@ -123,5 +130,6 @@ def test_the_booking_page_sends_the_citizen_to_the_mail(held_app, mailbox):
     ).group(1)
     manage = client.get(f"/manage/{token}").data.decode()
     assert "Noch nicht bestätigt" in manage
-    assert client.post(f"/manage/{token}/confirm").status_code == 303
+    confirm = client.post(f"/manage/{token}/confirm", data={"csrf_token": page_token(manage)})
+    assert confirm.status_code == 303
     assert "Ihr Termin ist gebucht" in client.get(f"/manage/{token}?booked=1").data.decode()
