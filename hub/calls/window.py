@@ -6,6 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+# Lifetime of TURN credentials handed out before the join window opens (the device check).
+DEVICE_CHECK_TTL = timedelta(minutes=10)
+
 
 class Refusal(StrEnum):
     """Why a join link cannot enter the lobby now; the page shows a text for each."""
@@ -40,3 +43,16 @@ class JoinWindow:
         if now > self.closes(end):
             return Refusal.TOO_LATE
         return None
+
+    def credential_ttl(
+        self, start: datetime, end: datetime, now: datetime, full: timedelta
+    ) -> timedelta | None:
+        """How long TURN credentials for this appointment's page may live at `now`; None: none.
+
+        In the window: `full`, the call's own lifetime. Before it, a citizen may test their
+        devices days ahead, but only with credentials that expire soon (the test takes
+        seconds): a booking is no ticket to a TURN relay for weeks. After the window: nothing.
+        """
+        if now > self.closes(end):
+            return None
+        return min(full, DEVICE_CHECK_TTL) if now < self.opens(start) else full

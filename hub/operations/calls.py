@@ -386,6 +386,34 @@ def start_of(store: Store, join_token: str) -> datetime | None:
         )
 
 
+@dataclass(frozen=True)
+class LinkState:
+    """What a join link opens: enough to decide whether it may still do anything."""
+
+    status: str
+    start: datetime
+    end: datetime
+    call_ended: bool
+
+
+def link_state(store: Store, join_token: str) -> LinkState | None:
+    """The appointment a join link opens, or None when it opens none."""
+    if not looks_like_token(join_token):
+        return None
+    with store.transaction() as session:
+        found = session.execute(
+            select(
+                AppointmentRow.status, AppointmentRow.start_at, AppointmentRow.end_at, CallRow.state
+            )
+            .outerjoin(CallRow, CallRow.appointment_id == AppointmentRow.id)
+            .where(AppointmentRow.join_token_hash == hash_token(join_token))
+        ).first()
+    if found is None:
+        return None
+    status, start, end, state = found
+    return LinkState(status, start, end, state == State.ENDED)
+
+
 def current_call(store: Store, appointment_id: uuid.UUID) -> Call | None:
     """The call of an appointment as it stands, or None before anyone joined."""
     with store.transaction() as session:

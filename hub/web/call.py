@@ -6,14 +6,19 @@ ICE servers) comes over the realtime channel, whose refusals the page turns into
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import abort, current_app, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from hub.booking.tokens import hash_token, looks_like_token
-from hub.context import now, store
+from hub.calls.ice import ice_servers
+from hub.calls.window import JoinWindow
+from hub.context import hub_settings, now, store
 from hub.operations import calls
-from hub.realtime.notices import ice_servers_for
+from hub.ratelimit import limiter, write_limit
+from hub.security import csrf
 from hub.web.views import _lang, bp
 
 
@@ -69,15 +74,40 @@ def messages() -> dict[str, str]:
     }
 
 
+def _live_ttl(token: str) -> timedelta:
+    """How long TURN credentials for this join link may live now; 404/410 when it may get none.
+
+    Only a booked appointment whose call can still happen counts: a cancelled, unconfirmed or
+    past one, or one whose call has ended, is no ticket to our TURN relay.
+    """
+    state = calls.link_state(store(), token)
+    if state is None:
+        abort(404)
+    settings = hub_settings()
+    window = JoinWindow(
+        before=timedelta(minutes=settings.join_before_minutes),
+        grace=timedelta(minutes=settings.join_grace_minutes),
+    )
+    ttl = window.credential_ttl(
+        state.start, state.end, now(), timedelta(minutes=settings.turn_ttl_minutes)
+    )
+    if state.status != "booked" or state.call_ended or ttl is None:
+        abort(410)
+    return ttl
+
+
 @bp.post("/join/<token>/device-check")
+@limiter.limit(write_limit)
+@csrf.exempt  # JSON only: a cross-site form cannot send application/json without CORS
 def device_check(token: str) -> ResponseReturnValue:
     """The page reports its device check: {"result": "ready" | "audio_only" | "needs_help"}."""
-    body = request.get_json(silent=True)
+    body = request.get_json(silent=True)  # None unless the body is sent as application/json
     result = body.get("result") if isinstance(body, dict) else None
     if not isinstance(result, str) or result not in calls.DEVICE_CHECKS:
         return jsonify(
             error={"code": "invalid_result", "message": "result: " + ", ".join(calls.DEVICE_CHECKS)}
         ), 422
+    _live_ttl(token)
     if not calls.record_device_check(store(), token, result, now()):
         abort(404)
     realtime = current_app.extensions.get("realtime")
@@ -87,11 +117,22 @@ def device_check(token: str) -> ResponseReturnValue:
 
 
 @bp.get("/join/<token>/ice")
+@limiter.limit(write_limit)  # each answer is a fresh TURN credential
 def ice(token: str) -> ResponseReturnValue:
-    """ICE servers for the page's connection test (TURN credentials expire like a call's)."""
-    if not looks_like_token(token) or calls.start_of(store(), token) is None:
-        abort(404)
-    return jsonify(ice_servers=ice_servers_for(f"check-{hash_token(token)[:16]}"))
+    """ICE servers for the page's connection test; TURN credentials only for a live
+    appointment, short-lived before its join window opens."""
+    ttl = _live_ttl(token)
+    settings = hub_settings()
+    return jsonify(
+        ice_servers=ice_servers(
+            stun_urls=settings.stun_urls,
+            turn_urls=settings.turn_urls,
+            turn_secret=settings.turn_secret,
+            subject=f"check-{hash_token(token)[:16]}",
+            now=now(),
+            ttl=ttl,
+        )
+    )
 
 
 @bp.get("/join/<token>")
