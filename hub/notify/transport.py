@@ -8,6 +8,8 @@ import smtplib
 import ssl
 import tempfile
 import time
+import uuid
+from collections.abc import Sequence
 from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -71,6 +73,18 @@ class FolderTransport:
         for path in self.directory.glob("*.tmp") if self.directory.is_dir() else ():
             with contextlib.suppress(OSError):  # another process may remove it first
                 if path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed += 1
+        return removed
+
+    def forget(self, appointment_ids: Sequence[uuid.UUID]) -> int:
+        """Delete the mails of these appointments (retention): each file's name carries its
+        appointment's id, from the Message-ID (hub.notify.outbox)."""
+        wanted = {str(i) for i in appointment_ids}
+        removed = 0
+        for path in self.directory.glob("*.eml") if self.directory.is_dir() else ():
+            if any(part in wanted for part in path.stem.split("@")[0].split(".")):
+                with contextlib.suppress(FileNotFoundError):
                     path.unlink()
                     removed += 1
         return removed

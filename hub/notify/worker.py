@@ -68,8 +68,12 @@ def forget_once(app: Flask) -> None:
     from hub.operations.retention import forget_past
 
     ext = app.extensions
+    transport = ext["mail_transport"]
     forgotten = forget_past(
-        ext["store"], ext["clock"](), timedelta(days=ext["settings"].retention_days)
+        ext["store"],
+        ext["clock"](),
+        timedelta(days=ext["settings"].retention_days),
+        transport.forget if isinstance(transport, FolderTransport) else None,
     )
     if forgotten:
         log.info("retention: forgot the personal data of %d past appointments", forgotten)
