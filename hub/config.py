@@ -84,6 +84,14 @@ class Settings(BaseSettings):
     allowed_origins: list[str] = Field(default_factory=list)
     # Long-polling needs sticky sessions when several hub processes serve one address.
     realtime_polling: bool = True
+    # Engine.IO sessions without a connected namespace (docs/operations.md "Limits"): per
+    # client address, in total, and how long one may stay so before it is closed.
+    realtime_pending_per_address: int = Field(20, ge=1, le=100_000)
+    realtime_pending_total: int = Field(2000, ge=1, le=1_000_000)
+    realtime_handshake_seconds: float = Field(10.0, gt=0, le=300)
+    # A connection that sends no complete request head for this long, or idles between
+    # keep-alive requests, is closed; upgraded WebSockets are exempt.
+    header_timeout_seconds: float = Field(15.0, gt=0, le=600)
     signal_rate_per_second: float = Field(20.0, gt=0, le=10_000)
     signal_burst: int = Field(100, ge=1, le=100_000)
     stun_urls: list[str] = Field(default_factory=list)

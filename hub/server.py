@@ -15,17 +15,48 @@ from gevent import pywsgi
 log = logging.getLogger(__name__)
 
 
-class NoDelayHandler(pywsgi.WSGIHandler):
-    """Turn off Nagle's algorithm on every connection.
+class HubHandler(pywsgi.WSGIHandler):
+    """gevent's handler with Nagle off, a header-read timeout, and no HTTP after a WebSocket.
 
-    pywsgi sends headers and body in separate writes; with Nagle on, a keep-alive client (every
-    browser) waits for its delayed ACK, some 40 ms per response (measured on a slot listing:
-    58.6 ms → 11.7 ms).
+    Nagle: pywsgi sends headers and body in separate writes; with Nagle on, a keep-alive client
+    (every browser) waits for its delayed ACK, some 40 ms per response (measured on a slot
+    listing: 58.6 ms → 11.7 ms).
+
+    Timeout: pywsgi waits for a request head forever, so 1,100 half-open requests were held
+    ≥ 70 s. Every socket operation gets `header_timeout` (the server's attribute) until a
+    request asks for a WebSocket; then the timeout is lifted for good, since an idle WebSocket
+    is normal (Socket.IO pings every 25 s) and simple-websocket reads a duplicate of this socket
+    that inherits its timeout.
+
+    After a WebSocket: pywsgi would read the connection's next bytes as a new HTTP request, and
+    a client's closing frame arriving after the server closed the WebSocket was logged as an
+    ERROR "Invalid HTTP method: '\x88\x82…'". An upgraded connection never carries HTTP again,
+    so it is closed instead.
     """
 
     def __init__(self, sock: socket.socket, address: Any, server: Any, **kwargs: Any) -> None:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.settimeout(getattr(server, "header_timeout", None))
         super().__init__(sock, address, server, **kwargs)
+
+    def handle_one_response(self) -> None:
+        """Run the application; lift the timeout for a WebSocket, and close after it."""
+        upgrade = self.environ.get("HTTP_UPGRADE", "").lower() == "websocket"
+        if upgrade:
+            self.socket.settimeout(None)
+        try:
+            super().handle_one_response()
+        finally:
+            if upgrade:
+                self.close_connection = True
+
+    def _handle_client_error(self, ex: BaseException) -> Any:
+        # A request head that timed out is a slow or idle client, not an error worth a
+        # traceback on stderr (pywsgi prints one for anything but ValueError): close quietly.
+        if isinstance(ex, TimeoutError):
+            self.close_connection = True
+            return None
+        return super()._handle_client_error(ex)  # type: ignore[misc]
 
 
 def listener(host: str, port: int, reuse_port: bool = False) -> socket.socket:
@@ -62,10 +93,11 @@ def serve(app: Flask, host: str, port: int, reuse_port: bool = False) -> None:
     server = pywsgi.WSGIServer(
         listener(host, port, reuse_port),
         app,
-        handler_class=NoDelayHandler,
+        handler_class=HubHandler,
         log=None,
         error_log=logging.getLogger("hub.server"),
     )
+    server.header_timeout = app.extensions["settings"].header_timeout_seconds
     for signum in (signal.SIGTERM, signal.SIGINT):
         gevent.signal_handler(signum, server.stop, timeout=10)
     tune_garbage_collector()

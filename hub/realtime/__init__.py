@@ -21,6 +21,7 @@ def init_app(app: Flask) -> None:
     from hub.realtime.appliance import ApplianceNamespace
     from hub.realtime.citizen import CitizenNamespace
     from hub.realtime.guard import on_error
+    from hub.realtime.handshakes import HandshakeLimiter
     from hub.realtime.notices import APPLIANCE, CITIZEN
     from hub.realtime.origin import OriginGuard
     from hub.realtime.registry import Registry
@@ -46,6 +47,15 @@ def init_app(app: Flask) -> None:
     refusals = app.extensions["metrics"].refusals
     app.wsgi_app = OriginGuard(  # type: ignore[method-assign]
         app.wsgi_app, settings.origins, refusals.labels("bad_origin").inc
+    )
+    app.wsgi_app = HandshakeLimiter(  # type: ignore[method-assign]
+        app.wsgi_app,
+        socketio.server,
+        per_address=settings.realtime_pending_per_address,
+        total=settings.realtime_pending_total,
+        expire_seconds=settings.realtime_handshake_seconds,
+        trusted_proxies=settings.trusted_proxies,
+        on_refusal=lambda reason: refusals.labels(reason).inc(),
     )
     registry = Registry(app, socketio)
     app.extensions["realtime"] = registry
