@@ -45,6 +45,14 @@ COMMAND = TypeAdapter(commands.AnyCommand)
 FRAMES_IN_FLIGHT = 2
 DRAWN = "drawn"  # the page's confirmation of one video frame
 MAX_COMMAND_BYTES = 16 * 1024
+# Larger messages are refused with a reply; beyond this aiohttp closes the socket (1009), so a
+# runaway page cannot make the appliance buffer without bound.
+MAX_MESSAGE_BYTES = 4 * MAX_COMMAND_BYTES
+# Commands are flat objects; json.loads recurses per level and raised RecursionError (closing
+# the socket) on 10 KB of brackets, so the nesting is measured before parsing.
+MAX_NESTING = 4
+# The clerk's drafts: only for appointments of this counter's day, at most this many.
+MAX_DRAFTS = 100
 
 
 def _environment() -> Environment:
@@ -135,6 +143,10 @@ class Kiosk:
         origin = request.headers.get("Origin")
         if origin is not None and origin.removeprefix("http://") not in allowed:
             raise web.HTTPForbidden(text="cross-origin requests are refused")
+        if origin is None and request.path == "/ws":
+            # Browsers always send Origin on a WebSocket; only another local process would
+            # come without one, and only the kiosk's own page may drive the counter.
+            raise web.HTTPForbidden(text="the kiosk's socket is for the kiosk's own page")
         response = await handler(request)
         response.headers["Content-Security-Policy"] = (
             "default-src 'self'; connect-src 'self'; img-src 'self' data:; "
@@ -160,7 +172,7 @@ class Kiosk:
     async def websocket(self, request: web.Request) -> web.WebSocketResponse:
         """State out, commands in, media out as binary frames."""
         # No permessage-deflate: raw video does not compress, and deflating it costs a core.
-        ws = web.WebSocketResponse(heartbeat=10, max_msg_size=MAX_COMMAND_BYTES, compress=False)
+        ws = web.WebSocketResponse(heartbeat=10, max_msg_size=MAX_MESSAGE_BYTES, compress=False)
         await ws.prepare(request)
         self.sockets.add(ws)
         reader = self.client.feed.open()
@@ -338,6 +350,10 @@ class Kiosk:
     # --- commands ---
 
     async def _command(self, raw: str) -> dict[str, Any]:
+        if len(raw.encode()) > MAX_COMMAND_BYTES:
+            return _refusal(None, "too_large", f"a command has at most {MAX_COMMAND_BYTES} bytes")
+        if _too_deep(raw):
+            return _refusal(None, "too_deep", f"a command nests at most {MAX_NESTING} levels")
         try:
             data = json.loads(raw)
         except ValueError:
@@ -389,12 +405,27 @@ class Kiosk:
                 self.drafts.pop(command.appointment, None)
             return _ack(reply)
         if isinstance(command, commands.Notes):
-            self.drafts[command.appointment] = command.notes
-            return {"ok": True}
+            return self._keep_draft(command.appointment, command.notes)
         if isinstance(command, commands.Send):
             client.send(command.kind, command.on)
             return {"ok": True}
         raise AssertionError(f"unhandled command {command!r}")
+
+    def _keep_draft(self, appointment: str, notes: str) -> dict[str, Any]:
+        """Keep a draft of the clerk's notes (bounded: MAX_NOTES each, this day's only)."""
+        client = self.client
+        ours = {entry.get("appointment") for entry in client.day}
+        ours.update(call.appointment for call in client.calls.values())
+        if client.to_record is not None:
+            ours.add(client.to_record["appointment"])
+        if appointment not in ours:
+            return _refusal(None, "unknown_appointment", "not an appointment of this counter")
+        for gone in set(self.drafts) - ours:  # calls no longer in the day
+            del self.drafts[gone]
+        if appointment not in self.drafts and len(self.drafts) >= MAX_DRAFTS:
+            return _refusal(None, "too_many_drafts", f"at most {MAX_DRAFTS} drafts")
+        self.drafts[appointment] = notes
+        return {"ok": True}
 
     async def _sign_out(self) -> None:
         self.lock.clear()
@@ -422,6 +453,32 @@ class Credits:
         """The page drew a frame."""
         self._free = min(self._free + 1, self._window)
         self._event.set()
+
+
+def _too_deep(raw: str) -> bool:
+    """Whether the JSON text `raw` nests arrays and objects deeper than MAX_NESTING (brackets
+    inside strings do not count)."""
+    if raw.count("[") + raw.count("{") <= MAX_NESTING:
+        return False  # the usual command: nothing to measure
+    depth = 0
+    in_string = escaped = False
+    for char in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_NESTING:
+                return True
+        elif char in "]}":
+            depth -= 1
+    return False
 
 
 def _ack(reply: dict[str, Any]) -> dict[str, Any]:

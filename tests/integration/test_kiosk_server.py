@@ -19,6 +19,8 @@ from tests.appliance_runner import RunningAppliance
 from tests.conftest import MONDAY_EARLY, ServedHub, berlin
 from tests.realtime_clients import PASSWORD, make_desk
 
+CLOSING = (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR)
+
 
 @pytest.fixture(scope="module")
 def kiosk(tmp_path_factory, sqlite_template):
@@ -41,11 +43,16 @@ def kiosk(tmp_path_factory, sqlite_template):
     store.dispose()
 
 
-def talk(kiosk, *messages: str | dict, origin: str | None = None) -> list[dict]:
-    """Open the kiosk socket, send each message, collect the replies."""
+OWN = "own"  # the kiosk's own origin, as its page sends it
+
+
+def talk(kiosk, *messages: str | dict, origin: str | None = OWN) -> list[dict]:
+    """Open the kiosk socket (by default as the kiosk's own page), send each message, collect
+    the replies."""
 
     async def session() -> list[dict]:
-        headers = {"Origin": origin} if origin else {}
+        sent = kiosk.kiosk_url if origin == OWN else origin
+        headers = {"Origin": sent} if sent else {}
         async with (
             aiohttp.ClientSession() as http,
             http.ws_connect(f"{kiosk.kiosk_url}/ws", headers=headers) as ws,
@@ -57,6 +64,7 @@ def talk(kiosk, *messages: str | dict, origin: str | None = None) -> list[dict]:
                 await ws.send_str(message if isinstance(message, str) else json.dumps(message))
                 while True:
                     answer = await ws.receive(timeout=5)
+                    assert answer.type not in CLOSING, f"the kiosk closed the socket: {answer}"
                     if answer.type is aiohttp.WSMsgType.TEXT:
                         data = json.loads(answer.data)
                         if data["type"] == "reply":
@@ -124,3 +132,46 @@ def test_arbitrary_commands_never_break_the_kiosk(kiosk, command):
     assert reply["type"] == "reply"
     assert reply["ok"] or reply["error"]["code"]
     assert kiosk.client.clerk is None
+
+
+def test_a_local_process_without_an_origin_is_refused(kiosk):
+    """Only the kiosk's own page (a browser always sends Origin) may open the socket."""
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        talk(kiosk, origin=None)
+    assert refused.value.status == 403
+    with pytest.raises(aiohttp.WSServerHandshakeError):
+        talk(kiosk, origin="null")  # a sandboxed frame or a file:// page
+
+
+def test_deep_or_oversized_messages_are_refused_and_the_socket_stays(kiosk):
+    nested = "[" * 5000 + "]" * 5000  # 10 KB: json.loads raised RecursionError
+    deep_object = '{"id": 8, "cmd": "notes", "notes": ' + "[" * 40 + "]" * 40 + "}"
+    oversized = json.dumps({"id": 9, "cmd": "activity", "pad": "x" * 40_000})
+    replies = talk(kiosk, nested, deep_object, oversized, {"id": 10, "cmd": "lock"})
+    codes = [(r["id"], r["ok"] or r["error"]["code"]) for r in replies]
+    assert codes[:3] == [(None, "too_deep"), (None, "too_deep"), (None, "too_large")]
+    assert codes[3][0] == 10  # the same socket still answers
+
+
+def test_note_drafts_are_kept_only_for_the_counters_own_appointments(kiosk):
+    """Drafts were unbounded (+76 MB for 20,000): only appointments of this counter's day (or
+    its call) may have one, each at most MAX_NOTES long."""
+    import uuid
+
+    sign_in = {"id": 1, "cmd": "sign_in", "username": "clerk", "password": PASSWORD, "pin": "1234"}
+    assert talk(kiosk, sign_in)[0]["ok"]
+    try:
+        kiosk.wait_for(lambda: bool(kiosk.client.day))
+        ours = kiosk.client.day[0]["appointment"]
+        strangers = [
+            {"id": 100 + i, "cmd": "notes", "appointment": str(uuid.uuid4()), "notes": "x" * 4000}
+            for i in range(200)
+        ]
+        mine = {"id": 2, "cmd": "notes", "appointment": ours, "notes": "Ausweis fehlt"}
+        replies = talk(kiosk, *strangers, mine)
+        assert {r["ok"] or r["error"]["code"] for r in replies[:-1]} == {"unknown_appointment"}
+        assert replies[-1]["ok"]
+        assert kiosk.kiosk.drafts == {ours: "Ausweis fehlt"}
+    finally:
+        talk(kiosk, {"id": 3, "cmd": "sign_out"})
+    assert kiosk.kiosk.drafts == {}
