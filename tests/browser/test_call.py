@@ -101,8 +101,10 @@ def is_white(rgb):
     return min(rgb) > 200
 
 
+# Predicates are functions, not expressions: Playwright evaluates an expression with eval(),
+# which the page's Content-Security-Policy forbids.
 PLAYING = (
-    "document.getElementById('remote').videoWidth > 0 && "
+    "() => document.getElementById('remote').videoWidth > 0 && "
     "document.getElementById('remote').currentTime > 0.5"
 )
 
@@ -115,8 +117,8 @@ def joined_lobby(media_browser, hub, booking, check=None):
     if check is not None:
         # The device check: the fake microphone's beep shows on the level meter, and the
         # fake devices are offered for choice.
-        page.wait_for_function("window.bvCall.micPeak > 0.05", timeout=10000)
-        page.wait_for_function("window.bvCall.turn === 'skipped'")  # no TURN configured here
+        page.wait_for_function("() => window.bvCall.micPeak > 0.05", timeout=10000)
+        page.wait_for_function("() => window.bvCall.turn === 'skipped'")  # no TURN configured here
         assert page.locator("#camera-choice option").count() >= 1
         assert page.locator("#mic-choice option").count() >= 1
         check.accessible(page)
@@ -128,7 +130,7 @@ def joined_lobby(media_browser, hub, booking, check=None):
 def joined(media_browser, hub, booking, check=None):
     """The citizen joins and is admitted (by an auto-admitting appliance); video plays."""
     context, page = joined_lobby(media_browser, hub, booking, check)
-    page.wait_for_function("window.bvCall.call === 'in_call'", timeout=20000)
+    page.wait_for_function("() => window.bvCall.call === 'in_call'", timeout=20000)
     page.wait_for_function(PLAYING, timeout=20000)
     return context, page
 
@@ -198,11 +200,12 @@ def test_the_call_comes_back_by_itself_after_the_phone_loses_its_connection(coun
     offers = page.evaluate("window.bvCall.offers")
     # The phone drops off the network: signalling and media both gone.
     page.evaluate("window.bvCall.socket.io.engine.close(); window.bvCall.pc.close()")
-    page.wait_for_function(f"window.bvCall.offers > {offers}", timeout=20000)
-    page.wait_for_function("window.bvCall.call === 'in_call'", timeout=20000)
+    page.wait_for_function(f"() => window.bvCall.offers > {offers}", timeout=20000)
+    page.wait_for_function("() => window.bvCall.call === 'in_call'", timeout=20000)
     restored_at = page.evaluate("document.getElementById('remote').currentTime")
     page.wait_for_function(
-        f"document.getElementById('remote').currentTime > {restored_at} + 0.5", timeout=20000
+        f"() => document.getElementById('remote').currentTime > {restored_at} + 0.5",
+        timeout=20000,
     )
     assert is_red(page.evaluate(SAMPLE)["tl"])
     context.close()
@@ -246,7 +249,7 @@ def test_the_call_works_when_only_relayed_candidates_are_allowed(
             page = context.new_page()
             page.goto(f"{hub.url}/join/{booking.join_token}?relay=1")
             # The device check reaches the TURN relay from this network.
-            page.wait_for_function("window.bvCall.turn === 'ok'", timeout=10000)
+            page.wait_for_function("() => window.bvCall.turn === 'ok'", timeout=10000)
             page.get_by_role("button", name="Warteraum betreten").click()
             page.wait_for_function(PLAYING, timeout=30000)
             assert page.evaluate(RELAYED) == ["relay", "relay"]
