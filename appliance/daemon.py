@@ -44,9 +44,23 @@ async def start_kiosk(client: HubClient) -> Kiosk:
     return kiosk
 
 
+# Libraries whose INFO lines name network addresses: aioice logs every ICE candidate pair and
+# TURN allocation, i.e. the citizen's IP addresses (personal data the appliance has no need to
+# keep), and flooded the demo's log. aiortc logs nothing at INFO today; it is held to warnings
+# too, so that a new version cannot start logging addresses unnoticed.
+QUIET_LIBRARIES = ("aioice", "aiortc")
+
+
+def configure_logging() -> None:
+    """INFO for the appliance's own lines, WARNING for the WebRTC libraries."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    for name in QUIET_LIBRARIES:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def main(settings: ApplianceSettings | None = None) -> None:
     """Entry point for the command line."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging()
     # asyncio's own loop: uvloop saved no CPU measurably in a call (bench/call.py) and doubled
     # the counter screen's delay (bench/kiosk.py: 186 ms instead of 79 ms glass to glass).
     asyncio.run(run(settings or ApplianceSettings()))
