@@ -23,6 +23,13 @@ ERRORS: dict[str, tuple[int, Any]] = {
     "missing_field": (422, _l("The field “%(field)s” is required.")),
     "unknown_field": (422, _l("The field “%(field)s” is not allowed here.")),
     "invalid_field": (422, _l("The field “%(field)s” has an invalid value.")),
+    "invalid_name": (  # hub.booking.names; the booking page says the same
+        422,
+        _l(
+            "Please enter your name as it is written, with letters, spaces, hyphens, "
+            "apostrophes and dots only (no digits, no web addresses), at most 100 characters."
+        ),
+    ),
     "invalid_date": (422, _l("“%(field)s” must be a date in the form YYYY-MM-DD.")),
     "date_out_of_range": (422, _l("“%(field)s” must lie between the years 2000 and 2999.")),
     "invalid_range": (422, _l("The end of the date range lies before its start.")),

@@ -11,6 +11,7 @@ from flask import request
 from pydantic import BaseModel, ValidationError
 
 from hub.api.errors import ApiError
+from hub.booking.names import InvalidName
 from hub.booking.timezone import in_calendar
 from hub.booking.tokens import looks_like_token
 
@@ -45,6 +46,8 @@ def _field_error(exc: ValidationError) -> ApiError:
         return ApiError("missing_field", field)
     if kind == "extra_forbidden":
         return ApiError("unknown_field", field)
+    if isinstance(first.get("ctx", {}).get("error"), InvalidName):
+        return ApiError("invalid_name", field)
     return ApiError("invalid_field", field, detail=first["msg"])
 
 

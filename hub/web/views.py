@@ -22,6 +22,7 @@ from flask_wtf.csrf import CSRFError
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
+from hub.api.errors import ERRORS
 from hub.api.schemas import BookingBody
 from hub.booking.catalogue import Service
 from hub.booking.rules import BookingError, SlotTaken
@@ -232,7 +233,10 @@ def _validate(
     except ValidationError as exc:
         for error in exc.errors():
             field = str(error["loc"][0]) if error["loc"] else ""
-            if field in FIELD_MESSAGES:
+            if field == "name" and form["name"].strip():
+                # There is a name, but not as names are: say what they may hold.
+                errors.setdefault(field, str(ERRORS["invalid_name"][1]))
+            elif field in FIELD_MESSAGES:
                 errors.setdefault(field, FIELD_MESSAGES[field]())
     if request.form.get("consent") != "yes":
         errors["consent"] = FIELD_MESSAGES["consent"]()

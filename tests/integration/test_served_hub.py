@@ -20,7 +20,7 @@ def booking(n: int, start: str = SLOT) -> dict:
     return {
         "service_id": "meldebescheinigung",
         "start": start,
-        "name": f"Person {n}",
+        "name": "Erika Mustermann",  # names hold no digits (hub.booking.names)
         "email": f"person{n}@example.org",
     }
 
