@@ -5,10 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
 from hub.booking.emails import normalize_email
-from hub.booking.names import normalize_name
+from hub.booking.names import MAX_NAME_LENGTH, normalize_name
 from hub.booking.timezone import in_calendar
 
 SERVICE_ID = r"^[a-z0-9][a-z0-9-]{0,63}$"
@@ -28,7 +35,18 @@ def _email(value: str) -> str:
 
 # What names are made of, in one spelling (hub.booking.names); the bound spares the rule
 # from reading a whole body's worth of characters.
-Name = Annotated[str, StringConstraints(max_length=1000), AfterValidator(normalize_name)]
+Name = Annotated[
+    str,
+    StringConstraints(max_length=1000),
+    AfterValidator(normalize_name),
+    Field(
+        json_schema_extra={
+            "maxLength": MAX_NAME_LENGTH,
+            "description": "As the name is written: letters, combining marks, spaces, hyphens, "
+            "apostrophes and dots (ending abbreviations); no digits; NFC; 422 invalid_name else",
+        }
+    ),
+]
 Start = Annotated[AwareDatetime, AfterValidator(_in_calendar)]
 Email = Annotated[str, StringConstraints(max_length=254), AfterValidator(_email)]
 
