@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import shutil
 
+import httpx
 import pytest
 
-from tests.conftest import IN_CI
+from tests.conftest import IN_CI, MONDAY_EARLY, free_port
 from tests.faults.redis_outage import redis_outage
 
 
@@ -40,3 +41,30 @@ def test_booking_goes_on_while_redis_is_down_and_everything_comes_back(
     assert figures["redis_outage_rate_limit_recovery_s"] is not None
     assert figures["redis_outage_fallback_gauge_after"] == 0
     assert figures["redis_outage_log_lines"] == 1
+
+
+def test_without_redis_the_limits_still_hold_per_process(store, serve_hub):
+    """Nothing listens at the configured Redis: the limits are counted in the process."""
+    hub = serve_hub(
+        store.url,
+        clock_start=MONDAY_EARLY.isoformat(),
+        redis_url=f"redis://127.0.0.1:{free_port()}/0",
+        rate_limit_booking="2/minute",
+    )
+    codes = [
+        httpx.post(
+            f"{hub.url}/api/v1/appointments",
+            json={
+                "service_id": "meldebescheinigung",
+                "start": f"2026-03-03T{8 + i:02d}:00:00+01:00",
+                "name": "Erika Mustermann",
+                "email": f"erika{i}@example.org",
+            },
+        ).status_code
+        for i in range(3)
+    ]
+    assert codes == [201, 201, 429]
+    ready = httpx.get(f"{hub.url}/readyz")
+    assert ready.status_code == 200
+    assert ready.json() == {"status": "degraded", "database": "ok", "redis": "unreachable"}
+    assert "buergeramt_ratelimit_fallback 1.0" in httpx.get(f"{hub.url}/metrics").text
