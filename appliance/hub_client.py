@@ -144,6 +144,8 @@ class HubClient:
         reply = await self.emit("sign_in", {"username": username, "password": password})
         if reply.get("ok"):
             self.clerk, self.clerk_session = reply["clerk"], reply["session"]
+            self.lobby = reply.get("lobby") or {}
+            self.refresh_day()
             self.changed()
             await self._maybe_admit()
         return reply
@@ -152,6 +154,7 @@ class HubClient:
         """Sign the clerk out (the hub forgets the session even if this fails to reach it)."""
         reply = await self.emit("sign_out", {}) if self.state == "online" else {"ok": True}
         self.clerk, self.clerk_session = None, None
+        self.lobby, self.day = {}, []
         self.changed()
         return reply
 
@@ -233,7 +236,9 @@ class HubClient:
         await self._maybe_admit()
 
     def refresh_day(self) -> None:
-        """Fetch the counter's day soon (once for a burst of news)."""
+        """Fetch the counter's day soon (once for a burst of news); only for a clerk."""
+        if self.clerk is None:
+            return
         if self._day_task is None or self._day_task.done():
             self._day_task = asyncio.ensure_future(self._fetch_day())
 

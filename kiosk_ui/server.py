@@ -390,6 +390,9 @@ class Kiosk:
             return {"ok": True}
         if self.lock.locked:
             return _refusal(None, "locked", "the screen is locked")
+        if client.clerk is None and not isinstance(command, commands.Plain):
+            # The sign-in screen: no other local process may act for the counter through it.
+            return _refusal(None, "not_signed_in", "a clerk must sign in first")
         if isinstance(command, commands.Plain):
             if command.cmd == "lock":
                 self.lock.lock(now)

@@ -132,3 +132,9 @@ NO_SHOW_AFTER = timedelta(minutes=5)
 def may_close_as_no_show(state: State, start: datetime, now: datetime) -> bool:
     """Whether the clerk may close an appointment as no-show now."""
     return state is State.SCHEDULED and now >= start + NO_SHOW_AFTER
+
+
+def no_show_too_early(state: State, start: datetime, now: datetime) -> bool:
+    """Whether closing as no-show is premature: nobody was let in yet and the citizen may still
+    come (the hub's clock decides, not the appliance's)."""
+    return state in (State.SCHEDULED, State.WAITING) and now < start + NO_SHOW_AFTER

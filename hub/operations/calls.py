@@ -19,7 +19,16 @@ from sqlalchemy.orm import Session
 
 from hub.booking.tokens import hash_token, looks_like_token
 from hub.calls.estimate import Wait, estimate
-from hub.calls.lifecycle import ACTIVE, CallError, Event, Outcome, State, allowed, step
+from hub.calls.lifecycle import (
+    ACTIVE,
+    CallError,
+    Event,
+    Outcome,
+    State,
+    allowed,
+    no_show_too_early,
+    step,
+)
 from hub.calls.window import JoinWindow, Refusal
 from hub.store import Store
 from hub.store.engine import retrying
@@ -285,6 +294,8 @@ def advance(
             raise CallRefused("not_your_call", "this call belongs to another counter")
         if row.state == State.ENDED and event is Event.END:
             return _call(row, appointment)
+        if outcome is Outcome.NO_SHOW and no_show_too_early(row.state, appointment.start_at, now):
+            raise CallRefused("too_early", "the citizen may still come: not a no-show yet")
         _apply_asked(session, row, event, now, outcome)
         if row.state == State.ENDED:
             row.citizen_sid = None

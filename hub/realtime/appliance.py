@@ -66,7 +66,8 @@ class ApplianceNamespace(GuardedNamespace):
         sid = request.sid
         replaced, call = calls.device_connected(store(), device.id, sid, now())
         conn = reg.add(sid, device=device, clerk=clerk, clerk_token=token if clerk else None)
-        join_room(counter_room(device.counter_id))
+        if clerk is not None:  # the lobby names citizens: only for a signed-in clerk
+            join_room(counter_room(device.counter_id))
         if replaced:
             self.socketio.server.disconnect(replaced, namespace=APPLIANCE)
         rejoined: Callable[[], None] | None = None
@@ -82,7 +83,7 @@ class ApplianceNamespace(GuardedNamespace):
             "counter": {"id": device.counter_id, "name": device.counter_name},
             "clerk": _clerk(conn),
             "call": _with_ice(call) if call else None,
-            "lobby": lobby_for(device.counter_id),
+            "lobby": lobby_for(device.counter_id) if clerk else {},
         }
         send_after_connect("hello", sid, hello, APPLIANCE, then=rejoined)
         reg.lobby_changed()
@@ -101,6 +102,14 @@ class ApplianceNamespace(GuardedNamespace):
     def _conn(self) -> Connection:
         return registry().connections[request.sid]
 
+    def _clerk_conn(self) -> Connection:
+        """This connection, if a clerk is signed in at it; the device credential alone may
+        neither read names nor close appointments."""
+        conn = self._conn()
+        if conn.clerk is None:
+            raise CallRefused("not_signed_in", "a clerk must sign in first")
+        return conn
+
     def on_sign_in(self, data: Any = None) -> dict[str, Any]:
         """A clerk signs in at this appliance; the session token survives reconnects."""
         form = parse(SignIn, data)
@@ -110,7 +119,13 @@ class ApplianceNamespace(GuardedNamespace):
         if signed is None:
             return refuse("sign_in_failed", "wrong user name or password")
         conn.clerk, conn.clerk_token = signed
-        return {"ok": True, "clerk": _clerk(conn), "session": conn.clerk_token}
+        join_room(counter_room(conn.device.counter_id))
+        return {
+            "ok": True,
+            "clerk": _clerk(conn),
+            "session": conn.clerk_token,
+            "lobby": lobby_for(conn.device.counter_id),
+        }
 
     def on_sign_out(self, data: Any = None) -> dict[str, Any]:
         """The clerk signs out; calls under way go on, but nobody new is admitted."""
@@ -119,14 +134,13 @@ class ApplianceNamespace(GuardedNamespace):
         if conn.clerk_token:
             accounts.sign_out(store(), conn.clerk_token, now())
         conn.clerk, conn.clerk_token = None, None
+        leave_room(counter_room(conn.device.counter_id))
         return {"ok": True}
 
     def on_admit(self, data: Any = None) -> dict[str, Any]:
         """Let a waiting citizen in; both sides get the ICE servers."""
         ref = parse(CallRef, data)
-        conn = self._conn()
-        if conn.clerk is None:
-            raise CallRefused("not_signed_in", "a clerk must sign in first")
+        conn = self._clerk_conn()
         appointment = uuid.UUID(ref.appointment)
         call = calls.admit(
             store(),
@@ -168,8 +182,9 @@ class ApplianceNamespace(GuardedNamespace):
     def on_end(self, data: Any = None) -> dict[str, Any]:
         """End a call: done, or the citizen did not come (also for calls nobody joined)."""
         end = parse(End, data)
-        conn = self._conn()
         appointment = uuid.UUID(end.appointment)
+        # Hanging up a call it holds needs no clerk (one may have signed out mid-call).
+        conn = self._conn() if appointment in self._conn().calls else self._clerk_conn()
         device = (conn.device.id, conn.device.counter_id)
         call = calls.advance(store(), appointment, Event.END, now(), Outcome(end.outcome), device)
         conn.calls.discard(appointment)
@@ -180,7 +195,7 @@ class ApplianceNamespace(GuardedNamespace):
     def on_record(self, data: Any = None) -> dict[str, Any]:
         """After hanging up: the outcome in one tap, with the clerk's notes (may be corrected)."""
         record = parse(Record, data)
-        conn = self._conn()
+        conn = self._clerk_conn()
         call = calls.record_outcome(
             store(),
             uuid.UUID(record.appointment),
@@ -194,7 +209,7 @@ class ApplianceNamespace(GuardedNamespace):
     def on_day(self, data: Any = None) -> dict[str, Any]:
         """Today's appointments at this appliance's counter (Berlin's calendar day)."""
         parse(Empty, data)
-        counter = self._conn().device.counter_id
+        counter = self._clerk_conn().device.counter_id
         today = local_date(now())
         start = start_of_local_day(today)
         end = start_of_local_day(today + timedelta(days=1))

@@ -175,3 +175,18 @@ def test_note_drafts_are_kept_only_for_the_counters_own_appointments(kiosk):
     finally:
         talk(kiosk, {"id": 3, "cmd": "sign_out"})
     assert kiosk.kiosk.drafts == {}
+
+
+def test_the_sign_in_screen_acts_for_nobody(kiosk):
+    """While no clerk is signed in, a local process on the socket can close, record or note
+    nothing (issue 12: "did not come" at 09:30 for the 13:00 appointment)."""
+    appointment = "0b7e3a52-5d0c-4d7e-9a43-4e0c1f1f2a10"
+    replies = talk(
+        kiosk,
+        {"id": 1, "cmd": "no_show", "appointment": appointment},
+        {"id": 2, "cmd": "hang_up", "appointment": appointment},
+        {"id": 3, "cmd": "record", "appointment": appointment, "outcome": "done", "notes": "x"},
+        {"id": 4, "cmd": "notes", "appointment": appointment, "notes": "geb. 01.01.1970"},
+    )
+    assert [r["error"]["code"] for r in replies] == ["not_signed_in"] * 4
+    assert appointment not in kiosk.kiosk.drafts

@@ -59,7 +59,7 @@ def test_a_whole_call_from_lobby_to_end(store, desk, hub):
     clerk = appliance(hub.url, desk.credentials[booking.counter]).connect()
     hello = clerk.next("hello")
     assert hello["call"] is None and hello["clerk"] is None
-    assert hello["lobby"]["waiting"] == []
+    assert hello["lobby"] == {}  # nothing of the lobby before a clerk signs in
     signed_in(clerk)
 
     page = citizen(hub.url, booking.join_token).connect()
@@ -520,6 +520,7 @@ def test_the_device_check_result_reaches_the_clerk(store, desk, hub):
     assert httpx.get(f"{hub.url}/join/{'y' * 43}/ice").status_code == 404
     clerk = appliance(hub.url, desk.credentials[booking.counter]).connect()
     clerk.next("hello")
+    signed_in(clerk)
     page = citizen(hub.url, booking.join_token).connect()
     page.next("status", state="waiting")
     lobby = clerk.next("lobby")
@@ -562,6 +563,7 @@ def test_the_counters_day_and_the_outcome_recorded_after_the_call(store, desk, h
     # Another counter's appliance may not record (or correct) this call's outcome.
     stranger = appliance(hub.url, desk.credentials[other.counter]).connect()
     stranger.next("hello")
+    signed_in(stranger, "clerk2")
     taken = stranger.call("record", {**record, "outcome": "no_show"})
     assert taken["error"]["code"] == "not_your_call"
 
@@ -576,3 +578,53 @@ def test_the_counters_day_and_the_outcome_recorded_after_the_call(store, desk, h
     assert (after["state"], after["outcome"]) == ("ended", "follow_up")
     for party in (page, clerk, stranger):
         party.close()
+
+
+def test_the_device_credential_alone_reads_no_names_and_closes_nothing(store, desk, hub):
+    booking = desk.book(NINE)
+    at_half_past_eleven = [desk.book(berlin(2026, 3, 2, 11, 30), n=n) for n in (1, 2)]
+    later = next(b for b in at_half_past_eleven if b.counter == booking.counter)
+    from hub.operations import accounts
+
+    # A second appliance at the same counter, where nobody signs in.
+    _, second = accounts.add_device(store, booking.counter, "", MONDAY_EARLY)
+    bare = appliance(hub.url, second).connect()
+    assert bare.next("hello")["lobby"] == {}
+    for event, data in [
+        ("day", {}),
+        ("end", {"appointment": str(later.id), "outcome": "no_show"}),
+        ("record", {"appointment": str(booking.id), "outcome": "done", "notes": ""}),
+        ("admit", {"appointment": str(booking.id)}),
+    ]:
+        assert bare.call(event, data)["error"]["code"] == "not_signed_in", event
+
+    # A signed-in clerk at a second appliance of the same counter sees the citizen by name;
+    # by then the bare appliance would have had the same lobby, were it in the room.
+    clerk = appliance(hub.url, desk.credentials[booking.counter]).connect()
+    clerk.next("hello")
+    assert signed_in(clerk)
+    page = citizen(hub.url, booking.join_token).connect()
+    page.next("status", state="waiting")
+    lobby = clerk.next("lobby")
+    while not lobby["waiting"]:
+        lobby = clerk.next("lobby")
+    assert lobby["waiting"][0]["name"] == "Person 0"
+    while not bare.inbox.empty():
+        bare.seen.append(bare.inbox.get())
+    assert "lobby" not in [event for event, _ in bare.seen]
+
+    # Even a clerk cannot close the 11:30 appointment as "did not come" at 08:50.
+    early = clerk.call("end", {"appointment": str(later.id), "outcome": "no_show"})
+    assert early["error"]["code"] == "too_early"
+    assert states(store, later.id) == []
+
+
+def test_connect_and_disconnect_cannot_be_sent_as_events(store, desk, hub):
+    booking = desk.book(NINE)
+    page = citizen(hub.url, booking.join_token).connect()
+    page.next("status", state="waiting")
+    for event in ("connect", "disconnect"):
+        reply = page.call(event, {"join": booking.join_token})
+        assert reply["error"]["code"] == "reserved_event", reply
+    # The page is still in the lobby, once.
+    assert page.call("hangup", {})["error"]["code"] == "not_admitted"
