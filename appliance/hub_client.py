@@ -62,7 +62,9 @@ class HubClient:
         self._day_task: asyncio.Task[None] | None = None
         self._early: dict[str, list[tuple[float, dict[str, Any]]]] = {}
         self.sio = socketio.AsyncClient(
-            reconnection=True, reconnection_delay=0.5, reconnection_delay_max=5
+            # A counter comes back within ~2 s of the hub; 30 devices retrying that often
+            # are nothing for it.
+            reconnection=True, reconnection_delay=0.5, reconnection_delay_max=2
         )
         for event in ("hello", "lobby", "call", "signal", "peer_left", "peer_rejoined", "revoked"):
             self.sio.on(event, getattr(self, f"_on_{event}"), namespace=NAMESPACE)
