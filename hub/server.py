@@ -12,6 +12,8 @@ import gevent
 from flask import Flask
 from gevent import pywsgi
 
+from hub.booking.tokens import redact_tokens
+
 log = logging.getLogger(__name__)
 
 
@@ -59,6 +61,16 @@ class HubHandler(pywsgi.WSGIHandler):
         return super()._handle_client_error(ex)  # type: ignore[misc]
 
 
+class RedactTokens(logging.Filter):
+    """pywsgi's error log prints the failing request (path, environment): a join or manage
+    link in it must not reach the log file."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite the record's message with its tokens replaced by their references."""
+        record.msg, record.args = redact_tokens(record.getMessage()), None
+        return True
+
+
 def listener(host: str, port: int, reuse_port: bool = False) -> socket.socket:
     """A listening socket; with `reuse_port`, several hub processes can share one port and the
     kernel spreads connections over them."""
@@ -95,7 +107,7 @@ def serve(app: Flask, host: str, port: int, reuse_port: bool = False) -> None:
         app,
         handler_class=HubHandler,
         log=None,
-        error_log=logging.getLogger("hub.server"),
+        error_log=_error_log(),
     )
     server.header_timeout = app.extensions["settings"].header_timeout_seconds
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -104,3 +116,10 @@ def serve(app: Flask, host: str, port: int, reuse_port: bool = False) -> None:
     log.info("hub listening on http://%s:%d", host, port)
     server.serve_forever()
     log.info("hub stopped")
+
+
+def _error_log() -> logging.Logger:
+    logger = logging.getLogger("hub.server.errors")
+    if not any(isinstance(f, RedactTokens) for f in logger.filters):
+        logger.addFilter(RedactTokens())
+    return logger

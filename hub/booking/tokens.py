@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import secrets
 
 TOKEN_BYTES = 32  # 256 bits, well above the 128 the design asks for
@@ -32,6 +33,15 @@ def redact_path(path: str) -> str:
     return "/".join(
         f"~{token_ref(part)}" if looks_like_token(part) else part for part in path.split("/")
     )
+
+
+_TOKEN_IN_TEXT = re.compile(r"(?<![\w-])[\w-]{40,64}(?![\w-])", re.ASCII)
+
+
+def redact_tokens(text: str) -> str:
+    """`text` with every run that looks like a token replaced by `~<token_ref>`: for log lines
+    that may quote a request (a server error printing its path or environment)."""
+    return _TOKEN_IN_TEXT.sub(lambda m: f"~{token_ref(m.group())}", text)
 
 
 def looks_like_token(token: str) -> bool:

@@ -227,6 +227,9 @@ def test_malformed_events_are_refused_without_harming_anyone(store, desk, hub):
     replies = [rogue.call("signal", OFFER) for _ in range(150)]
     codes = {r["error"]["code"] for r in replies}
     assert codes == {"not_admitted", "rate_limited"}
+    # ... and logged as a few lines with counts, not a line per refused event.
+    logged = [line for line in hub.log.read_text().splitlines() if " refused " in line]
+    assert len(logged) <= 10, logged[:20]
     # The call next door never noticed.
     assert page.call("signal", CANDIDATE)["ok"]
     assert clerk.next("signal", type="candidate")["candidate"] == CANDIDATE["candidate"]

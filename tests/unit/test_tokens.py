@@ -49,3 +49,17 @@ def test_redact_path_hides_tokens_but_keeps_the_route():
     token = new_token()
     assert redact_path(f"/manage/{token}/cancel") == f"/manage/~{token_ref(token)}/cancel"
     assert redact_path("/api/v1/services/passport/slots") == "/api/v1/services/passport/slots"
+
+
+def test_a_server_error_quoting_a_link_logs_only_its_reference(caplog):
+    import logging
+
+    from hub.booking.tokens import new_token, token_ref
+    from hub.server import _error_log
+
+    token = new_token()
+    with caplog.at_level(logging.ERROR, logger="hub.server.errors"):
+        _error_log().error("%s: GET /manage/%s?x=1 failed", "127.0.0.1", token)
+    (line,) = caplog.messages
+    assert token not in line
+    assert f"/manage/~{token_ref(token)}?x=1" in line
