@@ -78,6 +78,25 @@ class HandshakeLimiter:
 
         eio.on("connect", on_connect)
         eio.on("disconnect", on_disconnect)
+        eio.disconnect = self._disconnect_without_waiting(eio.disconnect)
+
+    def _disconnect_without_waiting(self, disconnect: Callable[..., Any]) -> Callable[..., Any]:
+        """Engine.IO's disconnect waits until the session's queue is drained; a polling session
+        that is never polled again never drains it. A POST of a packet Engine.IO does not expect
+        ("6") made it disconnect that way: the request hung for good, one greenlet and one
+        connection each. Polling sessions are closed without waiting (a poll in flight still
+        receives the close packet); WebSockets, whose writer drains the queue, as before."""
+        eio = self.server.eio
+
+        def disconnect_sid(sid: str | None = None) -> None:
+            socket = eio.sockets.get(sid) if sid is not None else None
+            if socket is None or socket.upgraded:
+                return disconnect(sid)
+            socket.close(wait=False)
+            eio.sockets.pop(sid, None)
+            return None
+
+        return disconnect_sid
 
     # -- WSGI -------------------------------------------------------------------------------
 

@@ -155,3 +155,14 @@ def test_bytes_after_a_closed_websocket_are_not_logged_as_errors(sqlite_store, s
     log = hub.log.read_text()
     assert "Invalid HTTP method" not in log
     assert "ERROR" not in log
+
+
+def test_an_unexpected_polling_packet_does_not_hang_its_request(sqlite_store, serve_hub):
+    """A POST of a NOOP packet made Engine.IO disconnect the session and wait, forever, for a
+    poll that never came: the request (and its greenlet) hung."""
+    hub = served(serve_hub, sqlite_store)
+    with httpx.Client(timeout=15) as client:
+        sid = sid_of(client.get(hub.url + HANDSHAKE))
+        answer = client.post(f"{hub.url}{HANDSHAKE}&sid={sid}", content="6")
+        assert answer.status_code == 400
+        assert client.post(f"{hub.url}{HANDSHAKE}&sid={sid}", content="3").status_code == 400
