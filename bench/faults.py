@@ -25,7 +25,7 @@ from bench.common import write_results
 from hub.store import Store
 from hub.store.migrate import upgrade
 from hub.store.seed import seed_defaults
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, MEDIA_ARGS
+from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, MEDIA_ARGS
 from tests.conftest import ServedHub
 from tests.faults import scenarios
 from tests.faults.redis_outage import redis_outage

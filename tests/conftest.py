@@ -37,6 +37,9 @@ POSTGRES_URL = os.environ.get(
 MONDAY_EARLY = datetime(2026, 3, 2, 7, 0, tzinfo=BERLIN)
 
 
+# Chromium fixtures for the browser and fault tests: one Playwright driver for the session.
+pytest_plugins = ["tests.browser_support"]
+
 REDIS_URL = os.environ.get("BUERGERAMT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 

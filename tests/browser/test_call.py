@@ -13,7 +13,7 @@ from appliance.encoded import DEFAULT_BITRATE
 from hub.store.models import AppointmentRow
 from hub.store.seed import add_demo_counter
 from tests.appliance_runner import RunningAppliance
-from tests.browser.conftest import _missing
+from tests.browser_support import _missing
 from tests.conftest import MONDAY_EARLY, berlin
 from tests.coturn import TURNSERVER, Coturn
 from tests.realtime_clients import PASSWORD, make_desk

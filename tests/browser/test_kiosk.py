@@ -13,8 +13,8 @@ import pytest
 
 from hub.store.models import CallRow
 from tests.appliance_runner import RunningAppliance
-from tests.browser.conftest import CHROMIUM
 from tests.browser.test_call import joined_lobby
+from tests.browser_support import CHROMIUM
 from tests.conftest import MONDAY_EARLY, berlin, free_port
 from tests.realtime_clients import PASSWORD, make_desk
 
@@ -66,7 +66,7 @@ def kiosk_page(browser, appliance, size: str, query: str = ""):
 
 
 def on_screen(page, screen: str, timeout: float = 15000) -> None:
-    page.wait_for_function(f"document.body.dataset.screen === '{screen}'", timeout=timeout)
+    page.wait_for_function(f"() => document.body.dataset.screen === '{screen}'", timeout=timeout)
 
 
 def sign_in(page, password: str = PASSWORD) -> None:
@@ -96,7 +96,7 @@ def test_a_clerk_signs_in_admits_talks_and_records_the_outcome(counter, media_br
     sign_in(page)
     on_screen(page, "day")
     agenda = page.locator("#day")
-    page.wait_for_function("document.querySelectorAll('#day li').length === 2")
+    page.wait_for_function("() => document.querySelectorAll('#day li').length === 2")
     assert "09:00" in agenda.locator("li").nth(0).inner_text()
     assert "10:00" in agenda.locator("li").nth(1).inner_text()
     assert page.locator("#waiting").inner_text() == "Niemand wartet."
@@ -119,9 +119,9 @@ def test_a_clerk_signs_in_admits_talks_and_records_the_outcome(counter, media_br
     # Admit: the citizen's fake camera plays on the kiosk, their microphone reaches it too.
     page.get_by_role("button", name="Einlassen: Person 0").click()
     on_screen(page, "call")
-    page.wait_for_function("window.bvKiosk.frames.citizen > 30", timeout=20000)
-    page.wait_for_function("window.bvKiosk.audioFrames > 50", timeout=20000)
-    page.wait_for_function("window.bvKiosk.frames.self > 10", timeout=20000)
+    page.wait_for_function("() => window.bvKiosk.frames.citizen > 30", timeout=20000)
+    page.wait_for_function("() => window.bvKiosk.audioFrames > 50", timeout=20000)
+    page.wait_for_function("() => window.bvKiosk.frames.self > 10", timeout=20000)
     sent = citizen_page.evaluate(MEAN, "preview")
     shown = page.evaluate(MEAN, "citizen-video")
     assert max(sent) > 60, sent  # the fake camera's picture is not black
@@ -132,14 +132,14 @@ def test_a_clerk_signs_in_admits_talks_and_records_the_outcome(counter, media_br
 
     # Mute reaches the appliance's outgoing audio; notes are kept while typing.
     page.get_by_role("button", name="Stumm").click()
-    page.wait_for_function("document.getElementById('mute').ariaPressed === 'true'")
+    page.wait_for_function("() => document.getElementById('mute').ariaPressed === 'true'")
     assert appliance.client.sending.microphone is False
     page.get_by_role("button", name="Ton an").click()
     # Camera off: the citizen sees black instead of the counter's picture, and it comes back.
     page.get_by_role("button", name="Kamera aus").click()
-    citizen_page.wait_for_function(f"({MEAN})('remote').every((c) => c < 20)", timeout=10000)
+    citizen_page.wait_for_function(f"() => ({MEAN})('remote').every((c) => c < 20)", timeout=10000)
     page.get_by_role("button", name="Kamera an").click()
-    citizen_page.wait_for_function(f"Math.max(...({MEAN})('remote')) > 60", timeout=10000)
+    citizen_page.wait_for_function(f"() => Math.max(...({MEAN})('remote')) > 60", timeout=10000)
     page.locator("#call-notes").fill("Ausweis geprüft, Meldebestätigung fehlt")
     check.accessible(page)
     check.shot(page, f"{size}-call")
@@ -147,7 +147,7 @@ def test_a_clerk_signs_in_admits_talks_and_records_the_outcome(counter, media_br
     # End: the citizen is told at once; the clerk picks the outcome in one tap.
     page.get_by_role("button", name="Gespräch beenden").click()
     on_screen(page, "outcome")
-    citizen_page.wait_for_function("window.bvCall.call === 'ended'", timeout=10000)
+    citizen_page.wait_for_function("() => window.bvCall.call === 'ended'", timeout=10000)
     assert page.locator("#outcome-notes").input_value() == "Ausweis geprüft, Meldebestätigung fehlt"
     check.accessible(page)
     check.shot(page, f"{size}-outcome")
@@ -186,7 +186,7 @@ def test_the_screen_locks_and_opens_with_the_pin(counter, browser, check):
     on_screen(page, "day")
     page.get_by_role("button", name="Sperren").click()
     on_screen(page, "locked")
-    page.wait_for_function("!document.body.textContent.includes('Person 0')")  # names gone
+    page.wait_for_function("() => !document.body.textContent.includes('Person 0')")  # names gone
     check.accessible(page)
     check.shot(page, "locked")
 
@@ -239,7 +239,7 @@ def test_the_kiosk_speaks_english_too_and_says_when_the_appliance_is_gone(counte
     assert page.get_by_role("heading", level=1).inner_text() == "Sign in at this counter"
     assert page.locator("#chip-hub .text").inner_text() == "connected"
     # The own camera delivers: its chip says so (and would say "no picture" otherwise).
-    page.wait_for_function("document.getElementById('chip-camera').dataset.state === 'ok'")
+    page.wait_for_function("() => document.getElementById('chip-camera').dataset.state === 'ok'")
     assert page.locator("#chip-camera .text").inner_text() == "working"
     assert page.locator("#chip-microphone").get_attribute("data-state") == "ok"  # it is heard
     check.accessible(page)

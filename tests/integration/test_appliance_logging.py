@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 from aiortc import RTCPeerConnection
 
@@ -50,7 +51,10 @@ def test_a_call_leaves_no_ip_address_in_the_appliances_log():
     try:
         configure_logging()
         root.setLevel(logging.INFO)  # as the daemon runs (basicConfig is a no-op under pytest)
-        asyncio.run(connect_two_peers())
+        # Its own thread: Playwright's driver (browser tests) keeps a loop in the main one.
+        worker = ThreadPoolExecutor(1)
+        worker.submit(asyncio.run, connect_two_peers()).result(60)
+        worker.shutdown()
         logging.getLogger("appliance.call").info("call %s: connected", "probe")
     finally:
         root.removeHandler(kept)
