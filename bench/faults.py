@@ -23,12 +23,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import write_results
 from hub.store import Store
-from hub.store.migrate import upgrade
-from hub.store.seed import seed_defaults
 from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, MEDIA_ARGS
 from tests.conftest import ServedHub
 from tests.faults import scenarios
-from tests.faults.redis_outage import redis_outage
+from tests.faults.redis_outage import redis_outage, seeded_sqlite
 
 ROUNDS = int(os.environ.get("BENCH_FAULT_ROUNDS", "3"))
 
@@ -42,15 +40,6 @@ def hub_starter(workdir: Path, hubs: list[ServedHub]) -> Any:
     return start
 
 
-def sqlite_store(workdir: Path) -> Store:
-    url = f"sqlite:///{workdir / 'hub.sqlite3'}"
-    upgrade(url)
-    store = Store(url)
-    with store.transaction() as session:
-        seed_defaults(session)
-    return store
-
-
 def once(name: str, browser: Any) -> dict[str, Any]:
     """One run of one scenario in a fresh folder, database and hub."""
     workdir = Path(tempfile.mkdtemp(prefix=f"bench-{name}-"))
@@ -61,7 +50,7 @@ def once(name: str, browser: Any) -> dict[str, Any]:
         if name == "db_outage":
             pg, store = scenarios.private_postgres_stage(start, workdir)
         else:
-            store = sqlite_store(workdir)
+            store = Store(seeded_sqlite(workdir))
         stage = scenarios.set_stage(store, start, workdir)
         try:
             if name == "appliance_restart":

@@ -97,7 +97,8 @@ class PrivateRedis:
             return -1
 
 
-def _seeded_sqlite(workdir: Path) -> str:
+def seeded_sqlite(workdir: Path) -> str:
+    """A migrated SQLite file in `workdir` with the default data; its URL."""
     url = f"sqlite:///{workdir / 'hub.sqlite3'}"
     upgrade(url)
     store = Store(url)
@@ -229,7 +230,7 @@ def _fallback_gauge(url: str) -> float | None:
 def _scene(workdir: Path, db_url: str | None) -> Iterator[tuple[PrivateRedis, ServedHub, str]]:
     private = PrivateRedis(workdir)
     private.start()
-    url = db_url or _seeded_sqlite(workdir)
+    url = db_url or seeded_sqlite(workdir)
     store = Store(url)
     try:
         with store.transaction() as session:

@@ -10,39 +10,8 @@ from hub.store.models import AppointmentRow, CallRow, MailRow
 from tests.conftest import MONDAY_EARLY
 
 
-def test_past_appointments_lose_name_email_and_mails_after_the_retention_period(mailing_app, store):
-    app = mailing_app(retention_days=30)
-    client = app.test_client()
-    for email, start in (
-        ("old@example.org", "2026-03-02T09:00:00+01:00"),
-        ("new@example.org", "2026-04-20T09:00:00+02:00"),
-    ):
-        response = client.post(
-            "/api/v1/appointments",
-            json={
-                "service_id": "meldebescheinigung",
-                "start": start,
-                "name": "Erika Mustermann",
-                "email": email,
-            },
-        )
-        assert response.status_code == 201
-    app.extensions["clock"] = lambda: MONDAY_EARLY + timedelta(days=31)
-    forget_once(app)
-    with store.transaction() as session:
-        rows = {r.start_at.month: r for r in session.scalars(select(AppointmentRow))}
-        mails_left = session.scalar(select(func.count()).select_from(MailRow))
-    assert rows[3].name == "—" and rows[3].email == ""
-    assert rows[3].service_id == "meldebescheinigung" and rows[3].status == "booked"
-    assert rows[4].email == "new@example.org" and rows[4].name == "Erika Mustermann"
-    assert mails_left == 3  # the recent appointment's confirmation and two reminders
-
-
-def test_retention_forgets_notes_device_checks_and_outbox_files_too(app, store):
-    """Everything personal goes (issue 12, point 7): the clerk's notes (which may hold a birth
-    date), the device check, the citizen's connection id, the mails in the outbox folder; also
-    for appointments whose name an earlier version already blanked."""
-    client = app.test_client()
+def book_old_and_new(client) -> dict[str, uuid.UUID]:
+    """Book an appointment long past by the test's clock and one still ahead; their ids."""
     booked = {}
     for email, start in (
         ("old@example.org", "2026-03-02T09:00:00+01:00"),
@@ -59,6 +28,30 @@ def test_retention_forgets_notes_device_checks_and_outbox_files_too(app, store):
         )
         assert response.status_code == 201
         booked[email] = uuid.UUID(response.json["id"])
+    return booked
+
+
+def test_past_appointments_lose_name_email_and_mails_after_the_retention_period(mailing_app, store):
+    app = mailing_app(retention_days=30)
+    client = app.test_client()
+    book_old_and_new(client)
+    app.extensions["clock"] = lambda: MONDAY_EARLY + timedelta(days=31)
+    forget_once(app)
+    with store.transaction() as session:
+        rows = {r.start_at.month: r for r in session.scalars(select(AppointmentRow))}
+        mails_left = session.scalar(select(func.count()).select_from(MailRow))
+    assert rows[3].name == "—" and rows[3].email == ""
+    assert rows[3].service_id == "meldebescheinigung" and rows[3].status == "booked"
+    assert rows[4].email == "new@example.org" and rows[4].name == "Erika Mustermann"
+    assert mails_left == 3  # the recent appointment's confirmation and two reminders
+
+
+def test_retention_forgets_notes_device_checks_and_outbox_files_too(app, store):
+    """Everything personal goes (issue 12, point 7): the clerk's notes (which may hold a birth
+    date), the device check, the citizen's connection id, the mails in the outbox folder; also
+    for appointments whose name an earlier version already blanked."""
+    client = app.test_client()
+    booked = book_old_and_new(client)
     deliver_once(app)  # the confirmations go to the outbox folder
     outbox = app.extensions["settings"].effective_outbox_dir
     assert len(list(outbox.glob("*.eml"))) == 2
