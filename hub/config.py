@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -23,6 +23,16 @@ from hub.booking.rules import BookingPolicy
 
 class ConfigError(Exception):
     """The configuration cannot be used; the message says which setting and why."""
+
+
+def is_loopback(host: str) -> bool:
+    """True for `localhost` and addresses in 127.0.0.0/8 or ::1 (no name is looked up)."""
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _config_file() -> Path | None:
@@ -132,6 +142,16 @@ class Settings(BaseSettings):
             raise ValueError("public_url must start with http:// or https://")
         return value.rstrip("/")
 
+    @model_validator(mode="after")
+    def _plain_smtp_on_loopback_only(self) -> Settings:
+        if self.smtp_security == "none" and self.smtp_host and not is_loopback(self.smtp_host):
+            raise ValueError(
+                f"smtp_security = 'none' (unencrypted) is allowed only when smtp_host is a"
+                f" loopback address (127.0.0.0/8, ::1, localhost), not {self.smtp_host!r};"
+                " use 'starttls' or 'tls'"
+            )
+        return self
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -208,7 +228,8 @@ def load_settings(**overrides: Any) -> Settings:
         settings.booking_policy  # noqa: B018 - validates the combination of booking settings
     except ValidationError as exc:
         lines = [
-            f"  {'.'.join(str(p) for p in err['loc']) or '?'}: {err['msg']}" for err in exc.errors()
+            f"  {'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"
+            for err in exc.errors()
         ]
         raise ConfigError("invalid configuration:\n" + "\n".join(lines)) from None
     except ValueError as exc:

@@ -57,3 +57,22 @@ def test_generated_secret_key_is_kept_and_shared(tmp_path):
     assert first == second and len(first) >= 40
     assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0  # readable by the owner only
     assert load_settings(data_dir=tmp_path, secret_key="set").effective_secret_key() == "set"
+
+
+@pytest.mark.parametrize("host", ["mail.internal", "10.0.0.5", "fe80::1", "localhost.evil.example"])
+def test_unencrypted_smtp_is_refused_off_loopback(monkeypatch, tmp_path, host):
+    monkeypatch.setenv("BUERGERAMT_SMTP_HOST", host)
+    monkeypatch.setenv("BUERGERAMT_SMTP_SECURITY", "none")
+    with pytest.raises(ConfigError, match=r"smtp_security = 'none'.*smtp_host.*loopback"):
+        load_settings(data_dir=tmp_path)
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.3.2.1", "::1", "localhost", "LOCALHOST"])
+def test_unencrypted_smtp_is_allowed_on_loopback(tmp_path, host):
+    settings = load_settings(data_dir=tmp_path, smtp_host=host, smtp_security="none")
+    assert settings.smtp_security == "none" and settings.smtp_host == host
+
+
+def test_encrypted_smtp_may_go_anywhere(tmp_path):
+    settings = load_settings(data_dir=tmp_path, smtp_host="mail.internal", smtp_security="tls")
+    assert settings.smtp_host == "mail.internal"
