@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
-
-from flask import Flask
-from werkzeug.middleware.proxy_fix import ProxyFix
+from typing import TYPE_CHECKING, Any
 
 from hub.clock import Clock, clock_starting_at, system_clock
 from hub.config import Settings, load_settings
-from hub.store import Store
+
+# Flask and SQLAlchemy come with the `hub` extra only: `buergeramt appliance` (installed with
+# `[appliance]` on a counter) imports this package through hub.cli and must not need them.
+if TYPE_CHECKING:
+    from flask import Flask
+
+    from hub.store import Store
 
 
 def create_app(
@@ -21,11 +24,15 @@ def create_app(
     **flask_config: Any,
 ) -> Flask:
     """The app factory: settings, clock and store may be injected (tests do)."""
+    from flask import Flask
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
     from hub import health, i18n, ratelimit, realtime, security
     from hub.api import bp as api_bp
     from hub.api import errors
     from hub.metrics import HubMetrics
     from hub.notify.worker import mail_policy, transport
+    from hub.store import Store
     from hub.web import bp as web_bp
     from hub.web.outbox import bp as outbox_bp
 
