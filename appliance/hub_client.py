@@ -102,7 +102,7 @@ class HubClient:
                 log.warning("hub not reachable (%s); retrying in %.0f s", exc, delay)
                 self._set_state("offline")
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 10)
+                delay = min(delay * 2, 2)  # as the reconnection back-off: back within ~2 s
         try:
             await self.sio.wait()
         finally:
