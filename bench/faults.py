@@ -6,7 +6,8 @@ Each scenario is the one tests/faults runs; this script runs each ROUNDS times a
 bench/results/faults.json: appliance_restart_recovery_s (restart → citizen sees video again),
 hub_restart_recovery_s (hub back → both parties back and video flowing), db_outage_recovery_s
 (database back → appliance online and the citizen who tried during the outage in the call),
-redis_outage_5xx (answers ≥ 500 while Redis was away; must be 0). Medians; every run listed.
+redis_outage_5xx (answers ≥ 500 while Redis was away; must be 0); also both_restart_recovery_s
+(hub and appliance killed at once). Medians; every run listed.
 """
 
 from __future__ import annotations
@@ -57,6 +58,8 @@ def once(name: str, browser: Any) -> dict[str, Any]:
                 return scenarios.appliance_restart(stage, browser)
             if name == "hub_restart":
                 return scenarios.hub_restart(stage, browser)
+            if name == "both_restart":
+                return scenarios.both_restart(stage, browser)
             assert pg is not None
             return scenarios.database_outage(pg, stage, browser)
         finally:
@@ -78,7 +81,7 @@ def main() -> None:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *MEDIA_ARGS]
         )
-        for name in ("appliance_restart", "hub_restart", "db_outage"):
+        for name in ("appliance_restart", "hub_restart", "both_restart", "db_outage"):
             runs[name] = []
             for _ in range(ROUNDS):
                 result = once(name, browser)
@@ -102,6 +105,7 @@ def main() -> None:
         "appliance_restart_recovery_max_s": round(
             max(r["recovery_s"] for r in runs["appliance_restart"]), 3
         ),
+        "both_restart_recovery_s": median("both_restart"),
         "hub_restart_video_while_away_s": median("hub_restart", "video_while_away_s"),
         "db_outage_appliance_online_s": median("db_outage", "appliance_online_s"),
         "db_outage_citizen_in_call_s": median("db_outage", "citizen_in_call_s"),

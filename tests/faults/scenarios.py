@@ -126,6 +126,25 @@ def hub_restart(stage: Stage, browser: Any) -> dict[str, Any]:
     return result
 
 
+def both_restart(stage: Stage, browser: Any) -> dict[str, Any]:
+    """kill -9 the hub and the counter daemon at once mid-call, start both again: seconds from
+    their start until the citizen sees the counter's video again."""
+    context, page = open_call(browser, stage)
+    offers = page.evaluate("() => window.bvCall.offers")
+    stage.hub.kill()
+    stage.appliance.kill()
+    started = time.monotonic()
+    stage.hub.launch()
+    stage.appliance.launch()
+    page.wait_for_function(f"() => window.bvCall.offers > {offers}", timeout=30000)
+    page.wait_for_function(IN_CALL, timeout=30000)
+    wait_video_flowing(page, 30)
+    recovery = time.monotonic() - started
+    result = {"recovery_s": recovery, "state": call_state(stage)}
+    context.close()
+    return result
+
+
 def private_postgres_stage(
     start_hub: Callable[..., Any], log_dir: Path
 ) -> tuple[PrivatePostgres, Store]:

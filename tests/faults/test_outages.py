@@ -11,6 +11,7 @@ from tests.conftest import IN_CI
 from tests.faults.processes import PG_BIN
 from tests.faults.scenarios import (
     appliance_restart,
+    both_restart,
     database_outage,
     hub_restart,
     private_postgres_stage,
@@ -37,6 +38,12 @@ def test_an_appliance_killed_mid_call_takes_its_call_back_when_it_restarts(stage
 def test_media_goes_on_while_the_hub_is_killed_and_both_parties_come_back(stage, media_browser):
     result = hub_restart(stage, media_browser)
     assert result["video_while_away_s"] > 2, result  # peer to peer, without the hub
+    assert result["recovery_s"] < 15, result
+    assert result["state"] == "in_call", result
+
+
+def test_hub_and_appliance_killed_at_once_come_back_into_the_call(stage, media_browser):
+    result = both_restart(stage, media_browser)
     assert result["recovery_s"] < 15, result
     assert result["state"] == "in_call", result
 
