@@ -45,10 +45,12 @@ def prepare(url: str) -> Store:
     upgrade(url)
     store = Store(url)
     with store.transaction() as session:
-        seed_defaults(session)
+        seed_defaults(session, without_appliance=True)
         schedule = session.scalar(select(ScheduleRow).where(ScheduleRow.name == STANDARD_SCHEDULE))
         for n in range(3, COUNTERS + 1):
-            session.add(CounterRow(name=f"Schalter {n}", schedule_id=schedule.id))
+            session.add(
+                CounterRow(name=f"Schalter {n}", schedule_id=schedule.id, without_appliance=True)
+            )
     return store
 
 

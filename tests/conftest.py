@@ -130,10 +130,11 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
 
 @pytest.fixture
 def store(db_url: str) -> Iterator[Store]:
-    """The database with the default data (services, hours, two counters)."""
+    """The database with the default data (services, hours, two counters that take bookings
+    without an appliance)."""
     store = Store(db_url)
     with store.transaction() as session:
-        seed_defaults(session)
+        seed_defaults(session, without_appliance=True)
     yield store
     store.dispose()
 
@@ -145,7 +146,7 @@ def sqlite_store(tmp_path: Path, sqlite_template: Path) -> Iterator[Store]:
     shutil.copy(sqlite_template, path)
     store = Store(f"sqlite:///{path}")
     with store.transaction() as session:
-        seed_defaults(session)
+        seed_defaults(session, without_appliance=True)
     yield store
     store.dispose()
 
@@ -156,7 +157,7 @@ def pg_store(postgres_database: str) -> Iterator[Store]:
     _reset_postgres(postgres_database)
     store = Store(postgres_database)
     with store.transaction() as session:
-        seed_defaults(session)
+        seed_defaults(session, without_appliance=True)
     yield store
     store.dispose()
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
+from itertools import pairwise
 
 import holidays
 
-from hub.booking.timezone import end_of_local_day, local_instant
+from hub.booking.timezone import end_of_local_day, local_date, local_instant
 
 WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -71,13 +72,37 @@ class Closure:
         return self.first_day <= day <= self.last_day
 
 
+Span = tuple[time, time | None]  # opens, closes (None: midnight) on one local day
+
+
+@dataclass(frozen=True)
+class DayHours:
+    """An exception for one date: open during `spans` only (none: closed all day)."""
+
+    day: date
+    spans: tuple[Span, ...]
+    reason: str = ""
+
+    def __post_init__(self) -> None:
+        _check_spans(self.spans)
+
+    def intervals(self) -> list[Interval]:
+        """The open spans on that day, as UTC instants."""
+        return sorted(OpeningPeriod(self.day.weekday(), o, c).on(self.day) for o, c in self.spans)
+
+
 @dataclass(frozen=True)
 class WeeklySchedule:
-    """When a counter is open: a weekly pattern less closures and (optionally) public holidays."""
+    """When a counter is open: a weekly pattern less closures and (optionally) public holidays.
+
+    An exception for a date (DayHours) is the last word for that date: it replaces the weekly
+    hours and wins over closures and public holidays, being the most specific rule there is.
+    """
 
     periods: tuple[OpeningPeriod, ...]
     closures: tuple[Closure, ...] = field(default_factory=tuple)
     holiday_subdivision: str | None = "BW"
+    exceptions: tuple[DayHours, ...] = field(default_factory=tuple)
 
     def is_closed_all_day(self, day: date) -> bool:
         """True on a closure day or a public holiday that the schedule observes."""
@@ -89,12 +114,20 @@ class WeeklySchedule:
 
     def open_intervals(self, first_day: date, last_day: date) -> Iterator[Interval]:
         """Open spans from `first_day` to `last_day` inclusive, in time order."""
+        exceptions = {e.day: e for e in self.exceptions if first_day <= e.day <= last_day}
         day = first_day
         while day <= last_day:
-            if not self.is_closed_all_day(day):
+            if day in exceptions:
+                yield from exceptions[day].intervals()
+            elif not self.is_closed_all_day(day):
                 todays = [p.on(day) for p in self.periods if p.weekday == day.weekday()]
                 yield from sorted(todays)
             day += timedelta(days=1)
+
+    def is_open_throughout(self, span: Interval) -> bool:
+        """True when one opening covers all of `span`."""
+        first, last = local_date(span.start), local_date(span.end)
+        return any(i.contains(span) for i in self.open_intervals(first, last))
 
 
 @lru_cache(maxsize=64)
@@ -123,3 +156,104 @@ SEED_PERIODS: tuple[OpeningPeriod, ...] = (
 AROUND_THE_CLOCK: tuple[OpeningPeriod, ...] = tuple(
     OpeningPeriod(d, time(0, 0), None) for d in range(7)
 )
+
+
+# What IT may type for a weekday: English or German abbreviations.
+_DAY_NAMES = {
+    **{name: n for n, name in enumerate(WEEKDAY_NAMES)},
+    **{name: n for n, name in enumerate(("mo", "di", "mi", "do", "fr", "sa", "so"))},
+}
+GERMAN_DAYS = ("Mo", "Di", "Mi", "Do", "Fr", "Sa", "So")
+
+
+def _check_spans(spans: Sequence[Span]) -> None:
+    ordered = sorted(spans)
+    for (_, closes), (opens, _) in pairwise(ordered):
+        if closes is None or opens < closes:
+            raise ValueError("the opening hours of one day overlap")
+
+
+def _clock(text: str) -> time | None:
+    if text == "24:00":
+        return None
+    return time.fromisoformat(text)
+
+
+def parse_spans(text: str) -> tuple[Span, ...]:
+    """ "08:00-12:00,14:00-16:00" as spans of one day; "24:00" is midnight."""
+    spans: list[Span] = []
+    for part in text.split(","):
+        pieces = part.strip().split("-")
+        try:
+            if len(pieces) != 2 or any(len(p.strip()) != 5 for p in pieces):
+                raise ValueError
+            opens, closes = _clock(pieces[0].strip()), _clock(pieces[1].strip())
+        except ValueError:
+            raise ValueError(f"{part.strip()!r} is not a span like 08:00-12:00") from None
+        if opens is None:
+            raise ValueError(f"{part.strip()!r}: a span cannot open at 24:00")
+        if closes is not None and closes <= opens:
+            raise ValueError(f"{part.strip()!r}: a span must close after it opens")
+        spans.append((opens, closes))
+    _check_spans(spans)
+    return tuple(sorted(spans))
+
+
+def _days(text: str) -> list[int]:
+    days: list[int] = []
+    for part in text.lower().split(","):
+        ends = part.split("-")
+        try:
+            numbers = [_DAY_NAMES[e.strip()] for e in ends]
+        except KeyError:
+            raise ValueError(f"{part!r} is not a weekday (mon … sun or Mo … So)") from None
+        if len(numbers) == 1:
+            days.append(numbers[0])
+        elif len(numbers) == 2 and numbers[0] <= numbers[1]:
+            days.extend(range(numbers[0], numbers[1] + 1))
+        else:
+            raise ValueError(f"{part!r} is not a range of weekdays such as mon-fri")
+    return days
+
+
+def parse_hours(specs: Iterable[str]) -> tuple[OpeningPeriod, ...]:
+    """Weekly hours from lines like "mon-fri 08:00-12:00" and "wed 14:00-17:30"."""
+    periods: list[OpeningPeriod] = []
+    for spec in specs:
+        words = spec.split()
+        if len(words) != 2:
+            raise ValueError(f"{spec!r}: write weekdays and hours, e.g. 'mon 08:00-12:00'")
+        spans = parse_spans(words[1])
+        periods.extend(OpeningPeriod(d, o, c) for d in _days(words[0]) for o, c in spans)
+    if not periods:
+        raise ValueError("give at least one opening, e.g. 'mon-fri 08:00-12:00'")
+    for weekday in range(7):
+        _check_spans([(p.opens, p.closes) for p in periods if p.weekday == weekday])
+    return tuple(sorted(set(periods), key=lambda p: (p.weekday, p.opens)))
+
+
+def format_span(opens: time, closes: time | None) -> str:
+    """ "08:00–12:00" (midnight as 24:00)."""
+    return f"{opens:%H:%M}–{'24:00' if closes is None else f'{closes:%H:%M}'}"
+
+
+def _day_ranges(days: list[int]) -> str:
+    runs: list[list[int]] = []
+    for d in sorted(days):
+        if runs and runs[-1][-1] == d - 1:
+            runs[-1].append(d)
+        else:
+            runs.append([d])
+    return ",".join(
+        GERMAN_DAYS[r[0]] if len(r) == 1 else f"{GERMAN_DAYS[r[0]]}–{GERMAN_DAYS[r[-1]]}"
+        for r in runs
+    )
+
+
+def format_hours(periods: Iterable[OpeningPeriod]) -> str:
+    """Weekly hours in a line: "Mo–Fr 08:00–12:00; Mi 14:00–17:30"."""
+    by_span: dict[Span, list[int]] = {}
+    for p in periods:
+        by_span.setdefault((p.opens, p.closes), []).append(p.weekday)
+    order = sorted(by_span.items(), key=lambda item: (min(item[1]), item[0][0]))
+    return "; ".join(f"{_day_ranges(days)} {format_span(*span)}" for span, days in order)

@@ -7,16 +7,32 @@ import time as clock
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import DateTime, and_, or_, select, type_coerce
+from sqlalchemy import DateTime, and_, exists, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from hub.booking.catalogue import Service
 from hub.booking.rules import MAX_DURATION_MINUTES
-from hub.booking.schedule import Closure, Interval, OpeningPeriod, WeeklySchedule
+from hub.booking.schedule import (
+    Closure,
+    DayHours,
+    Interval,
+    OpeningPeriod,
+    Span,
+    WeeklySchedule,
+)
 from hub.booking.slots import BusyTimes, Counter
-from hub.store.models import AppointmentRow, CounterRow, ScheduleRow, ServiceRow
+from hub.store.models import (
+    AppointmentRow,
+    CounterExceptionRow,
+    CounterHoursRow,
+    CounterRow,
+    DeviceRow,
+    OpeningPeriodRow,
+    ScheduleRow,
+    ServiceRow,
+)
 
 # No appointment is longer than this; it bounds the index range scan in busy_times().
 MAX_DURATION = timedelta(minutes=MAX_DURATION_MINUTES)
@@ -42,18 +58,50 @@ def _minute_to_time(minute: int) -> time | None:
     return None if minute >= 1440 else time(minute // 60, minute % 60)
 
 
-def to_schedule(row: ScheduleRow) -> WeeklySchedule:
-    """The domain view of a schedule row with its periods and closures."""
-    periods = tuple(
+def _periods(rows: list[OpeningPeriodRow] | list[CounterHoursRow]) -> tuple[OpeningPeriod, ...]:
+    return tuple(
         OpeningPeriod(
             p.weekday,
             time(p.opens_minute // 60, p.opens_minute % 60),
             _minute_to_time(p.closes_minute),
         )
-        for p in row.periods
+        for p in rows
     )
+
+
+def to_schedule(row: ScheduleRow) -> WeeklySchedule:
+    """The domain view of a schedule row with its periods and closures."""
     closures = tuple(Closure(c.first_day, c.last_day, c.reason) for c in row.closures)
-    return WeeklySchedule(periods, closures, row.holiday_subdivision)
+    return WeeklySchedule(_periods(row.periods), closures, row.holiday_subdivision)
+
+
+def to_exceptions(rows: list[CounterExceptionRow]) -> tuple[DayHours, ...]:
+    """A counter's exception rows (one per span, or one without minutes: closed) per date."""
+    days: dict[date, tuple[list[Span], str]] = {}
+    for r in rows:
+        spans, _ = days.setdefault(r.day, ([], r.reason))
+        if r.opens_minute is not None and r.closes_minute is not None:
+            spans.append(
+                (time(r.opens_minute // 60, r.opens_minute % 60), _minute_to_time(r.closes_minute))
+            )
+    return tuple(
+        DayHours(day, tuple(sorted(spans)), reason) for day, (spans, reason) in sorted(days.items())
+    )
+
+
+def counter_schedule(row: CounterRow) -> WeeklySchedule:
+    """When a counter is open: its own weekly hours (or its schedule's), its schedule's closures
+    and holidays, and its exceptions."""
+    base = to_schedule(row.schedule)
+    periods = _periods(row.hours) if row.hours else base.periods
+    return WeeklySchedule(
+        periods, base.closures, base.holiday_subdivision, to_exceptions(row.exceptions)
+    )
+
+
+def staffed():  # noqa: ANN201 - an SQL expression
+    """True for counters with an unrevoked appliance enrolled."""
+    return exists().where(DeviceRow.counter_id == CounterRow.id, DeviceRow.revoked_at.is_(None))
 
 
 @dataclass(frozen=True)
@@ -114,15 +162,14 @@ def active_services(session: Session) -> list[Service]:
 
 
 def active_counters(session: Session) -> list[Counter]:
-    """Counters taking bookings, each with its schedule."""
-    rows = session.scalars(select(CounterRow).where(CounterRow.active).order_by(CounterRow.id))
-    schedules: dict[int, WeeklySchedule] = {}
-    counters = []
-    for row in rows:
-        if row.schedule_id not in schedules:
-            schedules[row.schedule_id] = to_schedule(row.schedule)
-        counters.append(Counter(row.id, schedules[row.schedule_id]))
-    return counters
+    """Counters taking bookings, each with its schedule: active, and with an appliance enrolled
+    or allowed to take bookings without one."""
+    rows = session.scalars(
+        select(CounterRow)
+        .where(CounterRow.active, or_(CounterRow.without_appliance, staffed()))
+        .order_by(CounterRow.id)
+    )
+    return [Counter(row.id, counter_schedule(row)) for row in rows]
 
 
 def busy_times(session: Session, window: Interval, now: datetime) -> BusyTimes:

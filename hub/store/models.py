@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     Uuid,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -106,14 +107,68 @@ class ClosureRow(Base):
 
 
 class CounterRow(Base):
-    """A counter staffed by one clerk at a time."""
+    """A counter staffed by one clerk at a time.
+
+    It takes bookings while active and while an unrevoked appliance is enrolled for it, or
+    without one when IT said so (`without_appliance`). Its own weekly hours, when it has any,
+    replace its schedule's; closures and public holidays come from the schedule.
+    """
 
     __tablename__ = "counters"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
     schedule_id: Mapped[int] = mapped_column(ForeignKey("schedules.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    without_appliance: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     schedule: Mapped[ScheduleRow] = relationship(lazy="joined")
+    hours: Mapped[list[CounterHoursRow]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="CounterHoursRow.id"
+    )
+    exceptions: Mapped[list[CounterExceptionRow]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="CounterExceptionRow.day"
+    )
+
+
+class CounterHoursRow(Base):
+    """A counter's own weekly opening (minutes of the local day, 1440 = midnight)."""
+
+    __tablename__ = "counter_hours"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    counter_id: Mapped[int] = mapped_column(
+        ForeignKey("counters.id", ondelete="CASCADE"), index=True
+    )
+    weekday: Mapped[int] = mapped_column(Integer)
+    opens_minute: Mapped[int] = mapped_column(Integer)
+    closes_minute: Mapped[int] = mapped_column(Integer)
+    __table_args__ = (
+        CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday"),
+        CheckConstraint(
+            "opens_minute >= 0 AND closes_minute <= 1440 AND opens_minute < closes_minute",
+            name="minutes",
+        ),
+    )
+
+
+class CounterExceptionRow(Base):
+    """A counter's hours on one date: one row per open span, or one row without minutes when
+    the counter is closed that day."""
+
+    __tablename__ = "counter_exceptions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    counter_id: Mapped[int] = mapped_column(
+        ForeignKey("counters.id", ondelete="CASCADE"), index=True
+    )
+    day: Mapped[date] = mapped_column(Date)
+    opens_minute: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    closes_minute: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    __table_args__ = (
+        CheckConstraint(
+            "(opens_minute IS NULL AND closes_minute IS NULL) OR (opens_minute >= 0"
+            " AND closes_minute <= 1440 AND opens_minute < closes_minute)",
+            name="minutes",
+        ),
+    )
 
 
 class AppointmentRow(Base):

@@ -35,8 +35,12 @@ def add_schedule(
     return row
 
 
-def seed_defaults(session: Session, counters: int = 2) -> bool:
-    """Fill an empty database; returns False (and changes nothing) if it holds services already."""
+def seed_defaults(session: Session, counters: int = 2, *, without_appliance: bool = False) -> bool:
+    """Fill an empty database; returns False (and changes nothing) if it holds services already.
+
+    The counters take bookings once an appliance is enrolled for them; with `without_appliance`
+    (tests, trials) at once.
+    """
     if session.scalar(select(func.count()).select_from(ServiceRow)):
         return False
     for s in SEED_SERVICES:
@@ -56,7 +60,11 @@ def seed_defaults(session: Session, counters: int = 2) -> bool:
         )
     standard = add_schedule(session, STANDARD_SCHEDULE, SEED_PERIODS)
     for n in range(1, counters + 1):
-        session.add(CounterRow(name=f"Schalter {n}", schedule_id=standard.id))
+        session.add(
+            CounterRow(
+                name=f"Schalter {n}", schedule_id=standard.id, without_appliance=without_appliance
+            )
+        )
     session.flush()
     return True
 

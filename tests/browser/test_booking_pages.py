@@ -21,7 +21,7 @@ def start_hub(sqlite_template, tmp_path, serve_hub, mailbox):
         shutil.copy(sqlite_template, path)
         store = Store(f"sqlite:///{path}")
         with store.transaction() as session:
-            seed_defaults(session)
+            seed_defaults(session, without_appliance=True)
         store.dispose()
         settings = {
             "clock_start": MONDAY_EARLY.isoformat(),

@@ -103,7 +103,7 @@ def seeded_sqlite(workdir: Path) -> str:
     upgrade(url)
     store = Store(url)
     with store.transaction() as session:
-        seed_defaults(session)
+        seed_defaults(session, without_appliance=True)
     store.dispose()
     return url
 

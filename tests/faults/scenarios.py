@@ -154,7 +154,7 @@ def private_postgres_stage(
     upgrade(pg.url)
     store = Store(pg.url)
     with store.transaction() as session:
-        seed_defaults(session)
+        seed_defaults(session, without_appliance=True)
     return pg, store
 
 
