@@ -60,13 +60,15 @@ class HubClient:
         self.hello = asyncio.Event()
         self.listeners: list[Callable[[], None]] = []
         self._day_task: asyncio.Task[None] | None = None
+        self._day_stale = False  # news of the day came since the last fetch started
         self._early: dict[str, list[tuple[float, dict[str, Any]]]] = {}
         self.sio = socketio.AsyncClient(
             # A counter comes back within ~2 s of the hub; 30 devices retrying that often
             # are nothing for it.
             reconnection=True, reconnection_delay=0.5, reconnection_delay_max=2
         )
-        for event in ("hello", "lobby", "call", "signal", "peer_left", "peer_rejoined", "revoked"):
+        events = ("hello", "lobby", "call", "signal", "peer_left", "peer_rejoined", "revoked")
+        for event in (*events, "day_changed"):
             self.sio.on(event, getattr(self, f"_on_{event}"), namespace=NAMESPACE)
         self.sio.on("disconnect", self._on_disconnect, namespace=NAMESPACE)
 
@@ -237,19 +239,28 @@ class HubClient:
         self.changed()
         await self._maybe_admit()
 
+    async def _on_day_changed(self, _message: dict[str, Any] | None = None) -> None:
+        """A booking, move, cancellation or device check at this counter: fetch the day."""
+        self.refresh_day()
+
     def refresh_day(self) -> None:
         """Fetch the counter's day soon (once for a burst of news); only for a clerk."""
         if self.clerk is None:
             return
+        self._day_stale = True
         if self._day_task is None or self._day_task.done():
             self._day_task = asyncio.ensure_future(self._fetch_day())
 
     async def _fetch_day(self) -> None:
-        await asyncio.sleep(DAY_COALESCE_S)
-        reply = await self.emit("day", {})
-        if reply.get("ok"):
-            self.day = reply["day"]
-            self.changed()
+        # News that arrives while a fetch is under way may postdate the hub's answer: fetch
+        # again then, so the last change is never left for the minute's refresh.
+        while self._day_stale:
+            await asyncio.sleep(DAY_COALESCE_S)
+            self._day_stale = False
+            reply = await self.emit("day", {})
+            if reply.get("ok"):
+                self.day = reply["day"]
+                self.changed()
 
     async def keep_day_fresh(self) -> None:
         """Refetch the day every minute too: time alone changes it (a citizen becomes late)."""

@@ -407,11 +407,14 @@ def book(
                 max_open,
                 now,
             )
-            if not _occupy(conn, appointment.id, candidates[0], units):
-                _claim(conn, appointment.id, candidates[1:], units)
+            counter_id = candidates[0]
+            if not _occupy(conn, appointment.id, counter_id, units):
+                counter_id = _claim(conn, appointment.id, candidates[1:], units)
             if mails is not None:
                 kind = "hold" if hold else "confirmation"
                 mails.enqueue(conn, appointment.id, manage, kind, slot.start, now, 0)
+        if hold is None:  # a hold joins the counter's day once confirmed
+            store.day_changed({counter_id})
         return Booked(appointment, manage, join)
 
     try:
@@ -484,12 +487,15 @@ def reschedule(
     """Move the appointment atomically: if the new slot is taken, the old one is kept."""
     catalogue = store.catalogue()
     service_id = ""
+    counters: set[int] = set()
 
     def attempt() -> Appointment:
         nonlocal service_id
+        counters.clear()
         with store.transaction() as session:
             row = _owned(session, appointment_id, manage_token, lock=True)
             service_id = row.service_id
+            counters.add(row.counter_id)
             _changeable(row, now)
             service = _service(catalogue, row.service_id)
             slot, offering = _requested_slot(catalogue, policy, now, service, start)
@@ -498,6 +504,7 @@ def reschedule(
             conn.execute(delete(OCCUPANCY).where(OCCUPANCY.c.appointment_id == row.id))
             counter_id = _claim(conn, row.id, _free_candidates(conn, offering, units), units)
             row.counter_id, row.start_at, row.end_at = counter_id, slot.start, slot.end
+            counters.add(counter_id)
             row.updated_at, row.revision = now, row.revision + 1
             session.flush()
             if mails is not None:
@@ -506,9 +513,11 @@ def reschedule(
             return Appointment.of(row)
 
     try:
-        return retrying(attempt)
+        moved = retrying(attempt)
     except SlotTaken:
         raise SlotTaken(alternatives(store, policy, now, service_id, start)) from None
+    store.day_changed(counters)  # the day it left and the day it joined
+    return moved
 
 
 def _transition(
@@ -524,13 +533,16 @@ def _transition(
 ) -> Appointment:
     """Apply `change` to an appointment the token opens, once (status `done` means done), and
     schedule its mail in the same transaction."""
+    changed: set[int] = set()
 
     def attempt() -> Appointment:
+        changed.clear()
         with store.transaction() as session:
             row = _owned(session, appointment_id, manage_token, lock=True)
             if row.status == done:
                 return Appointment.of(row)
             _changeable(row, now)
+            changed.add(row.counter_id)
             change(session, row)
             row.updated_at = now
             session.flush()
@@ -546,7 +558,9 @@ def _transition(
                 )
             return Appointment.of(row)
 
-    return retrying(attempt)
+    appointment = retrying(attempt)
+    store.day_changed(changed)
+    return appointment
 
 
 def cancel(

@@ -379,12 +379,20 @@ def record_device_check(store: Store, join_token: str, result: str, now: datetim
     if not looks_like_token(join_token):
         return False
     with store.transaction() as session:
-        updated = session.execute(
+        counter_id = session.scalar(
+            select(AppointmentRow.counter_id).where(
+                AppointmentRow.join_token_hash == hash_token(join_token)
+            )
+        )
+        if counter_id is None:
+            return False
+        session.execute(
             update(AppointmentRow)
             .where(AppointmentRow.join_token_hash == hash_token(join_token))
             .values(device_check=result, device_checked_at=now)
         )
-        return updated.rowcount == 1
+    store.day_changed({counter_id})  # the clerk's day shows the result
+    return True
 
 
 def start_of(store: Store, join_token: str) -> datetime | None:

@@ -59,6 +59,7 @@ def init_app(app: Flask) -> None:
     )
     registry = Registry(app, socketio)
     app.extensions["realtime"] = registry
+    app.extensions["store"].day_changed = registry.day_changed
     socketio.on_namespace(CitizenNamespace(CITIZEN, registry.bucket))
     socketio.on_namespace(ApplianceNamespace(APPLIANCE, registry.bucket))
     socketio.on_error_default(on_error)

@@ -7,7 +7,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -96,6 +96,22 @@ class Registry:
     def lobby_changed(self) -> None:
         """Ask for a lobby broadcast; changes within a moment are sent together."""
         self._lobby_dirty.set()
+
+    def day_changed(self, counters: Collection[int]) -> None:
+        """Tell the signed-in appliances of `counters` that their day changed (see the Store's
+        hook). Through the message queue when there is one; never fails the change itself."""
+        from hub.realtime.notices import APPLIANCE, counter_room
+
+        for counter_id in sorted(set(counters)):
+            try:
+                self.socketio.emit(
+                    "day_changed",
+                    {"counter": counter_id},
+                    to=counter_room(counter_id),
+                    namespace=APPLIANCE,
+                )
+            except Exception:  # the change is committed; the appliance refetches within 60 s
+                log.exception("day_changed for counter %s not sent", counter_id)
 
     def _lobby_loop(self) -> None:
         while True:

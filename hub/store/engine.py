@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -73,6 +73,10 @@ def retrying(attempt: Callable[[], T]) -> T:
     raise AssertionError("unreachable")
 
 
+def _nobody(_counters: Collection[int]) -> None:
+    """Nobody listens for changes to the counters' days."""
+
+
 class Store:
     """One database: an engine and a factory of transactional sessions."""
 
@@ -83,6 +87,10 @@ class Store:
         self.engine = make_engine(url, **engine_kwargs)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._catalogue = CatalogueCache(catalogue_ttl)
+        # Told the counters whose day of appointments changed, once the change is committed
+        # (a booking, move, cancellation, confirmation or device check). The realtime part
+        # sets it to push `day_changed` to those counters' appliances; nobody by default.
+        self.day_changed: Callable[[Collection[int]], None] = _nobody
 
     @property
     def dialect(self) -> str:

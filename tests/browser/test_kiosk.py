@@ -9,6 +9,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from hub.store.models import CallRow
@@ -199,6 +200,29 @@ def test_the_screen_locks_and_opens_with_the_pin(counter, browser, check):
     page.get_by_role("button", name="Öffnen").click()
     on_screen(page, "day")
     page.locator("#day li").first.wait_for()
+    context.close()
+
+
+def test_a_booking_made_after_sign_in_shows_in_the_day_within_two_seconds(counter, browser):
+    hub, _, _, appliance, _ = counter
+    context, page = kiosk_page(browser, appliance, "800x480")
+    sign_in(page)
+    on_screen(page, "day")
+    page.wait_for_function("() => document.querySelectorAll('#day li').length === 2")
+    # Two bookings at 11:00 (one for each counter, whichever way they fall), through the API.
+    for first in ("Anna", "Bernd"):
+        booked = httpx.post(
+            f"{hub.url}/api/v1/appointments",
+            json={
+                "service_id": "meldebescheinigung",
+                "start": berlin(2026, 3, 2, 11, 0).isoformat(),
+                "name": f"{first} Spät",
+                "email": f"{first.lower()}@example.org",
+            },
+        )
+        assert booked.status_code == 201, booked.text
+    page.wait_for_function("() => document.querySelectorAll('#day li').length === 3", timeout=2000)
+    assert "11:00" in page.locator("#day li").nth(2).inner_text()
     context.close()
 
 
