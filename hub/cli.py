@@ -283,24 +283,12 @@ def counters() -> None:
     """Counters (one clerk each) and their schedules."""
 
 
-@counters.command("list")
-def counters_list() -> None:
-    """Show counters with their schedules."""
-    from sqlalchemy import select
-
-    from hub.store.models import CounterRow
-
-    with _store(_settings()).transaction() as session:
-        for row in session.scalars(select(CounterRow).order_by(CounterRow.id)):
-            state = "active" if row.active else "inactive"
-            click.echo(f"{row.id:4}  {row.name:24} {row.schedule.name:28} {state}")
-
-
 @counters.command("add")
 @click.argument("name")
 @click.option("--schedule", "schedule_name", default="Standard", show_default=True)
 def counters_add(name: str, schedule_name: str) -> None:
-    """Add a counter keeping the named schedule."""
+    """Add a counter keeping the named schedule (it takes bookings once an appliance is
+    enrolled for it: buergeramt devices add)."""
     from sqlalchemy import select
     from sqlalchemy.exc import IntegrityError
 
@@ -383,5 +371,5 @@ def mail_list(everything: bool) -> None:
         )
 
 
-# Registers the `devices` and `users` groups on `cli`.
-from hub import cli_accounts  # noqa: E402, F401
+# Registers the `devices` and `users` groups on `cli`, and the `counters` commands.
+from hub import cli_accounts, cli_counters  # noqa: E402, F401
