@@ -63,6 +63,8 @@ def messages() -> dict[str, str]:
         "unmute": _("Unmute microphone"),
         "camera_off": _("Turn camera off"),
         "camera_on": _("Turn camera on"),
+        "check_ready": _("Camera and microphone work."),
+        "check_audio_only": _("Your microphone works; no camera was found. You can talk by audio."),
         "turn_ok": _("Connection test: your network can reach our video relay."),
         "turn_failed": _(
             "Connection test: your network blocks our video relay. "

@@ -168,6 +168,93 @@ def test_a_citizen_joins_and_sees_the_counters_camera(counter, media_browser, ch
     context.close()
 
 
+# Every camera and microphone track the page opened has stopped (the camera light goes off).
+STOPPED = "() => window.bvCall.local.getTracks().every((t) => t.readyState === 'ended')"
+# Every text the quality line showed, from the start.
+QUALITY_SEEN = """() => {
+  window.bvQualitySeen = [];
+  new MutationObserver(() => window.bvQualitySeen.push(
+    document.getElementById('quality').textContent)).observe(
+    document.getElementById('quality'), {childList: true, characterData: true, subtree: true});
+}"""
+
+
+def test_the_page_says_how_the_check_went_keeps_settings_aside_and_frees_the_devices(
+    counter, media_browser, check
+):
+    hub, booking, _, _ = counter
+    context = media_browser.new_context(viewport={"width": 360, "height": 740}, locale="de-DE")
+    page = context.new_page()
+    page.goto(f"{hub.url}/join/{booking.join_token}")
+    page.evaluate(QUALITY_SEEN)
+    # Before joining: the result of the check, with the device controls.
+    result = page.locator("#check-result")
+    result.get_by_text("Kamera und Mikrofon funktionieren.").wait_for(timeout=10000)
+    assert page.locator("#devices").is_visible()
+    settings = page.get_by_role("button", name="Kamera und Mikrofon einstellen")
+    assert settings.is_hidden()
+
+    page.get_by_role("button", name="Warteraum betreten").click()
+    page.wait_for_function("() => window.bvCall.call === 'in_call'", timeout=20000)
+    page.wait_for_function(PLAYING, timeout=20000)
+    # In the call the controls are out of the way; a button (keyboard too) brings them back.
+    assert page.locator("#devices").is_hidden() and result.is_hidden()
+    assert settings.get_attribute("aria-expanded") == "false"
+    settings.focus()
+    page.keyboard.press("Enter")
+    assert page.locator("#devices").is_visible()
+    assert settings.get_attribute("aria-expanded") == "true"
+    check.accessible(page)
+    check.shot(page, "in-call-settings")
+    page.keyboard.press("Enter")
+    assert page.locator("#devices").is_hidden()
+
+    # Quality is rated once the statistics have settled, and on loopback it is good.
+    page.wait_for_function(
+        "() => document.getElementById('quality').textContent !== ''", timeout=15000
+    )
+    assert page.locator("#quality").inner_text() == "Verbindung: gut"
+    assert set(page.evaluate("window.bvQualitySeen")) <= {"", "Verbindung: gut"}
+
+    # Hanging up: camera and microphone are released, the preview stops, the controls go.
+    page.get_by_role("button", name="Gespräch beenden").click()
+    page.wait_for_function("() => window.bvCall.call === 'ended'", timeout=10000)
+    page.wait_for_function(STOPPED, timeout=5000)
+    assert page.evaluate("document.getElementById('preview').srcObject") is None
+    assert page.locator("#devices").is_hidden() and settings.is_hidden()
+    assert page.locator("#call-status").inner_text() == "Das Gespräch ist beendet. Vielen Dank!"
+    check.accessible(page)
+    check.shot(page, "after-call")
+    context.close()
+
+
+def test_the_quality_is_not_rated_before_the_statistics_settle(counter, media_browser):
+    hub, booking, _, _ = counter
+    context = media_browser.new_context(locale="de-DE")
+    page = context.new_page()
+    page.goto(f"{hub.url}/join/{booking.join_token}")
+    rate = "(samples) => window.bvCall.rate(samples)"
+    # One slow round trip right after connecting (the first checks) says nothing yet.
+    assert page.evaluate(rate, [{"at": 0, "rtt": 0.6}]) is None
+    assert page.evaluate(rate, [{"at": 0, "rtt": 0.6}, {"at": 2, "rtt": 0.001}]) is None
+    settled = [{"at": t, "rtt": 0.6 if t == 0 else 0.001} for t in (0, 2, 4, 6)]
+    assert page.evaluate(rate, settled) == "good"
+    slow = [{"at": t, "rtt": 0.5} for t in (0, 2, 4, 6)]
+    assert page.evaluate(rate, slow) == "poor"
+    context.close()
+
+
+def test_leaving_the_page_releases_camera_and_microphone(counter, media_browser):
+    hub, booking, _, _ = counter
+    context = media_browser.new_context(locale="de-DE")
+    page = context.new_page()
+    page.goto(f"{hub.url}/join/{booking.join_token}")
+    page.wait_for_function("() => window.bvCall.local && window.bvCall.local.active")
+    page.evaluate("() => window.dispatchEvent(new PageTransitionEvent('pagehide'))")
+    page.wait_for_function(STOPPED, timeout=2000)
+    context.close()
+
+
 def test_the_counter_s_speaker_plays_the_citizen_s_voice_through_alsa(
     sqlite_store, serve_hub, media_browser, tmp_path
 ):

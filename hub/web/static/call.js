@@ -9,7 +9,10 @@
   const $ = (id) => document.getElementById(id);
   const statusLine = $("call-status"), detail = $("call-detail"), quality = $("quality");
   const remote = $("remote"), preview = $("preview");
-  const buttons = { join: $("join"), mute: $("mute"), camera: $("camera"), hangup: $("hangup") };
+  const buttons = {
+    join: $("join"), mute: $("mute"), camera: $("camera"), hangup: $("hangup"), settings: $("settings"),
+  };
+  const panel = $("devices"), checkResult = $("check-result");
 
   const state = { socket: null, pc: null, local: null, ice: [], call: "idle", ended: false, offers: 0 };
   window.bvCall = state; // for tests and for curious support staff
@@ -40,7 +43,7 @@
     };
     fill(choice.camera, "videoinput", state.local && state.local.getVideoTracks()[0]);
     fill(choice.mic, "audioinput", state.local && state.local.getAudioTracks()[0]);
-    $("devices").hidden = false;
+    if (!state.joined) panel.hidden = false; // from joining on, only the settings button opens it
   }
 
   function meterMicrophone() {
@@ -57,12 +60,14 @@
       for (const v of samples) peak = Math.max(peak, Math.abs(v));
       meter.value = Math.min(1, peak * 2);
       state.micPeak = Math.max(state.micPeak || 0, peak);
-      if (state.local && state.local.getAudioTracks()[0] === tracks[0]) setTimeout(tick, 100);
+      const current = state.local && state.local.getAudioTracks()[0] === tracks[0];
+      if (current && tracks[0].readyState === "live") setTimeout(tick, 100);
     };
     tick();
   }
 
   async function switchDevices() {
+    if (state.ended) return;
     const next = await navigator.mediaDevices.getUserMedia(constraints());
     if (state.pc) {
       for (const sender of state.pc.getSenders()) {
@@ -88,10 +93,20 @@
         return false;
       }
     }
+    if (state.ended) { stopMedia(); return false; } // the call ended (or the page left) meanwhile
     preview.srcObject = state.local;
+    $("device-check").textContent = state.local.getVideoTracks().length ? text.check_ready : text.check_audio_only;
+    checkResult.hidden = Boolean(state.joined);
     meterMicrophone();
     listDevices();
     return true;
+  }
+
+  // Release camera and microphone (the camera light goes off): after the call, on leaving.
+  function stopMedia() {
+    if (state.local) state.local.getTracks().forEach((track) => track.stop());
+    preview.srcObject = null;
+    if (state.audio) { state.audio.close(); state.audio = null; }
   }
 
   // Can this network reach the TURN relay? Gather relay candidates only, for up to 5 s.
@@ -130,8 +145,31 @@
     } catch (error) { /* the call works without it */ }
   }
 
+  // The device controls belong to the check: in the call a button opens and closes them.
+  function showSettings(open) {
+    panel.hidden = !open;
+    buttons.settings.setAttribute("aria-expanded", String(open));
+  }
+
+  // The call is over for this page: no more camera, microphone or settings.
+  function finish() {
+    state.ended = true;
+    closePeer();
+    stopMedia();
+    showControls(false);
+    showSettings(false);
+    buttons.settings.hidden = true;
+    checkResult.hidden = true;
+    quality.textContent = "";
+    $("stage").hidden = true;
+  }
+
   function join() {
+    state.joined = true;
     buttons.join.hidden = true;
+    checkResult.hidden = true;
+    showSettings(false);
+    buttons.settings.hidden = false;
     say(text.connecting);
     const socket = state.socket = io("/citizen", {
       auth: { join: config.token },
@@ -147,8 +185,9 @@
         setTimeout(() => { if (!state.ended && !socket.connected) socket.connect(); }, 2000);
       } else if (data && data.code) {
         socket.disconnect();
-        say(fill(text[data.code] || text.error, { time: (data.opens_at || "").slice(11, 16) }));
         state.call = "refused:" + data.code;
+        finish();
+        say(fill(text[data.code] || text.error, { time: (data.opens_at || "").slice(11, 16) }));
       } else {
         say(text.error);
       }
@@ -157,7 +196,7 @@
     socket.on("signal", onSignal);
     socket.on("peer_left", () => say(text.peer_left));
     socket.on("peer_rejoined", () => offer());
-    socket.on("replaced", () => { state.ended = true; socket.disconnect(); closePeer(); say(text.replaced); });
+    socket.on("replaced", () => { socket.disconnect(); finish(); say(text.replaced); });
   }
 
   function onStatus(status) {
@@ -185,9 +224,7 @@
       say(text.in_call);
       showControls(true);
     } else if (status.state === "ended") {
-      state.ended = true;
-      closePeer();
-      showControls(false);
+      finish();
       say(text.ended);
       state.socket.disconnect();
     }
@@ -253,19 +290,51 @@
     button.textContent = off ? offText : onText;
   }
 
-  async function watchQuality() {
-    if (state.pc && state.pc.connectionState === "connected") {
-      const stats = await state.pc.getStats();
+  // Connection quality from the round-trip times of the connection in use. The first
+  // measurements after connecting are not the connection's (the checks run while both ends
+  // are busy starting): rate only once samples span SETTLE_S, by the median of the latest.
+  const SETTLE_S = 4, LATEST = 3;
+  function rate(samples) {
+    if (samples.length < LATEST || samples[samples.length - 1].at - samples[0].at < SETTLE_S) return null;
+    const latest = samples.slice(-LATEST).map((s) => s.rtt).sort((a, b) => a - b);
+    const rtt = latest[Math.floor(LATEST / 2)];
+    return rtt < 0.15 ? "good" : rtt < 0.4 ? "fair" : "poor";
+  }
+  state.rate = rate;
+
+  function roundTrip(stats) {
+    let pair = null;
+    stats.forEach((report) => {
+      if (report.type === "transport" && report.selectedCandidatePairId) pair = stats.get(report.selectedCandidatePairId);
+    });
+    if (!pair) {
       stats.forEach((report) => {
-        if (report.type === "candidate-pair" && report.nominated && report.currentRoundTripTime !== undefined) {
-          const rtt = report.currentRoundTripTime;
-          quality.textContent = rtt < 0.15 ? text.quality_good : rtt < 0.4 ? text.quality_fair : text.quality_poor;
-        }
+        if (report.type === "candidate-pair" && report.nominated && report.state === "succeeded") pair = report;
       });
     }
-    setTimeout(watchQuality, 2000);
+    return pair ? pair.currentRoundTripTime : undefined;
   }
 
+  async function watchQuality() {
+    const pc = state.pc;
+    if (pc && pc.connectionState === "connected") {
+      if (state.measured !== pc) { state.measured = pc; state.samples = []; quality.textContent = ""; }
+      const rtt = roundTrip(await pc.getStats());
+      if (rtt !== undefined && pc === state.pc) {
+        state.samples.push({ at: performance.now() / 1000, rtt });
+        state.samples = state.samples.slice(-10);
+        const rating = rate(state.samples);
+        if (rating) quality.textContent = text["quality_" + rating];
+      }
+    }
+    if (!state.ended) setTimeout(watchQuality, 2000);
+  }
+
+  buttons.settings.addEventListener("click", () => showSettings(panel.hidden));
+  // Leaving the page releases camera and microphone; coming back (from the back/forward
+  // cache) starts afresh.
+  window.addEventListener("pagehide", () => { state.ended = true; closePeer(); stopMedia(); });
+  window.addEventListener("pageshow", (event) => { if (event.persisted) location.reload(); });
   choice.camera.addEventListener("change", switchDevices);
   choice.mic.addEventListener("change", switchDevices);
   buttons.join.addEventListener("click", join);
