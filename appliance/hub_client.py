@@ -33,7 +33,15 @@ EARLY_SIGNAL_S = 15.0
 EARLY_SIGNALS_PER_CALL = 64
 EARLY_CALLS = 4
 
-HubState = Literal["connecting", "online", "offline"]
+# A hub that refuses this appliance's credential (code `unknown_device`) is asked again this
+# seldom, in case IT enrols it again; `unavailable` (the hub's database is away) is no refusal.
+REFUSED_RETRY_S = 60.0
+REFUSED_MESSAGE = (
+    "the hub refused this appliance: unknown or revoked device credential; IT must enrol it"
+    " again (buergeramt devices add --counter N) and set BUERGERAMT_APPLIANCE_DEVICE_CREDENTIAL"
+)
+
+HubState = Literal["connecting", "online", "offline", "refused"]
 
 
 class HubClient:
@@ -62,6 +70,7 @@ class HubClient:
         self._day_task: asyncio.Task[None] | None = None
         self._day_stale = False  # news of the day came since the last fetch started
         self._early: dict[str, list[tuple[float, dict[str, Any]]]] = {}
+        self._refused = False  # the last connection attempt was refused (unknown_device)
         self.sio = socketio.AsyncClient(
             # A counter comes back within ~2 s of the hub; 30 devices retrying that often
             # are nothing for it.
@@ -71,6 +80,7 @@ class HubClient:
         for event in (*events, "day_changed"):
             self.sio.on(event, getattr(self, f"_on_{event}"), namespace=NAMESPACE)
         self.sio.on("disconnect", self._on_disconnect, namespace=NAMESPACE)
+        self.sio.on("connect_error", self._on_connect_error, namespace=NAMESPACE)
 
     def changed(self) -> None:
         """Tell the listeners (the kiosk screen) that something they show changed."""
@@ -97,10 +107,14 @@ class HubClient:
         """Connect (retrying until the hub answers) and stay connected until cancelled."""
         delay = 0.5
         while True:
+            self._refused = False
             try:
                 await self.connect()
                 break
             except socketio.exceptions.ConnectionError as exc:
+                if self._refused:  # logged by _on_connect_error
+                    await asyncio.sleep(REFUSED_RETRY_S)
+                    continue
                 log.warning("hub not reachable (%s); retrying in %.0f s", exc, delay)
                 self._set_state("offline")
                 await asyncio.sleep(delay)
@@ -210,8 +224,21 @@ class HubClient:
     # --- what the hub tells ---
 
     async def _on_disconnect(self, reason: Any = None) -> None:
+        if self.state == "refused":
+            return  # revoked: the refusal stays on screen
         log.warning("hub connection lost (%s); reconnecting", reason)
         self._set_state("offline")
+
+    async def _on_connect_error(self, error: Any = None) -> None:
+        """The hub refused the connection: `unknown_device` is for IT to fix (say so, ask again
+        once a minute); anything else (`unavailable`: its database is away) passes by itself."""
+        data = error.get("data") if isinstance(error, dict) else None
+        if isinstance(data, dict) and data.get("code") == "unknown_device":
+            log.error("%s; asking again every %.0f s", REFUSED_MESSAGE, REFUSED_RETRY_S)
+            # The client's own reconnection (after a drop) slows down to the same pace.
+            self.sio.reconnection_delay_max = REFUSED_RETRY_S
+            self._refused = True
+            self._set_state("refused")
 
     async def _on_hello(self, hello: dict[str, Any]) -> None:
         self.clerk = hello["clerk"]
@@ -228,6 +255,7 @@ class HubClient:
             self._call(held)  # its fresh offer follows (`peer_rejoined`), or came early
         self.unsent_ends.clear()
         self.hello.set()
+        self.sio.reconnection_delay_max = 2
         self._set_state("online")
         self.refresh_day()
         self.changed()
@@ -368,8 +396,10 @@ class HubClient:
         log.info("citizen of %s is back; a new offer follows", message["appointment"])
 
     async def _on_revoked(self, message: dict[str, Any]) -> None:
-        log.error("this device was revoked (%s): stopping", message.get("reason"))
+        reason = message.get("reason")
+        log.error("this device was revoked (%s): stopping; %s", reason, REFUSED_MESSAGE)
         self.sio.reconnection = False
+        self._set_state("refused")
 
 
 def _fresh(at: float) -> bool:

@@ -23,6 +23,7 @@ TEXTS: dict[str, str] = {
     "hub_online": N_("connected"),
     "hub_offline": N_("unreachable"),
     "hub_connecting": N_("connecting …"),
+    "hub_refused": N_("refused – call IT"),
     "call_goes_on": N_(
         "The server is unreachable. The call goes on; nobody new can be admitted until it is back."
     ),

@@ -9,6 +9,7 @@ class Screen(StrEnum):
     """The kiosk's screens."""
 
     OFFLINE = "offline"  # the hub is unreachable and no call is under way
+    REFUSED = "refused"  # the hub refuses this appliance's credential: IT must enrol it again
     SIGN_IN = "sign_in"
     LOCKED = "locked"
     DAY = "day"  # today's appointments and the lobby
@@ -17,12 +18,20 @@ class Screen(StrEnum):
 
 
 def choose(
-    *, hub_online: bool, signed_in: bool, locked: bool, in_call: bool, to_record: bool
+    *,
+    hub_online: bool,
+    signed_in: bool,
+    locked: bool,
+    in_call: bool,
+    to_record: bool,
+    hub_refused: bool = False,
 ) -> Screen:
     """A call's media flows peer to peer, so a call stays on screen while the hub is away
     (with a warning); everything else needs the hub."""
     if in_call:
         return Screen.LOCKED if locked else Screen.CALL
+    if hub_refused:
+        return Screen.REFUSED
     if not hub_online:
         return Screen.OFFLINE
     if not signed_in:

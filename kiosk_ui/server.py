@@ -310,6 +310,7 @@ class Kiosk:
         view = client.views.get(call.appointment) if call else None
         screen = choose(
             hub_online=client.state == "online",
+            hub_refused=client.state == "refused",
             signed_in=client.clerk is not None,
             locked=self.lock.locked,
             in_call=call is not None,

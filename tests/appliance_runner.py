@@ -44,6 +44,21 @@ class RunningAppliance:
         self.client = self.run(begin())
         return self
 
+    def launch(self) -> RunningAppliance:
+        """Start as the daemon does (HubClient.run: retries, refusals), without waiting for
+        the hub to accept it."""
+        self.thread.start()
+
+        async def begin() -> HubClient:
+            client = HubClient(self.settings)
+            if self.settings.kiosk:
+                self.kiosk = await start_kiosk(client)
+            asyncio.get_running_loop().create_task(client.run())
+            return client
+
+        self.client = self.run(begin())
+        return self
+
     def run(self, coro: Any, timeout: float = 30) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 

@@ -88,6 +88,7 @@ def test_signing_out_forgets_the_pin():
         ({"to_record": True, "in_call": True}, Screen.CALL),  # the next call came first
         ({"to_record": True, "locked": True}, Screen.LOCKED),
         ({"hub_online": False, "signed_in": False}, Screen.OFFLINE),
+        ({"hub_online": False, "hub_refused": True}, Screen.REFUSED),  # call IT, not "wait"
     ],
 )
 def test_one_screen_at_a_time(situation, screen):
