@@ -62,6 +62,8 @@ class HubClient:
         self.lobby: dict[str, Any] = {}
         self.day: list[dict[str, Any]] = []
         self.to_record: dict[str, Any] | None = None  # an ended call awaiting its outcome
+        self.screens = 0  # kiosk pages open now: someone who can be asked for an outcome
+        self._admit_task: asyncio.Future[None] | None = None
         self.unsent_ends: set[str] = set()  # hung up while the hub was unreachable
         self.clerk_session: str | None = None
         self.state: HubState = "connecting"
@@ -195,9 +197,15 @@ class HubClient:
         view = reply.get("call") or self.views.get(appointment)
         self.views.pop(appointment, None)
         if view is not None:
-            self.to_record = view
+            self._ask_outcome(view)
         self.changed()
         return reply
+
+    def _ask_outcome(self, view: dict[str, Any]) -> None:
+        """Have the kiosk ask for the ended call's outcome. Without a kiosk nobody can be
+        asked: the hang-up's outcome stands, with no `record` step (docs/operations.md)."""
+        if self.settings.kiosk:
+            self.to_record = view
 
     async def record(self, appointment: str, outcome: str, notes: str) -> dict[str, Any]:
         """The outcome of a call that ended, with the clerk's notes."""
@@ -208,6 +216,7 @@ class HubClient:
             self.to_record = None
         self.refresh_day()
         self.changed()
+        await self._maybe_admit()
         return reply
 
     async def no_show(self, appointment: str) -> dict[str, Any]:
@@ -298,12 +307,30 @@ class HubClient:
                 self.refresh_day()
 
     async def _maybe_admit(self) -> None:
-        """With auto-admit (demo, tests): let the first waiting citizen in when free."""
+        """With auto-admit (demo, tests): let the first waiting citizen in when free, and
+        not while the kiosk still asks for the last call's outcome (the clerk answers first).
+        With no kiosk page open nobody can answer: the hang-up's outcome stands."""
         if not self.settings.auto_admit or self.calls or self.clerk is None:
             return
+        if self.to_record is not None:
+            if self.screens:
+                return
+            log.info("no screen open: outcome of %s not asked", self.to_record["appointment"])
+            self.to_record = None
+            self.changed()
         waiting = self.lobby.get("waiting") or self.lobby.get("unattended") or []
         if waiting:
             await self.admit(waiting[0]["appointment"])
+
+    def screen_opened(self) -> None:
+        """A kiosk page connected: from now on it can be asked for outcomes."""
+        self.screens += 1
+
+    def screen_closed(self) -> None:
+        """A kiosk page went away; if it was the last one, auto-admit need not wait for it."""
+        self.screens -= 1
+        if not self.screens and self.to_record is not None and self.settings.auto_admit:
+            self._admit_task = asyncio.ensure_future(self._maybe_admit())
 
     def _call(self, view: dict[str, Any]) -> Call:
         appointment = view["appointment"]
@@ -346,7 +373,7 @@ class HubClient:
                 await call.close()
                 # Ended by the hub (dropped, or the clerk's end from elsewhere): still ask.
                 if self.to_record is None and view.get("outcome") in ("done", "dropped"):
-                    self.to_record = view
+                    self._ask_outcome(view)
             self.refresh_day()
             self.changed()
             await self._maybe_admit()

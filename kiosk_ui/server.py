@@ -175,6 +175,7 @@ class Kiosk:
         ws = web.WebSocketResponse(heartbeat=10, max_msg_size=MAX_MESSAGE_BYTES, compress=False)
         await ws.prepare(request)
         self.sockets.add(ws)
+        self.client.screen_opened()
         reader = self.client.feed.open()
         drawn = Credits(FRAMES_IN_FLIGHT)
         self._readers.set()
@@ -192,6 +193,7 @@ class Kiosk:
             media.cancel()
             self.client.feed.close(reader)
             self.sockets.discard(ws)
+            self.client.screen_closed()  # auto-admit need not wait for an answer from it
         return ws
 
     async def _send_media(self, ws: web.WebSocketResponse, reader: Reader, drawn: Credits) -> None:
