@@ -7,6 +7,7 @@ from typing import Any
 
 from hub.api.errors import ERRORS
 from hub.api.schemas import BookingBody, RescheduleBody
+from hub.i18n import LANGUAGES
 
 ISO = {
     "type": "string",
@@ -30,8 +31,35 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-def _errors(*statuses: int) -> dict[str, Any]:
-    return {str(s): _json(_ref("Error"), f"Error ({s})") for s in statuses}
+# Every operation can answer these: a `lang` that is neither de nor en, too many requests, the
+# database unreachable.
+COMMON_ERRORS = ("invalid_field", "rate_limited", "unavailable")
+
+
+def _errors(*codes: str) -> dict[str, Any]:
+    """One response per status that `codes` (and COMMON_ERRORS) have, each naming its codes."""
+    by_status: dict[int, list[str]] = {}
+    for code in sorted({*codes, *COMMON_ERRORS}):
+        by_status.setdefault(ERRORS[code][0], []).append(code)
+    responses: dict[str, Any] = {}
+    for status, group in sorted(by_status.items()):
+        schema = {
+            "allOf": [
+                _ref("Error"),
+                _obj([], error=_obj([], code={"type": "string", "enum": group})),
+            ]
+        }
+        described = ", ".join(f"`{c}`" for c in group)
+        response = _json(schema, f"Error {status}: {described}")
+        if status == 429:
+            response["headers"] = {
+                "Retry-After": {
+                    "description": "Seconds to wait before trying again",
+                    "schema": {"type": "string", "pattern": "^[0-9]+$"},
+                }
+            }
+        responses[str(status)] = response
+    return responses
 
 
 def _obj(required: list[str], **props: Any) -> dict[str, Any]:
@@ -112,7 +140,9 @@ LANG_PARAM = {
     "name": "lang",
     "in": "query",
     "required": False,
-    "schema": {"type": "string", "enum": ["de", "en"]},
+    "schema": {"type": "string", "enum": list(LANGUAGES)},
+    "description": "Language of names and messages (else Accept-Language, else German); "
+    "any other value: 422 `invalid_field` (field `lang`)",
 }
 BEARER = [{"manageToken": []}]
 
@@ -121,6 +151,37 @@ def _body(model: type) -> dict[str, Any]:
     schema = model.model_json_schema(ref_template="#/components/schemas/{model}")  # type: ignore[attr-defined]
     schema.pop("title", None)
     return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+# Request bodies: what json_body (hub.api.requests) refuses before the operation runs.
+BODY_ERRORS = (
+    "invalid_json",
+    "invalid_body",
+    "payload_too_large",
+    "unsupported_media_type",
+    "missing_field",
+    "unknown_field",
+    "invalid_field",
+)
+# An appointment opened with its manage secret; `not_found`: an id that routes nowhere.
+MANAGE_ERRORS = ("token_required", "appointment_not_found", "not_found")
+START_ERRORS = ("start_too_soon", "start_too_far", "start_not_offered")
+CHANGE_ERRORS = ("appointment_cancelled", "appointment_past", "hold_expired")
+
+
+def _links(*operations: str) -> dict[str, Any]:
+    """Links from a booking to what its manage secret opens (followed by stateful clients)."""
+    return {
+        operation: {
+            "operationId": operation,
+            "parameters": {
+                "path.id": "$response.body#/id",
+                "header.Authorization": "Bearer {$response.body#/manage_token}",
+            },
+            "description": "The booked appointment, opened with its manage secret",
+        }
+        for operation in operations
+    }
 
 
 @cache
@@ -133,11 +194,22 @@ def _paths() -> dict[str, Any]:
                 "operationId": "listServices",
                 "parameters": [LANG_PARAM],
                 "responses": {
-                    "200": _json(
-                        _obj(["services"], services={"type": "array", "items": _ref("Service")}),
-                        "Services",
-                    ),
-                    **_errors(429),
+                    "200": {
+                        **_json(
+                            _obj(
+                                ["services"], services={"type": "array", "items": _ref("Service")}
+                            ),
+                            "Services",
+                        ),
+                        "links": {
+                            "listSlots": {
+                                "operationId": "listSlots",
+                                "parameters": {"path.service_id": "$response.body#/services/0/id"},
+                                "description": "Free slots of the first service",
+                            }
+                        },
+                    },
+                    **_errors(),
                 },
             }
         },
@@ -162,8 +234,11 @@ def _paths() -> dict[str, Any]:
                         "name": "to",
                         "in": "query",
                         "schema": DAY,
-                        "description": "Last local day, inclusive (default: 14 days from `from`)",
+                        "description": "Last local day, inclusive (default: 14 days from `from`);"
+                        " before `from`: 422 `invalid_range`, more than 62 days: 422"
+                        " `range_too_long`",
                     },
+                    LANG_PARAM,
                 ],
                 "responses": {
                     "200": _json(
@@ -174,7 +249,14 @@ def _paths() -> dict[str, Any]:
                         ),
                         "Free slots",
                     ),
-                    **_errors(404, 422, 429),
+                    **_errors(
+                        "service_not_found",
+                        "not_found",
+                        "invalid_date",
+                        "date_out_of_range",
+                        "invalid_range",
+                        "range_too_long",
+                    ),
                 },
             }
         },
@@ -182,42 +264,66 @@ def _paths() -> dict[str, Any]:
             "post": {
                 "summary": "Book an appointment",
                 "operationId": "book",
+                "parameters": [LANG_PARAM],
                 "requestBody": _body(BookingBody),
                 "responses": {
-                    "201": _json(_ref("BookedAppointment"), "Booked"),
-                    **_errors(400, 404, 409, 413, 415, 422, 429),
+                    "201": {
+                        **_json(_ref("BookedAppointment"), "Booked"),
+                        "links": _links("readAppointment", "reschedule", "cancel"),
+                    },
+                    **_errors(
+                        *BODY_ERRORS,
+                        *START_ERRORS,
+                        "invalid_name",
+                        "service_not_found",
+                        "slot_taken",
+                        "too_many_appointments",
+                    ),
                 },
             }
         },
         "/appointments/{id}": {
-            "parameters": [ID_PARAM],
+            "parameters": [ID_PARAM, LANG_PARAM],
             "get": {
                 "summary": "Read an appointment",
                 "operationId": "readAppointment",
                 "security": BEARER,
-                "responses": {"200": appointment, **_errors(401, 404, 429)},
+                "responses": {"200": appointment, **_errors(*MANAGE_ERRORS)},
             },
             "patch": {
                 "summary": "Reschedule",
                 "operationId": "reschedule",
                 "security": BEARER,
                 "requestBody": _body(RescheduleBody),
-                "responses": {"200": appointment, **_errors(400, 401, 404, 409, 415, 422, 429)},
+                "responses": {
+                    "200": appointment,
+                    **_errors(
+                        *MANAGE_ERRORS,
+                        *BODY_ERRORS,
+                        *START_ERRORS,
+                        *CHANGE_ERRORS,
+                        "service_not_found",
+                        "slot_taken",
+                    ),
+                },
             },
             "delete": {
                 "summary": "Cancel",
                 "operationId": "cancel",
                 "security": BEARER,
-                "responses": {"200": appointment, **_errors(401, 404, 409, 429)},
+                "responses": {
+                    "200": appointment,  # also when cancelled before
+                    **_errors(*MANAGE_ERRORS, "appointment_past", "hold_expired"),
+                },
             },
         },
         "/appointments/{id}/confirm": {
-            "parameters": [ID_PARAM],
+            "parameters": [ID_PARAM, LANG_PARAM],
             "post": {
                 "summary": "Confirm a held booking with the secret from the e-mail",
                 "operationId": "confirm",
                 "security": BEARER,
-                "responses": {"200": appointment, **_errors(401, 404, 409, 429)},
+                "responses": {"200": appointment, **_errors(*MANAGE_ERRORS, *CHANGE_ERRORS)},
             },
         },
     }

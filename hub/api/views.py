@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask import Blueprint, jsonify, url_for
+from flask import Blueprint, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 
+from hub.api.errors import ApiError
 from hub.api.openapi import document
 from hub.api.requests import appointment_id, bearer_token, json_body, query_date
 from hub.api.schemas import BookingBody, RescheduleBody
@@ -17,6 +18,7 @@ from hub.booking.schedule import Interval
 from hub.booking.timezone import local_date, to_local_iso
 from hub.booking.tokens import join_token_for
 from hub.context import hub_settings, mails, now, store
+from hub.i18n import LANGUAGES
 from hub.metrics import metrics
 from hub.operations import booking
 from hub.operations.booking import Appointment, BookingRequest
@@ -69,6 +71,15 @@ def _appointment_json(appt: Appointment, manage_token: str) -> dict[str, Any]:
         "hold_until": to_local_iso(appt.hold_until) if appt.hold_until else None,
         **_links(manage_token),
     }
+
+
+@bp.before_request
+def _known_language() -> None:
+    """`?lang=` is de or en, as the document says; anything else is refused, not ignored."""
+    if request.endpoint == "api.openapi":
+        return
+    if any(lang not in LANGUAGES for lang in request.args.getlist("lang")):
+        raise ApiError("invalid_field", "lang")
 
 
 @bp.get("/openapi.json")
