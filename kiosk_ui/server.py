@@ -99,8 +99,13 @@ class Kiosk:
         app.router.add_get("/", self.page)
         app.router.add_get("/ws", self.websocket)
         app.router.add_get("/healthz", self.healthz)
+        app.router.add_get("/favicon.ico", self.favicon)
         app.router.add_static("/static", HERE / "static")
         return app
+
+    async def favicon(self, request: web.Request) -> web.FileResponse:
+        """The tab icon, for a browser that asks before reading the page's <link rel=icon>."""
+        return web.FileResponse(HERE / "static" / "icon.svg")
 
     async def healthz(self, request: web.Request) -> web.Response:
         """The daemon answers, and how its hub link stands (for the launcher, watchdogs and
@@ -326,7 +331,11 @@ class Kiosk:
             "hub": client.state,
             "counter": client.counter,
             "clerk": client.clerk,
-            "lock": {"locked": self.lock.locked, "attempts_left": self.lock.attempts_left},
+            "lock": {
+                "locked": self.lock.locked,
+                "attempts_left": self.lock.attempts_left,
+                "armed": self.lock.armed,  # a PIN was set here: without one nothing could open it
+            },
             "lobby": client.lobby if show else {},
             "day": client.day if show else [],
             "call": {

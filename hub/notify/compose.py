@@ -40,6 +40,7 @@ class MailFacts:
     join_url: str
     sequence: int = 0
     hold_until: datetime | None = None
+    join_before_minutes: int = 15
 
 
 @cache
@@ -93,6 +94,7 @@ def compose(facts: MailFacts, sender: str, stamp: datetime, message_key: str) ->
         if facts.service.fee_cents
         else "",
         "minutes": facts.service.duration_minutes,
+        "join_before": facts.join_before_minutes,
         "hold_until": format_time(
             facts.hold_until.astimezone(BERLIN).time(), format="short", locale=lang
         )

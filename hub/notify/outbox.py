@@ -35,6 +35,7 @@ class MailPolicy:
     public_url: str
     sender: str
     reminder_leads: tuple[timedelta, ...] = (timedelta(hours=24), timedelta(hours=1))
+    join_before_minutes: int = 15  # the mails say from when the join link opens the lobby
 
     def enqueue(
         self,
@@ -128,6 +129,7 @@ def _facts(store: Store, policy: MailPolicy, mail: MailRow, appt: AppointmentRow
         join_url=f"{policy.public_url}/join/{join_token_for(manage)}",
         sequence=mail.revision,
         hold_until=appt.hold_until,
+        join_before_minutes=policy.join_before_minutes,
     )
 
 

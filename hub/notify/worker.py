@@ -24,6 +24,7 @@ def mail_policy(settings: Settings) -> MailPolicy:
         public_url=settings.public_url,
         sender=settings.mail_from,
         reminder_leads=tuple(timedelta(minutes=m) for m in settings.reminder_leads_minutes),
+        join_before_minutes=settings.join_before_minutes,
     )
 
 

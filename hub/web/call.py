@@ -137,9 +137,35 @@ def ice(token: str) -> ResponseReturnValue:
     )
 
 
+def _over(token: str) -> str | None:
+    """Why this join link can no longer lead to a call (a refusal code), or None while it may.
+
+    Known at load, the page says so at once instead of asking for camera and microphone and
+    offering a button that leads nowhere. Early links still get the page (the device check).
+    """
+    state = calls.link_state(store(), token)
+    if state is None:
+        return "unknown_token"
+    if state.call_ended:
+        return "call_ended"
+    if state.status not in ("booked", "held"):
+        return "cancelled"
+    settings = hub_settings()
+    window = JoinWindow(
+        before=timedelta(minutes=settings.join_before_minutes),
+        grace=timedelta(minutes=settings.join_grace_minutes),
+    )
+    return "too_late" if now() > window.closes(state.end) else None
+
+
 @bp.get("/join/<token>")
 def join(token: str) -> ResponseReturnValue:
     """The call page for the holder of a join link."""
     if not looks_like_token(token):
         abort(404)
-    return render_template("call.html", token=token, lang=_lang(), messages=messages())
+    text = messages()
+    over = _over(token)
+    if over is not None:
+        status = 404 if over == "unknown_token" else 200
+        return render_template("call.html", over=text[over], lang=_lang()), status
+    return render_template("call.html", token=token, lang=_lang(), messages=text)

@@ -10,10 +10,12 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 
+from babel.dates import format_datetime
 from flask import Blueprint, abort, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 
+from hub.booking.timezone import BERLIN
 from hub.context import hub_settings
 
 bp = Blueprint("outbox", __name__, template_folder="templates")
@@ -31,13 +33,26 @@ def _read(path: Path) -> EmailMessage:
     return message_from_bytes(path.read_bytes(), policy=policy.default)  # type: ignore[return-value]
 
 
+# When a mail went out, in Berlin time as people here write it (the header says UTC).
+SENT_FORMAT = {"de": "dd.MM.yyyy, HH:mm", "en": "d MMM yyyy, HH:mm"}
+
+
+def _sent(message: EmailMessage, lang: str) -> str:
+    header = message["Date"]
+    when = getattr(header, "datetime", None)
+    if when is None or when.tzinfo is None:
+        return str(header or "")
+    return format_datetime(when, SENT_FORMAT[lang], tzinfo=BERLIN, locale=lang)
+
+
 @bp.get("/outbox")
 def listing() -> ResponseReturnValue:
     """Newest mails first."""
     folder = _folder()
     paths = sorted(folder.glob("*.eml"), key=lambda p: p.stat().st_mtime, reverse=True)
-    mails = [(p.stem, _read(p)) for p in paths[:200]]
-    return render_template("outbox.html", mails=mails, lang=str(get_locale() or "de"))
+    lang = "en" if str(get_locale() or "de") == "en" else "de"
+    mails = [(p.stem, message, _sent(message, lang)) for p in paths[:200] for message in [_read(p)]]
+    return render_template("outbox.html", mails=mails, lang=lang)
 
 
 @bp.get("/outbox/<name>")
@@ -49,6 +64,7 @@ def show(name: str) -> ResponseReturnValue:
     message = _read(path)
     body = message.get_body(("plain",))
     text = body.get_content() if body is not None else ""
+    lang = "en" if str(get_locale() or "de") == "en" else "de"
     return render_template(
-        "outbox_mail.html", message=message, text=text, lang=str(get_locale() or "de")
+        "outbox_mail.html", message=message, text=text, lang=lang, sent=_sent(message, lang)
     )

@@ -123,6 +123,12 @@ def _chosen_day(days: OrderedDict[date, list[Interval]]) -> date | None:
     return next(iter(days), None)
 
 
+@bp.get("/favicon.ico")
+def favicon() -> ResponseReturnValue:
+    """The tab icon, for browsers and tools that ask for it without reading the page."""
+    return bp.send_static_file("icon.svg")
+
+
 @bp.get("/")
 def services() -> ResponseReturnValue:
     """Step 1: which service."""
@@ -266,6 +272,7 @@ def _manage_context(token: str) -> dict[str, Any]:
         and appt.hold_until is not None
         and appt.hold_until > now(),
         "join_url": f"{base}/join/{join_token_for(token)}",
+        "join_before": hub_settings().join_before_minutes,
     }
 
 

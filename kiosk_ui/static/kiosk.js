@@ -212,7 +212,7 @@
       const value = state.devices[name];
       chip(name, value, T["device_" + value]);
     }
-    $("lock-button").hidden = !state.clerk || ["locked", "call", "sign_in"].includes(state.screen);
+    $("lock-button").hidden = !state.clerk || !state.lock.armed || ["locked", "call", "sign_in"].includes(state.screen);
   }
 
   function checkBadge(result) {

@@ -158,6 +158,10 @@ def test_demo_outbox_page_shows_the_mail_with_working_links(start_hub, tmp_path,
             break
         page.wait_for_timeout(100)
     check.accessible(page)
+    # When it went, in Berlin time and German form (the mail's header says UTC).
+    sent = page.locator(".cards .facts").first.inner_text()
+    assert re.search(r"· \d\d\.\d\d\.\d{4}, \d\d:\d\d$", sent), sent
+    check.shot(page, "outbox")
     page.locator(".cards a").first.click()
     check.accessible(page)
     check.shot(page, "outbox-mail")

@@ -226,6 +226,29 @@ def test_a_booking_made_after_sign_in_shows_in_the_day_within_two_seconds(counte
     context.close()
 
 
+def test_a_clerk_signed_in_without_a_pin_is_not_offered_a_lock_that_cannot_open(
+    sqlite_store, serve_hub, browser
+):
+    # The demo's appliance signs its clerk in itself: no PIN was set at this screen.
+    desk = make_desk(sqlite_store, MONDAY_EARLY)
+    hub = serve_hub(sqlite_store.url, clock_start=berlin(2026, 3, 2, 8, 50).isoformat())
+    appliance = RunningAppliance(
+        kiosk=True,
+        hub_url=hub.url,
+        device_credential=desk.credentials[1],
+        clerk_username="clerk",
+        clerk_password=PASSWORD,
+    ).start()
+    try:
+        context, page = kiosk_page(browser, appliance, "800x480")
+        on_screen(page, "day")
+        assert "Frau Schmidt" in page.locator("#clerk-name").inner_text()
+        assert page.get_by_role("button", name="Sperren").count() == 0
+        context.close()
+    finally:
+        appliance.stop()
+
+
 LAUNCHER = Path(__file__).resolve().parents[2] / "provisioning" / "kiosk" / "start-kiosk"
 
 

@@ -85,6 +85,13 @@ def test_the_page_is_served_only_to_loopback_names(kiosk):
     assert rebound.status_code == 403  # a DNS-rebinding page gets nothing
 
 
+def test_the_kiosk_serves_an_icon(kiosk):
+    icon = httpx.get(kiosk.kiosk_url + "/favicon.ico")
+    assert icon.status_code == 200
+    assert icon.headers["content-type"].startswith("image/svg+xml")
+    assert 'rel="icon"' in httpx.get(kiosk.kiosk_url + "/").text
+
+
 def test_websockets_from_other_origins_are_refused(kiosk):
     with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
         talk(kiosk, origin="https://evil.example")
