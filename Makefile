@@ -7,6 +7,7 @@ STAMP := $(VENV)/.installed
 .PHONY: demo test lint bench translations clean
 
 $(STAMP): pyproject.toml
+	@echo "Installing Bürgeramt Virtuell and its dependencies into $(VENV)/ (the first time takes about a minute) …"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -qq --upgrade pip
 	$(BIN)/pip install -qq -e '.[dev]'
@@ -22,8 +23,9 @@ translations: $(STAMP)
 	$(BIN)/pybabel compile --use-fuzzy -d hub/translations
 	$(BIN)/pybabel compile --use-fuzzy -d kiosk_ui/translations
 
+# make demo PORT=5001 KIOSK_PORT=8471: the hub's and the counter screen's ports, when taken.
 demo: $(STAMP) translations
-	$(BIN)/buergeramt demo
+	$(BIN)/buergeramt demo $(if $(PORT),--port $(PORT)) $(if $(KIOSK_PORT),--kiosk-port $(KIOSK_PORT))
 
 test: $(STAMP) translations $(AXE)
 	$(BIN)/ruff check .

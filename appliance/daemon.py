@@ -7,6 +7,7 @@ import logging
 import signal
 
 from appliance.config import ApplianceSettings
+from appliance.errors import KioskPortUnavailable
 from appliance.hub_client import HubClient
 from kiosk_ui.lock import ScreenLock
 from kiosk_ui.server import Kiosk
@@ -40,7 +41,11 @@ async def start_kiosk(client: HubClient) -> Kiosk:
         sign_out_seconds=settings.kiosk_sign_out_minutes * 60,
     )
     kiosk = Kiosk(client, settings.kiosk_port, lock)
-    await kiosk.start()
+    try:
+        await kiosk.start()
+    except OSError as exc:  # the port is taken: say so in one line, not with a traceback
+        await kiosk.stop()
+        raise KioskPortUnavailable(settings.kiosk_port, exc) from exc
     return kiosk
 
 

@@ -2,6 +2,16 @@
 
 from __future__ import annotations
 
+import errno
+
 
 class DeviceMissing(RuntimeError):
     """A configured device (camera, microphone, speaker, encoder) is not there."""
+
+
+class KioskPortUnavailable(RuntimeError):
+    """The counter screen's port on 127.0.0.1 is taken by another program (or not allowed)."""
+
+    def __init__(self, port: int, error: OSError) -> None:
+        in_use = error.errno == errno.EADDRINUSE
+        super().__init__(f"port {port} is in use" if in_use else f"port {port}: {error.strerror}")

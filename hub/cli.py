@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from contextlib import suppress
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import click
 
 from hub.config import ConfigError, Settings, load_settings
+
+if TYPE_CHECKING:  # imported when serving only (gevent patches sockets first)
+    import socket
+
+    import gevent.event
+    from flask import Flask
 
 # Commands that serve requests need gevent's cooperative sockets before anything else is imported.
 SERVING_COMMANDS = {"hub", "demo"}
@@ -43,17 +51,32 @@ def cli() -> None:
     """Bürgeramt Virtuell: virtual citizens' office."""
 
 
-def _serve_with_mail(app, host: str, port: int, reuse_port: bool = False) -> None:  # noqa: ANN001
-    """Serve `app` with its mail worker; on shutdown the worker finishes its round first."""
+def _serve_with_mail(
+    app: Flask, sock: socket.socket, stop: gevent.event.Event | None = None
+) -> None:
+    """Serve `app` on the listener `sock` with its mail worker; on shutdown the worker finishes
+    its round first. `stop`: a gevent Event that ends serving when set."""
     from hub.notify.worker import MailWorker
     from hub.server import serve
 
+    host, port = sock.getsockname()[:2]
     worker = MailWorker(app)
     worker.start()
     try:
-        serve(app, host, port, reuse_port)
+        serve(app, host, port, sock=sock, stop=stop)
     finally:
         worker.stop()
+
+
+def _listen(host: str, port: int, hint: str, reuse_port: bool = False) -> socket.socket:
+    """The hub's listening socket, bound before anything else happens; a port in use is one line
+    naming what to change (`hint`), not a traceback after the banner."""
+    from hub.server import PortUnavailable, listener
+
+    try:
+        return listener(host, port, reuse_port)
+    except PortUnavailable as exc:
+        raise click.ClickException(f"{exc}: {hint}") from None
 
 
 @cli.command()
@@ -82,17 +105,44 @@ def hub(host: str, port: int, reuse_port: bool) -> None:
         raise click.ClickException(
             "the database schema is not current: run 'buergeramt db upgrade'"
         )
-    _serve_with_mail(create_app(settings), host, port, reuse_port)
+    sock = _listen(host, port, "choose another with --port", reuse_port)
+    _serve_with_mail(create_app(settings), sock)
+
+
+DEMO_KIOSK_HINT = (
+    "choose another for the counter screen with --kiosk-port (make demo KIOSK_PORT=…) "
+    "or BUERGERAMT_APPLIANCE_KIOSK_PORT"
+)
 
 
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
-def demo(host: str, port: int) -> None:
+@click.option(
+    "--kiosk-port",
+    default=8470,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    envvar="BUERGERAMT_APPLIANCE_KIOSK_PORT",
+    help="The clerk's counter screen on 127.0.0.1.",
+)
+def demo(host: str, port: int, kiosk_port: int) -> None:
     """Set up the embedded SQLite database with default data and a demo counter, then serve."""
+    import gevent.event
+
     from hub import create_app
+    from hub.server import PortUnavailable, listener
     from hub.store.migrate import upgrade
     from hub.store.seed import add_demo_counter, seed_defaults
+
+    # Both ports first: before the banner, the database or the appliance, so a port in use
+    # stops the demo with one line and nothing started.
+    sock = _listen(host, port, "choose another with --port (make demo PORT=…)")
+    try:
+        listener("127.0.0.1", kiosk_port).close()  # the appliance binds it a moment later
+    except PortUnavailable as exc:
+        sock.close()
+        raise click.ClickException(f"{exc}: {DEMO_KIOSK_HINT}") from None
 
     # The demo: links point here, the outbox is readable in the browser, mails go out quickly,
     # and an appointment can start within minutes (unless the environment says otherwise).
@@ -122,14 +172,28 @@ def demo(host: str, port: int) -> None:
     click.echo("\n  A demo counter is open around the clock: book a time a few minutes ahead,")
     click.echo("  open the join link from the mail: a simulated counter appliance (test")
     click.echo(f"  pattern, tone) lets you in. Clerk account: {DEMO_CLERK} / {DEMO_PASSWORD}")
-    kiosk_port = os.environ.get("BUERGERAMT_APPLIANCE_KIOSK_PORT", "8470")
     click.echo(f"  The clerk's counter screen (kiosk): http://127.0.0.1:{kiosk_port}/\n")
-    appliance = _start_demo_appliance(base, credential)
+    appliance = _start_demo_appliance(base, credential, kiosk_port)
+    # A demo whose appliance is gone (its port taken after all, a crash) would serve a hub no
+    # counter answers and a banner pointing at a dead screen: stop the hub with it.
+    appliance_gone = gevent.event.Event()
+
+    def watch_appliance() -> None:
+        appliance.wait()
+        appliance_gone.set()
+
+    gevent.spawn(watch_appliance)
     try:
-        _serve_with_mail(create_app(settings, store=store), host, port)
+        _serve_with_mail(create_app(settings, store=store), sock, stop=appliance_gone)
     finally:
-        appliance.terminate()
-        appliance.wait(10)
+        if appliance.poll() is None:
+            appliance.terminate()
+            appliance.wait(10)
+    if appliance.returncode not in (0, -signal.SIGTERM, -signal.SIGINT):
+        raise click.ClickException(
+            f"the demo's counter appliance stopped (exit status {appliance.returncode}),"
+            " see above; the hub stopped too"
+        )
 
 
 DEMO_CLERK, DEMO_PASSWORD = "demo", "demo-schalter"
@@ -158,13 +222,14 @@ def _demo_appliance(store, settings: Settings) -> str:  # noqa: ANN001
     return credential
 
 
-def _start_demo_appliance(hub_url: str, credential: str):  # noqa: ANN202
+def _start_demo_appliance(hub_url: str, credential: str, kiosk_port: int):  # noqa: ANN202
     """`buergeramt appliance` with the synthetic camera, admitting whoever waits."""
     import subprocess
 
     env = {
         **os.environ,
         "BUERGERAMT_APPLIANCE_HUB_URL": hub_url,
+        "BUERGERAMT_APPLIANCE_KIOSK_PORT": str(kiosk_port),
         "BUERGERAMT_APPLIANCE_DEVICE_CREDENTIAL": credential,
         "BUERGERAMT_APPLIANCE_CLERK_USERNAME": DEMO_CLERK,
         "BUERGERAMT_APPLIANCE_CLERK_PASSWORD": DEMO_PASSWORD,
@@ -181,7 +246,7 @@ def appliance() -> None:
 
     from appliance.config import ApplianceSettings
     from appliance.daemon import main as run_appliance
-    from appliance.errors import DeviceMissing
+    from appliance.errors import DeviceMissing, KioskPortUnavailable
 
     try:
         settings = ApplianceSettings()
@@ -199,6 +264,10 @@ def appliance() -> None:
         run_appliance(settings)
     except DeviceMissing as exc:
         raise click.ClickException(str(exc)) from None
+    except KioskPortUnavailable as exc:
+        raise click.ClickException(
+            f"{exc}: choose another with BUERGERAMT_APPLIANCE_KIOSK_PORT"
+        ) from None
 
 
 @cli.group()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import gc
 import logging
 import signal
@@ -9,6 +10,7 @@ import socket
 from typing import Any
 
 import gevent
+import gevent.event
 from flask import Flask
 from gevent import pywsgi
 
@@ -71,15 +73,29 @@ class RedactTokens(logging.Filter):
         return True
 
 
+class PortUnavailable(Exception):
+    """The hub cannot listen where it was told to (taken by another program, or not allowed)."""
+
+    def __init__(self, host: str, port: int, error: OSError) -> None:
+        in_use = error.errno == errno.EADDRINUSE
+        super().__init__(f"port {port} is in use" if in_use else f"{host}:{port}: {error.strerror}")
+        self.port = port
+
+
 def listener(host: str, port: int, reuse_port: bool = False) -> socket.socket:
     """A listening socket; with `reuse_port`, several hub processes can share one port and the
-    kernel spreads connections over them."""
+    kernel spreads connections over them. Raises PortUnavailable (for a one-line message
+    instead of a traceback)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     if reuse_port:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind((host, port))
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise PortUnavailable(host, port, exc) from exc
     sock.listen(1024)
     return sock
 
@@ -98,12 +114,21 @@ def tune_garbage_collector() -> None:
     gc.set_threshold(5000, 20, 1000)
 
 
-def serve(app: Flask, host: str, port: int, reuse_port: bool = False) -> None:
-    """Serve `app` until SIGTERM or SIGINT, then let open requests finish (up to 10 s).
+def serve(
+    app: Flask,
+    host: str,
+    port: int,
+    reuse_port: bool = False,
+    *,
+    sock: socket.socket | None = None,
+    stop: gevent.event.Event | None = None,
+) -> None:
+    """Serve `app` until SIGTERM or SIGINT (or `stop` is set), then let open requests finish
+    (up to 10 s). `sock`: a listener bound earlier (the demo holds its port from the start).
 
     Call after gevent's monkey patching."""
     server = pywsgi.WSGIServer(
-        listener(host, port, reuse_port),
+        sock or listener(host, port, reuse_port),
         app,
         handler_class=HubHandler,
         log=None,
@@ -112,6 +137,14 @@ def serve(app: Flask, host: str, port: int, reuse_port: bool = False) -> None:
     server.header_timeout = app.extensions["settings"].header_timeout_seconds
     for signum in (signal.SIGTERM, signal.SIGINT):
         gevent.signal_handler(signum, server.stop, timeout=10)
+    if stop is not None:
+
+        def stop_when_told() -> None:
+            stop.wait()
+            if not server.closed:  # a signal may have stopped it first
+                server.stop(timeout=10)
+
+        gevent.spawn(stop_when_told)
     tune_garbage_collector()
     log.info("hub listening on http://%s:%d", host, port)
     server.serve_forever()
