@@ -95,7 +95,9 @@
     }
     if (state.ended) { stopMedia(); return false; } // the call ended (or the page left) meanwhile
     preview.srcObject = state.local;
-    $("device-check").textContent = state.local.getVideoTracks().length ? text.check_ready : text.check_audio_only;
+    const both = state.local.getVideoTracks().length > 0;
+    $("device-check").textContent = both ? text.check_ready : text.check_audio_only;
+    $("device-check").className = both ? "success" : "notice";
     checkResult.hidden = Boolean(state.joined);
     meterMicrophone();
     listDevices();
