@@ -39,8 +39,18 @@ def run(command: list[str | Path], **kwargs: object) -> str:
     return done.stdout
 
 
+# What a copy without git leaves out (as .gitignore does).
+NOT_SOURCES = shutil.ignore_patterns(
+    ".git", ".venv", "node_modules", "build", "var", "test-artifacts", "*.egg-info",
+    "__pycache__", "*.mo", ".pytest_cache", ".ruff_cache", ".hypothesis",
+)  # fmt: skip
+
+
 def copy_sources(target: Path) -> Path:
     """The work tree's tracked and new (not ignored) files: no stale build/ or .mo leaks in."""
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        shutil.copytree(ROOT, target, ignore=NOT_SOURCES)
+        return target
     listing = run(
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT
     )

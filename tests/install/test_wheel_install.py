@@ -23,7 +23,6 @@ import pytest
 
 from tests.conftest import berlin, free_port
 from tests.install.packaging import (
-    ROOT,
     build_wheel,
     clean_environment,
     install,
@@ -65,15 +64,15 @@ DEVELOPMENT_ONLY = {"hub/translations/messages.pot", "kiosk_ui/babel.cfg"}
 
 def test_the_wheel_carries_every_file_the_packages_load(wheel):
     """A template left out of package-data (the mails' `_intro.j2`) failed every mail."""
-    tracked = subprocess.run(
-        ["git", "ls-files", "hub", "appliance", "kiosk_ui"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
+    sources = wheel.parent.parent / "src"  # the copy the wheel was built from
+    shipped = {
+        path.relative_to(sources).as_posix()
+        for package in ("hub", "appliance", "kiosk_ui")
+        for path in (sources / package).rglob("*")
+        if path.is_file()
+    }
     with zipfile.ZipFile(wheel) as archive:
-        missing = set(tracked) - DEVELOPMENT_ONLY - set(archive.namelist())
+        missing = shipped - DEVELOPMENT_ONLY - set(archive.namelist())
     assert not missing, f"not in the wheel: {sorted(missing)}"
 
 
