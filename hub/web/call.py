@@ -11,6 +11,7 @@ from datetime import timedelta
 from flask import abort, current_app, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from sqlalchemy.exc import DBAPIError
 
 from hub.booking.tokens import hash_token, looks_like_token
 from hub.calls.ice import ice_servers
@@ -143,7 +144,12 @@ def _over(token: str) -> str | None:
     Known at load, the page says so at once instead of asking for camera and microphone and
     offering a button that leads nowhere. Early links still get the page (the device check).
     """
-    state = calls.link_state(store(), token)
+    try:
+        state = calls.link_state(store(), token)
+    except DBAPIError:
+        # The database is away: serve the page; its connection is refused as `unavailable`
+        # and retried until the hub can check the link again.
+        return None
     if state is None:
         return "unknown_token"
     if state.call_ended:

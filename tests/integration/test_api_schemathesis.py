@@ -37,7 +37,7 @@ NO_LIMITS = {"clock_start": CLOCK, "rate_limit_enabled": "false", "max_open_per_
 # Low enough that a short stateful run runs into every one of them.
 LIMITS = {
     "clock_start": CLOCK,
-    "rate_limit_read": "40/minute",
+    "rate_limit_read": "10/minute",
     "rate_limit_booking": "15/minute",
     "rate_limit_per_email": "5/hour",
 }
