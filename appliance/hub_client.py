@@ -220,9 +220,16 @@ class HubClient:
         return reply
 
     async def no_show(self, appointment: str) -> dict[str, Any]:
-        """Close an appointment whose citizen never came."""
+        """Close an appointment whose citizen never came (also one admitted who vanished)."""
         reply = await self.emit("end", {"appointment": appointment, "outcome": "no_show"})
+        if reply.get("ok"):
+            # The hub tells the ending appliance nothing more: drop a call held for it here.
+            call = self.calls.pop(appointment, None)
+            self.views.pop(appointment, None)
+            if call is not None:
+                await call.close()
         self.refresh_day()
+        self.changed()
         return reply
 
     def send(self, kind: Literal["camera", "microphone"], on: bool) -> None:

@@ -109,3 +109,24 @@ def test_without_a_screen_nobody_is_asked_and_the_next_citizen_comes_in(
         assert outcome == "done" and "record" not in events, events
     finally:
         appliance.stop()
+
+
+def test_closing_an_admitted_citizen_who_vanished_frees_the_counter(two_citizens):
+    """A citizen admitted and gone, closed as "did not come": the appliance lets go of the
+    call (the counter screen returns to the day) and the next citizen comes in."""
+    hub, desk, first, second = two_citizens
+    appliance = auto_admitting(hub, desk, first, kiosk=False)
+    try:
+        page = citizen(hub.url, first.join_token).connect()
+        assert admitted_within(page, 10)
+        appliance.wait_for(lambda: str(first.id) in appliance.client.calls)
+        page.close()
+        reply = appliance.run(appliance.client.no_show(str(first.id)))
+        assert reply["ok"], reply
+        assert str(first.id) not in appliance.client.calls
+        nxt = citizen(hub.url, second.join_token).connect()
+        assert admitted_within(nxt, 10)
+        nxt.close()
+    finally:
+        appliance.stop()
+    assert recorded(desk.store, first)[0] == "no_show"
