@@ -26,7 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import Hub, percentile, prepare_counters, write_results
-from tests.coturn import Coturn
+from tests.support.coturn import Coturn
 
 CALLS = int(os.environ.get("CALLS", "20"))
 CPU_SECONDS = float(os.environ.get("CPU_SECONDS", "15"))

@@ -24,10 +24,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import write_results
 from hub.store import Store
-from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, MEDIA_ARGS
-from tests.conftest import ServedHub
 from tests.faults import scenarios
 from tests.faults.redis_outage import redis_outage, seeded_sqlite
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, MEDIA_ARGS
+from tests.support.hub import ServedHub
 
 ROUNDS = int(os.environ.get("BENCH_FAULT_ROUNDS", "3"))
 

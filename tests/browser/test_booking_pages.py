@@ -7,7 +7,7 @@ import pytest
 
 from hub.store import Store
 from hub.store.seed import seed_defaults
-from tests.conftest import MONDAY_EARLY
+from tests.support.environment import MONDAY_EARLY
 
 pytestmark = pytest.mark.browser
 

@@ -12,11 +12,11 @@ import pytest
 from appliance.encoded import DEFAULT_BITRATE
 from hub.store.models import AppointmentRow
 from hub.store.seed import add_demo_counter
-from tests.appliance_runner import RunningAppliance
-from tests.browser_support import _missing
-from tests.conftest import MONDAY_EARLY, berlin
-from tests.coturn import TURNSERVER, Coturn
-from tests.realtime_clients import PASSWORD, make_desk
+from tests.support.appliance_runner import RunningAppliance
+from tests.support.browser import _missing
+from tests.support.coturn import TURNSERVER, Coturn
+from tests.support.environment import MONDAY_EARLY, berlin
+from tests.support.realtime_clients import PASSWORD, make_desk
 
 # Mean colour of a 20x20 patch at the centre of each quadrant of the remote video.
 SAMPLE = """() => {

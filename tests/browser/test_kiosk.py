@@ -13,11 +13,11 @@ import httpx
 import pytest
 
 from hub.store.models import CallRow
-from tests.appliance_runner import RunningAppliance
 from tests.browser.test_call import joined_lobby
-from tests.browser_support import CHROMIUM
-from tests.conftest import MONDAY_EARLY, berlin, free_port
-from tests.realtime_clients import PASSWORD, make_desk
+from tests.support.appliance_runner import RunningAppliance
+from tests.support.browser import CHROMIUM
+from tests.support.environment import MONDAY_EARLY, berlin, free_port
+from tests.support.realtime_clients import PASSWORD, make_desk
 
 PIN = "2468"
 SIZES = {"1280x800": (1280, 800), "800x480": (800, 480)}  # 800×480: the Pi's touch display

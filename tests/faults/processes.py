@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import free_port
+from tests.support.environment import free_port
 
 PG_BIN = Path(os.environ.get("BUERGERAMT_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
 

@@ -31,8 +31,9 @@ from hub.store import Store
 from hub.store.migrate import upgrade
 from hub.store.models import CounterRow
 from hub.store.seed import seed_defaults
-from tests.conftest import MONDAY_EARLY, ServedHub, free_port
-from tests.realtime_clients import appliance
+from tests.support.environment import MONDAY_EARLY, free_port
+from tests.support.hub import ServedHub
+from tests.support.realtime_clients import appliance
 
 SERVICE = "meldebescheinigung"
 PREFIX = "outage"  # rate_limit_key_prefix: also names the Socket.IO channel

@@ -16,9 +16,9 @@ from hub.store import Store
 from hub.store.migrate import upgrade
 from hub.store.seed import seed_defaults
 from tests.faults.processes import ApplianceProcess, PrivatePostgres
-from tests.realtime_clients import PASSWORD, Desk, citizen, make_desk
+from tests.support.realtime_clients import PASSWORD, Desk, citizen, make_desk
 
-# The hub's clock: ten minutes before a Monday 09:00 appointment (tests/conftest.py's day).
+# The hub's clock: ten minutes before a Monday 09:00 appointment (tests/support/environment.py's day).
 BEFORE_NINE = "2026-03-02T08:50:00+01:00"
 # Predicates as functions: the page's Content-Security-Policy forbids evaluating strings.
 PLAYING = (
@@ -32,7 +32,7 @@ IN_CALL = "() => window.bvCall.call === 'in_call'"
 class Stage:
     """A hub, its database, a counter appliance process and a booked citizen."""
 
-    hub: Any  # tests.conftest.ServedHub
+    hub: Any  # tests.support.hub.ServedHub
     store: Store
     desk: Desk
     booking: Any

@@ -7,7 +7,6 @@ import os
 
 import pytest
 
-from tests.conftest import IN_CI
 from tests.faults.processes import PG_BIN
 from tests.faults.scenarios import (
     appliance_restart,
@@ -17,6 +16,7 @@ from tests.faults.scenarios import (
     private_postgres_stage,
     set_stage,
 )
+from tests.support.environment import IN_CI
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

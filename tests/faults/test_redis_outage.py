@@ -8,8 +8,8 @@ import shutil
 import httpx
 import pytest
 
-from tests.conftest import IN_CI, MONDAY_EARLY, free_port
 from tests.faults.redis_outage import redis_outage
+from tests.support.environment import IN_CI, MONDAY_EARLY, free_port
 
 
 @pytest.fixture

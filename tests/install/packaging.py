@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import IN_CI
+from tests.support.environment import IN_CI
 
 ROOT = Path(__file__).resolve().parents[2]
 # Raspberry Pi OS Bookworm ships pip 23.0.1; Python 3.11's venv bundles 23.x too.

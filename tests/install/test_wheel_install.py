@@ -21,13 +21,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import berlin, free_port
 from tests.install.packaging import (
     build_wheel,
     clean_environment,
     install,
     need_package_index,
 )
+from tests.support.environment import berlin, free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 

@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import func, select
 
 from hub.store.models import AppointmentRow, OccupancyRow
-from tests.conftest import MONDAY_EARLY, berlin
-from tests.forms import form_token
+from tests.support.environment import MONDAY_EARLY, berlin
+from tests.support.forms import form_token
 
 SERVICE = "meldebescheinigung"  # 10 minutes
 

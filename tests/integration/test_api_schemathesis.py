@@ -28,7 +28,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.conftest import MONDAY_EARLY
+from tests.support.environment import MONDAY_EARLY
 
 CONFORMANCE = [status_code_conformance, content_type_conformance, response_schema_conformance]
 CHECKS = [not_a_server_error, *CONFORMANCE]

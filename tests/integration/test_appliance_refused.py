@@ -12,8 +12,8 @@ import pytest
 
 from hub.booking.tokens import new_token
 from hub.operations.accounts import add_device, revoke_device
-from tests.appliance_runner import RunningAppliance
-from tests.conftest import MONDAY_EARLY
+from tests.support.appliance_runner import RunningAppliance
+from tests.support.environment import MONDAY_EARLY
 
 REFUSED_LOG = "the hub refused this appliance: unknown or revoked device credential"
 

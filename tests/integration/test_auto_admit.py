@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import select
 
 from hub.store.models import CallEventRow, CallRow
-from tests.appliance_runner import RunningAppliance
-from tests.conftest import MONDAY_EARLY, berlin
-from tests.realtime_clients import PASSWORD, citizen, make_desk
+from tests.support.appliance_runner import RunningAppliance
+from tests.support.environment import MONDAY_EARLY, berlin
+from tests.support.realtime_clients import PASSWORD, citizen, make_desk
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from hub.operations.booking import BookingRequest, book, list_slots
 from hub.store import Store
 from hub.store.models import AppointmentRow, OccupancyRow
 from hub.store.seed import seed_defaults
-from tests.conftest import MONDAY_EARLY, berlin
+from tests.support.environment import MONDAY_EARLY, berlin
 
 POLICY = BookingPolicy(timedelta(0), timedelta(days=56), timedelta(minutes=15))
 MONDAY = date(2026, 3, 2)

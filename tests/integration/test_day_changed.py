@@ -9,8 +9,8 @@ import uuid
 import httpx
 import pytest
 
-from tests.conftest import MONDAY_EARLY, berlin
-from tests.realtime_clients import Party, appliance, make_desk, signed_in
+from tests.support.environment import MONDAY_EARLY, berlin
+from tests.support.realtime_clients import Party, appliance, make_desk, signed_in
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import free_port
+from tests.support.environment import free_port
 
 pytestmark = pytest.mark.slow
 

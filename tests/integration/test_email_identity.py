@@ -8,7 +8,8 @@ import redis
 from hub import create_app
 from hub.clock import fixed_clock
 from hub.ratelimit import email_digest
-from tests.conftest import MONDAY_EARLY, REDIS_URL, make_settings, need_redis
+from tests.support.environment import MONDAY_EARLY, REDIS_URL, need_redis
+from tests.support.hub import make_settings
 
 SERVICE = "meldebescheinigung"
 

@@ -8,8 +8,8 @@ import pytest
 from hub.clock import fixed_clock
 from hub.notify.outbox import deliver_due
 from hub.notify.worker import deliver_once
-from tests.conftest import MONDAY_EARLY
-from tests.forms import form_token, page_token
+from tests.support.environment import MONDAY_EARLY
+from tests.support.forms import form_token, page_token
 
 SLOT = "2026-03-02T09:00:00+01:00"
 

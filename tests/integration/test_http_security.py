@@ -13,8 +13,9 @@ from hub import create_app
 from hub.booking.tokens import join_token_for, token_ref
 from hub.clock import fixed_clock
 from hub.store.models import AppointmentRow
-from tests.conftest import MONDAY_EARLY, make_settings
-from tests.forms import page_token
+from tests.support.environment import MONDAY_EARLY
+from tests.support.forms import page_token
+from tests.support.hub import make_settings
 
 SERVICE = "meldebescheinigung"
 START = "2026-03-02T10:00:00+01:00"

@@ -12,7 +12,8 @@ from hub import create_app
 from hub.booking.tokens import join_token_for
 from hub.clock import fixed_clock
 from hub.store.models import AppointmentRow
-from tests.conftest import MONDAY_EARLY, make_settings
+from tests.support.environment import MONDAY_EARLY
+from tests.support.hub import make_settings
 
 START = "2026-03-02T10:00:00+01:00"  # 10 minutes; the join window is 09:45 to 10:25
 TURN = {"turn_urls": ["turn:127.0.0.1:3478"], "turn_secret": "s3cret", "turn_ttl_minutes": 180}

@@ -15,9 +15,10 @@ from hypothesis import strategies as st
 
 from hub.store import Store
 from hub.store.seed import seed_defaults
-from tests.appliance_runner import RunningAppliance
-from tests.conftest import MONDAY_EARLY, ServedHub, berlin
-from tests.realtime_clients import PASSWORD, make_desk
+from tests.support.appliance_runner import RunningAppliance
+from tests.support.environment import MONDAY_EARLY, berlin
+from tests.support.hub import ServedHub
+from tests.support.realtime_clients import PASSWORD, make_desk
 
 CLOSING = (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR)
 

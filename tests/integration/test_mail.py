@@ -12,7 +12,8 @@ from hub import create_app
 from hub.clock import fixed_clock
 from hub.notify.outbox import MAX_ATTEMPTS, deliver_due
 from hub.store.models import MailRow
-from tests.conftest import MONDAY_EARLY, berlin, free_port, make_settings
+from tests.support.environment import MONDAY_EARLY, berlin, free_port
+from tests.support.hub import make_settings
 
 START = "2026-03-03T09:00:00+01:00"  # Tuesday, 26 hours after MONDAY_EARLY
 

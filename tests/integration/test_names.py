@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from hub.store.models import AppointmentRow
-from tests.forms import form_token
+from tests.support.forms import form_token
 
 START = "2026-03-02T09:00:00+01:00"
 PHISHING = [

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from hub.notify.transport import STALE_AFTER, FolderTransport
-from tests.conftest import IN_CI
+from tests.support.environment import IN_CI
 
 
 @pytest.fixture

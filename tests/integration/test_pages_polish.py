@@ -13,7 +13,8 @@ from hub.calls.lifecycle import Event, Outcome
 from hub.clock import fixed_clock
 from hub.notify.outbox import deliver_due
 from hub.operations import calls
-from tests.conftest import MONDAY_EARLY, make_settings
+from tests.support.environment import MONDAY_EARLY
+from tests.support.hub import make_settings
 
 START = "2026-03-03T09:00:00+01:00"  # Tuesday, 26 hours after MONDAY_EARLY
 

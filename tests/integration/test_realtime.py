@@ -8,8 +8,8 @@ import socketio
 from sqlalchemy import select
 
 from hub.store.models import CallEventRow, CallRow, CounterRow
-from tests.conftest import MONDAY_EARLY, REDIS_URL, berlin, need_redis
-from tests.realtime_clients import Party, appliance, citizen, make_desk, signed_in
+from tests.support.environment import MONDAY_EARLY, REDIS_URL, berlin, need_redis
+from tests.support.realtime_clients import Party, appliance, citizen, make_desk, signed_in
 
 NINE = berlin(2026, 3, 2, 9, 0)
 OFFER = {"type": "offer", "sdp": "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\n"}

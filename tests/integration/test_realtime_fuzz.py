@@ -7,8 +7,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import MONDAY_EARLY, berlin
-from tests.realtime_clients import appliance, citizen, make_desk, signed_in
+from tests.support.environment import MONDAY_EARLY, berlin
+from tests.support.realtime_clients import appliance, citizen, make_desk, signed_in
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from hub.notify.worker import deliver_once, forget_once
 from hub.store.models import AppointmentRow, CallRow, MailRow
-from tests.conftest import MONDAY_EARLY
+from tests.support.environment import MONDAY_EARLY
 
 
 def book_old_and_new(client) -> dict[str, uuid.UUID]:

@@ -10,7 +10,7 @@ from sqlalchemy import func, select, text
 
 from hub.store.audit import double_bookings
 from hub.store.models import AppointmentRow, OccupancyRow
-from tests.conftest import MONDAY_EARLY, REDIS_URL, need_redis
+from tests.support.environment import MONDAY_EARLY, REDIS_URL, need_redis
 
 CLOCK = {"clock_start": MONDAY_EARLY.isoformat(), "rate_limit_enabled": "false"}
 SLOT = "2026-03-02T09:00:00+01:00"

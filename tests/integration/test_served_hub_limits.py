@@ -10,8 +10,8 @@ import httpx
 import pytest
 import websocket
 
-from tests.conftest import MONDAY_EARLY, berlin
-from tests.realtime_clients import citizen, make_desk
+from tests.support.environment import MONDAY_EARLY, berlin
+from tests.support.realtime_clients import citizen, make_desk
 
 NINE = berlin(2026, 3, 2, 9, 0)
 HANDSHAKE = "/socket.io/?EIO=4&transport=polling"

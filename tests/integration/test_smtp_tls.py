@@ -16,7 +16,7 @@ from cryptography.x509.oid import NameOID
 from hub.booking.catalogue import SEED_SERVICES
 from hub.notify.compose import MailFacts, compose
 from hub.notify.transport import SmtpTransport
-from tests.conftest import MONDAY_EARLY, free_port
+from tests.support.environment import MONDAY_EARLY, free_port
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from hub.store.audit import double_bookings
 from hub.store.engine import make_engine
 from hub.store.migrate import downgrade, upgrade
 from hub.store.models import AppointmentRow, Base, CounterRow, OccupancyRow
-from tests.conftest import berlin
+from tests.support.environment import berlin
 
 
 def _appointment(session, counter_id, start, end):

@@ -1,5 +1,5 @@
-"""Browser fixtures (a pytest plugin, see tests/conftest.py): headless Chromium (Debian's package)
-driven by Playwright, and axe-core for accessibility."""
+"""Browser fixtures (a pytest plugin, registered by tests/conftest.py): headless Chromium
+(Debian's package) driven by Playwright, and axe-core for accessibility."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import IN_CI
+from tests.support.environment import IN_CI
 
 CHROMIUM = os.environ.get("BUERGERAMT_TEST_CHROMIUM", "/usr/bin/chromium")
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 ARTIFACTS = ROOT / "test-artifacts"
 # Flags for a sandboxed root CI machine without network beyond loopback.
@@ -34,6 +34,10 @@ def _missing(what: str) -> None:
         pytest.fail(f"{what} – CI must provide it (.ci/run installs it)", pytrace=False)
     pytest.skip(what)
 
+
+# A test that asks for any of these starts Chromium (they all stand on `playwright_driver`):
+# tests/conftest.py marks it `browser`.
+BROWSER_FIXTURES = frozenset({"playwright_driver", "browser", "media_browser", "phone", "check"})
 
 MEDIA_ARGS = [
     "--use-fake-device-for-media-stream",  # a test pattern camera and a beeping microphone

@@ -15,7 +15,7 @@ from hub.booking.schedule import (
     parse_hours,
     parse_spans,
 )
-from tests.conftest import berlin
+from tests.support.environment import berlin
 
 
 def hours_on(day: date, schedule: WeeklySchedule) -> list[tuple[str, str]]:

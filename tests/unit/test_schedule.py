@@ -13,7 +13,7 @@ from hub.booking.schedule import (
     WeeklySchedule,
     is_public_holiday,
 )
-from tests.conftest import berlin
+from tests.support.environment import berlin
 
 STANDARD = WeeklySchedule(SEED_PERIODS)
 

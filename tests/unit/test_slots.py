@@ -8,7 +8,7 @@ from hub.booking.rules import BookingError, BookingPolicy
 from hub.booking.schedule import AROUND_THE_CLOCK, SEED_PERIODS, Interval, WeeklySchedule
 from hub.booking.slots import BusyTimes, Counter, counters_offering, free_slots, grid_units
 from hub.booking.timezone import BERLIN
-from tests.conftest import berlin
+from tests.support.environment import berlin
 
 STANDARD = WeeklySchedule(SEED_PERIODS)
 TWO = [Counter(1, STANDARD), Counter(2, STANDARD)]
