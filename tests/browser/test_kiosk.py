@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import httpx
@@ -18,6 +17,7 @@ from tests.support.appliance_runner import RunningAppliance
 from tests.support.browser import CHROMIUM
 from tests.support.environment import MONDAY_EARLY, berlin, free_port
 from tests.support.realtime_clients import PASSWORD, make_desk
+from tests.support.waiting import wait_until
 
 PIN = "2468"
 SIZES = {"1280x800": (1280, 800), "800x480": (800, 480)}  # 800×480: the Pi's touch display
@@ -252,6 +252,21 @@ def test_a_clerk_signed_in_without_a_pin_is_not_offered_a_lock_that_cannot_open(
 LAUNCHER = Path(__file__).resolve().parents[2] / "provisioning" / "kiosk" / "start-kiosk"
 
 
+def children(pid: int) -> list[str]:
+    """The command names of the processes whose parent is `pid` (from /proc)."""
+    names = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # the process ended meanwhile
+            continue
+        # pid (comm) state ppid ...: comm may hold spaces and parentheses, so split after it.
+        comm = text[text.index("(") + 1 : text.rindex(")")]
+        if int(text[text.rindex(")") + 2 :].split()[1]) == pid:
+            names.append(comm)
+    return names
+
+
 def test_the_launcher_waits_for_the_page_then_starts_chromium_on_it(
     sqlite_store, serve_hub, tmp_path
 ):
@@ -263,8 +278,9 @@ def test_the_launcher_waits_for_the_page_then_starts_chromium_on_it(
     launcher = subprocess.Popen([str(LAUNCHER), *flags], env=env, start_new_session=True)
     appliance = None
     try:
-        time.sleep(2)
-        # No page yet: the script still waits instead of showing an error page.
+        # No page yet: the script still waits instead of showing an error page. Its check
+        # failed once it sleeps before the next one (a child `sleep`).
+        wait_until(lambda: "sleep" in children(launcher.pid), 10, "the launcher waits and retries")
         assert "start-kiosk" in Path(f"/proc/{launcher.pid}/cmdline").read_text()
         appliance = RunningAppliance(
             kiosk=True, kiosk_port=port, hub_url=hub.url, device_credential=desk.credentials[1]

@@ -18,7 +18,7 @@ from hub.store.seed import seed_defaults
 from tests.faults.processes import ApplianceProcess, PrivatePostgres
 from tests.support.realtime_clients import PASSWORD, Desk, citizen, make_desk
 
-# The hub's clock: ten minutes before a Monday 09:00 appointment (tests/support/environment.py's day).
+# The hub's clock: ten minutes before a Monday 09:00 appointment (MONDAY_EARLY's day).
 BEFORE_NINE = "2026-03-02T08:50:00+01:00"
 # Predicates as functions: the page's Content-Security-Policy forbids evaluating strings.
 PLAYING = (
