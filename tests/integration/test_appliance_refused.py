@@ -4,7 +4,6 @@ one the hub cannot check (its database away) stays "offline, retrying"."""
 from __future__ import annotations
 
 import logging
-import time
 from datetime import UTC, datetime
 
 import httpx
@@ -14,7 +13,9 @@ from hub.booking.tokens import new_token
 from hub.operations.accounts import add_device, revoke_device
 from tests.support.appliance_runner import RunningAppliance
 from tests.support.environment import MONDAY_EARLY
+from tests.support.waiting import wait_until
 
+RETRY_LOG = "hub not reachable"
 REFUSED_LOG = "the hub refused this appliance: unknown or revoked device credential"
 
 
@@ -74,7 +75,11 @@ def test_a_hub_without_its_database_is_offline_not_a_refusal(serve_hub, applianc
     hub = serve_hub("postgresql+psycopg://postgres@127.0.0.1:1/nowhere")
     running = appliances(hub_url=hub.url, device_credential=new_token())
     running.wait_for(lambda: running.client.state == "offline")
-    time.sleep(3)  # a few more refusals with code `unavailable`
+    # A few more refusals with code `unavailable`, each answered with another try.
+    tries = caplog.text.count(RETRY_LOG)
+    wait_until(
+        lambda: caplog.text.count(RETRY_LOG) >= tries + 2, 15, "two more refused connections"
+    )
     assert running.client.state == "offline"
     assert kiosk_says(running) == ("offline", "offline")
     assert REFUSED_LOG not in caplog.text
