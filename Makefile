@@ -29,11 +29,13 @@ demo: $(STAMP) translations
 
 test: $(STAMP) translations $(AXE)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 bench: $(STAMP) translations
 	$(BIN)/python bench/booking.py

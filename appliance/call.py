@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from aiortc import (
     MediaStreamTrack,
@@ -32,6 +32,8 @@ from appliance.quality import Quality, from_stats
 from appliance.switch import Sending, Switched
 
 if TYPE_CHECKING:
+    from av import AudioFrame, VideoFrame
+
     from appliance.audio.speaker import AlsaSpeaker
 
 log = logging.getLogger("appliance.call")
@@ -178,6 +180,7 @@ class Call:
             while True:
                 frame = await track.recv()
                 if track.kind == "video":
+                    frame = cast("VideoFrame", frame)
                     self.received.video_frames += 1
                     self.received.video_size = (frame.width, frame.height)
                     if self.received.first_video_at is None:
@@ -185,6 +188,7 @@ class Call:
                     if self._feed is not None:
                         self._feed.video(Stream.CITIZEN, frame)
                 else:
+                    frame = cast("AudioFrame", frame)
                     self.received.audio_frames += 1
                     if self._speaker is not None:
                         self._speaker.play(frame)

@@ -16,12 +16,13 @@ microphone does not already deliver 48 kHz mono in 20 ms frames.
 from __future__ import annotations
 
 import fractions
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, cast
 
 import av
 from aiortc import MediaStreamTrack, RTCRtpSender, RTCRtpTransceiver
 from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, unpack_remb_fci
 from av import AudioFrame, VideoFrame
+from av.video.codeccontext import VideoCodecContext
 from av.video.frame import PictureType
 
 DEFAULT_BITRATE = 500_000  # aiortc's start value, raised or lowered by the browser's REMB
@@ -58,7 +59,7 @@ class SoftwareEncoder:
 
     def _build(self, frame: VideoFrame, bitrate: int) -> Any:
         name = "libvpx" if self.codec == "vp8" else "libx264"
-        context = av.CodecContext.create(name, "w")
+        context = cast(VideoCodecContext, av.CodecContext.create(name, "w"))
         context.width, context.height = frame.width, frame.height
         context.pix_fmt = "yuv420p"
         context.bit_rate = bitrate
@@ -153,14 +154,14 @@ class EncodedVideo(PacketTrack):
         weak connection needs less than 0.5.
         """
         self._sender = sender
-        sender._send_keyframe = self.request_keyframe  # type: ignore[method-assign]
+        sender._send_keyframe = self.request_keyframe  # type: ignore[method-assign]  # patched
         handle = sender._handle_rtcp_packet
 
         async def _handle_rtcp_packet(packet: Any) -> None:
             self.on_rtcp(packet)
             await handle(packet)
 
-        sender._handle_rtcp_packet = _handle_rtcp_packet  # type: ignore[method-assign]
+        sender._handle_rtcp_packet = _handle_rtcp_packet  # type: ignore[method-assign]  # patched
         self.prefer(transceiver, self.mime_type, "video/rtx")
 
     def on_rtcp(self, packet: Any) -> None:
@@ -174,16 +175,18 @@ class EncodedVideo(PacketTrack):
         if self._sender is not None and self._sender._ssrc in ssrcs:
             self.bitrate = max(MIN_BITRATE, min(estimate, MAX_BITRATE))
 
-    async def recv(self) -> av.Packet:  # type: ignore[override]
+    async def recv(self) -> av.Packet:
         while not self._pending:
-            frame = await self._source.recv()
+            frame = cast(VideoFrame, await self._source.recv())
             keyframe, self._keyframe = self._keyframe, False
             self.keyframes_sent += keyframe
             # In the event loop, not a worker thread: a frame takes about a millisecond, and
             # handing each one to a thread and back cost more than that (bench/call.py).
             packets = self.encoder.encode(frame, keyframe, self.bitrate)
             for packet in packets:
-                packet.pts, packet.time_base = frame.pts, frame.time_base
+                packet.pts = frame.pts
+                # Optional in PyAV's stub; every camera here stamps its frames.
+                packet.time_base = frame.time_base  # type: ignore[assignment]
             self._pending.extend(packets)
         return self._pending.pop(0)
 
@@ -249,7 +252,8 @@ class EncodedAudio(PacketTrack):
         """Negotiate Opus only (call before the offer is applied)."""
         self.prefer(transceiver, self.mime_type)
 
-    async def recv(self) -> av.Packet:  # type: ignore[override]
+    async def recv(self) -> av.Packet:
         while not self._pending:
-            self._pending.extend(self.encoder.encode(await self._source.recv()))
+            frame = cast(AudioFrame, await self._source.recv())
+            self._pending.extend(self.encoder.encode(frame))
         return self._pending.pop(0)

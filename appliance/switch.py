@@ -4,6 +4,7 @@ frames in the same rhythm while switched off (the peer connection stays as it is
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 from aiortc import MediaStreamTrack
@@ -31,8 +32,8 @@ class Switched(MediaStreamTrack):
     def _on(self) -> bool:
         return self._sending.camera if self.kind == "video" else self._sending.microphone
 
-    async def recv(self) -> AudioFrame | VideoFrame:  # type: ignore[override]
-        frame = await self._source.recv()
+    async def recv(self) -> AudioFrame | VideoFrame:
+        frame = cast(AudioFrame | VideoFrame, await self._source.recv())  # a camera or microphone
         if self._on():
             return frame
         blank = self._blank(frame)

@@ -43,10 +43,10 @@ def create_app(
         MAX_CONTENT_LENGTH=1024 * 1024,
         **flask_config,
     )
-    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # DefaultJSONProvider's
     app.url_map.merge_slashes = False  # a stray // is a 404, not a redirect
     if settings.trusted_proxies:
-        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]  # Flask's middleware pattern
             app.wsgi_app,
             x_for=settings.trusted_proxies,
             x_proto=settings.trusted_proxies,

@@ -45,6 +45,7 @@ class HubHandler(pywsgi.WSGIHandler):
 
     def handle_one_response(self) -> None:
         """Run the application; lift the timeout for a WebSocket, and close after it."""
+        assert self.environ is not None  # handle_one_request sets it before calling this
         upgrade = self.environ.get("HTTP_UPGRADE", "").lower() == "websocket"
         if upgrade:
             self.socket.settimeout(None)
@@ -60,7 +61,13 @@ class HubHandler(pywsgi.WSGIHandler):
         if isinstance(ex, TimeoutError):
             self.close_connection = True
             return None
-        return super()._handle_client_error(ex)  # type: ignore[misc]
+        return super()._handle_client_error(ex)  # type: ignore[misc]  # private, not in stubs
+
+
+class HubServer(pywsgi.WSGIServer):
+    """gevent's server with the header-read timeout its handlers read (see HubHandler)."""
+
+    header_timeout: float | None = None
 
 
 class RedactTokens(logging.Filter):
@@ -127,7 +134,7 @@ def serve(
     (up to 10 s). `sock`: a listener bound earlier (the demo holds its port from the start).
 
     Call after gevent's monkey patching."""
-    server = pywsgi.WSGIServer(
+    server = HubServer(
         sock or listener(host, port, reuse_port),
         app,
         handler_class=HubHandler,

@@ -16,7 +16,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from aiohttp import WSMsgType, web
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -28,6 +28,9 @@ from kiosk_ui import commands
 from kiosk_ui.i18n import LANGUAGES, texts, translations
 from kiosk_ui.lock import ScreenLock, Unlock
 from kiosk_ui.screens import Screen, choose
+
+if TYPE_CHECKING:
+    from av import VideoFrame
 
 log = logging.getLogger("kiosk")
 HERE = Path(__file__).parent
@@ -118,9 +121,9 @@ class Kiosk:
         await self._runner.setup()
         site = web.TCPSite(self._runner, HOST, self.port)
         await site.start()
-        server = site._server
-        if server is not None and server.sockets:  # the port actually bound
-            self.port = server.sockets[0].getsockname()[1]
+        sockets = getattr(site._server, "sockets", None)  # an asyncio.Server's, once listening
+        if sockets:  # the port actually bound
+            self.port = sockets[0].getsockname()[1]
         self._tasks = [
             asyncio.ensure_future(self._broadcast()),
             asyncio.ensure_future(self._tick()),
@@ -166,7 +169,7 @@ class Kiosk:
         lang = request.query.get("lang", "de")
         if lang not in LANGUAGES:
             lang = "de"
-        self._env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
+        self._env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]  # jinja2.ext.i18n
         html = self._env.get_template("kiosk.html").render(
             lang=lang, other="en" if lang == "de" else "de", texts=texts(lang)
         )
@@ -260,7 +263,7 @@ class Kiosk:
             count = 0
             try:
                 while self.client.feed.readers:
-                    frame = await track.recv()
+                    frame = cast("VideoFrame", await track.recv())
                     count += 1
                     if count % SELF_VIEW_EVERY == 0:
                         height = frame.height * SELF_VIEW_WIDTH // frame.width & ~1

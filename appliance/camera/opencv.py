@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from fractions import Fraction
+from typing import TYPE_CHECKING, cast
 
 import av
 from aiortc import VideoStreamTrack
 
 from appliance.camera import CameraMissing
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
 
 
 class OpenCVCamera(VideoStreamTrack):
@@ -33,7 +38,7 @@ class OpenCVCamera(VideoStreamTrack):
         ok, image = await asyncio.to_thread(self._capture.read)
         if not ok:
             raise CameraMissing("the camera stopped delivering frames")
-        frame = av.VideoFrame.from_ndarray(image, format="bgr24")
+        frame = av.VideoFrame.from_ndarray(cast("NDArray[np.uint8]", image), format="bgr24")
         frame.pts, frame.time_base = int(self._count * 90000 / self._fps), Fraction(1, 90000)
         self._count += 1
         return frame

@@ -51,24 +51,24 @@ class SyntheticCamera(VideoStreamTrack):
             padded[:, : plane.shape[1]] = plane
             self._still.append(padded)
         self._count = 0
-        self._start: float | None = None
+        self._began: float | None = None
         self._time_base = Fraction(1, 90000)
 
     async def recv(self) -> av.VideoFrame:
         """The next frame, paced at the frame rate."""
         import asyncio
 
-        if self._start is None:
-            self._start = time.monotonic()
-        due = self._start + self._count / self.fps
+        if self._began is None:
+            self._began = time.monotonic()
+        due = self._began + self._count / self.fps
         delay = due - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
         frame = av.VideoFrame(self.width, self.height, "yuv420p")
         for plane, still in zip(frame.planes, self._still, strict=True):
-            plane.update(still)
+            plane.update(still)  # type: ignore[arg-type]  # any buffer; stub: bytes
         # The Y plane: a bright bar and dark text need no colour.
-        luma = np.frombuffer(frame.planes[0], np.uint8).reshape(self.height, -1)
+        luma = np.frombuffer(memoryview(frame.planes[0]), np.uint8).reshape(self.height, -1)
         bar = (self._count * 4) % self.width
         luma[self.height // 2 - 8 : self.height // 2 + 8, bar : bar + 16] = 235
         stamp = f"{self._count:06d} {time.strftime('%H:%M:%S')}"

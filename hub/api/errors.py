@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
+from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
@@ -111,7 +112,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(BookingError, _from_booking_error)
 
     @app.errorhandler(HTTPException)
-    def _http(exc: HTTPException) -> Response | HTTPException:
+    def _http(exc: HTTPException) -> ResponseReturnValue:
         if not _wants_json():
             from hub.web.views import error_page
 
@@ -120,8 +121,8 @@ def init_app(app: Flask) -> None:
             exc.code or 500, "internal_error" if (exc.code or 500) >= 500 else "invalid_body"
         )
         response = error_response(code)
-        if exc.code == 405 and exc.valid_methods:  # type: ignore[attr-defined]
-            response.headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
+        if exc.code == 405 and exc.valid_methods:  # type: ignore[attr-defined]  # 405: MethodNotAllowed
+            response.headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]  # as above
         if exc.code == 429:
             retry = getattr(exc, "retry_after", None)
             if retry:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from pydantic import BaseModel
+
 from hub.api.errors import ERRORS
 from hub.api.schemas import BookingBody, RescheduleBody
 from hub.i18n import LANGUAGES
@@ -144,11 +146,11 @@ LANG_PARAM = {
     "description": "Language of names and messages (else Accept-Language, else German); "
     "any other value: 422 `invalid_field` (field `lang`)",
 }
-BEARER = [{"manageToken": []}]
+BEARER: list[dict[str, list[str]]] = [{"manageToken": []}]
 
 
-def _body(model: type) -> dict[str, Any]:
-    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")  # type: ignore[attr-defined]
+def _body(model: type[BaseModel]) -> dict[str, Any]:
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
     schema.pop("title", None)
     return {"required": True, "content": {"application/json": {"schema": schema}}}
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from babel.dates import format_date, format_time
 from babel.numbers import format_currency
-from babel.support import Translations
+from babel.support import NullTranslations, Translations
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from hub.booking.catalogue import Service
@@ -44,7 +44,7 @@ class MailFacts:
 
 
 @cache
-def _translations(lang: str) -> Translations:
+def _translations(lang: str) -> NullTranslations:
     return Translations.load(str(TRANSLATIONS), [lang])
 
 
@@ -57,7 +57,7 @@ def _environment(lang: str) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.install_gettext_translations(  # type: ignore[attr-defined]
+    env.install_gettext_translations(  # type: ignore[attr-defined]  # added by jinja2.ext.i18n
         _translations(lang), newstyle=True
     )
     return env

@@ -182,7 +182,7 @@ def _on_call(
 
 
 def citizen_join(
-    store: Store, join_token: str, sid: str, now: datetime, window: JoinWindow
+    store: Store, join_token: object, sid: str, now: datetime, window: JoinWindow
 ) -> Joined:
     """Let the holder of a join link into the lobby, or back into a call under way."""
     if not isinstance(join_token, str) or not looks_like_token(join_token):
@@ -294,7 +294,9 @@ def advance(
             raise CallRefused("not_your_call", "this call belongs to another counter")
         if row.state == State.ENDED and event is Event.END:
             return _call(row, appointment)
-        if outcome is Outcome.NO_SHOW and no_show_too_early(row.state, appointment.start_at, now):
+        if outcome is Outcome.NO_SHOW and no_show_too_early(
+            State(row.state), appointment.start_at, now
+        ):
             raise CallRefused("too_early", "the citizen may still come: not a no-show yet")
         _apply_asked(session, row, event, now, outcome)
         if row.state == State.ENDED:

@@ -11,8 +11,9 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from typing import Any, cast
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import CursorResult, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from hub.booking.schedule import DayHours, Interval, OpeningPeriod, Span, WeeklySchedule
@@ -213,10 +214,13 @@ def remove_exception(store: Store, counter_id: int, day: date) -> None:
     """Drop the counter's exception for `day`: its weekly hours apply again."""
     with store.transaction() as session:
         _counter(session, counter_id, lock=True)
-        gone = session.execute(
-            delete(CounterExceptionRow).where(
-                CounterExceptionRow.counter_id == counter_id, CounterExceptionRow.day == day
-            )
+        gone = cast(  # a DELETE gives a CursorResult (with rowcount)
+            "CursorResult[Any]",
+            session.execute(
+                delete(CounterExceptionRow).where(
+                    CounterExceptionRow.counter_id == counter_id, CounterExceptionRow.day == day
+                )
+            ),
         )
         if not gone.rowcount:
             raise CounterError(f"counter {counter_id} has no exception on {day.isoformat()}")

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import ColumnElement, delete, or_, select, update
 
 from hub.store import Store
 from hub.store.models import AppointmentRow, CallRow, MailRow
@@ -27,7 +27,7 @@ APPOINTMENT_PERSONAL = {
 CALL_PERSONAL = {"notes": None, "citizen_sid": None}  # the clerk's notes may hold a birth date
 
 
-def _still_personal() -> object:
+def _still_personal() -> ColumnElement[bool]:
     """Rows with anything personal left (also those an earlier version forgot only in part)."""
     calls = select(CALLS.c.appointment_id).where(
         or_(CALLS.c.notes.is_not(None), CALLS.c.citizen_sid.is_not(None))

@@ -28,8 +28,9 @@ def init_app(app: Flask) -> None:
     from hub.realtime.schemas import MAX_MESSAGE_BYTES
 
     settings = app.extensions["settings"]
-    socketio.namespace_handlers = []  # this app's namespaces only (tests build many apps)
-    socketio.init_app(
+    # This app's namespaces only (tests build many apps); internal, so not in the stubs.
+    socketio.namespace_handlers = []  # type: ignore[attr-defined]
+    socketio.init_app(  # type: ignore[call-arg]  # the stubs name not all of its options
         app,
         async_mode=app.config.get("SOCKETIO_ASYNC_MODE", "gevent"),
         message_queue=settings.redis_url,
@@ -45,12 +46,12 @@ def init_app(app: Flask) -> None:
         logger=_quiet("hub.socketio"),
     )
     refusals = app.extensions["metrics"].refusals
-    app.wsgi_app = OriginGuard(  # type: ignore[method-assign]
+    app.wsgi_app = OriginGuard(  # type: ignore[method-assign]  # Flask's middleware pattern
         app.wsgi_app, settings.origins, refusals.labels("bad_origin").inc
     )
-    app.wsgi_app = HandshakeLimiter(  # type: ignore[method-assign]
+    app.wsgi_app = HandshakeLimiter(  # type: ignore[method-assign]  # as above
         app.wsgi_app,
-        socketio.server,
+        socketio.server,  # type: ignore[attr-defined]  # python-socketio's; not in the stubs
         per_address=settings.realtime_pending_per_address,
         total=settings.realtime_pending_total,
         expire_seconds=settings.realtime_handshake_seconds,

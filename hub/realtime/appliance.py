@@ -8,15 +8,21 @@ from datetime import timedelta
 from functools import partial
 from typing import Any
 
-from flask import current_app, request
-from flask_socketio import ConnectionRefusedError, join_room, leave_room
+from flask import current_app
+from flask_socketio import join_room, leave_room
 
 from hub.booking.timezone import local_date, start_of_local_day
 from hub.calls.lifecycle import Event, Outcome, State
 from hub.context import hub_settings, now, store
 from hub.operations import accounts, calls
 from hub.operations.calls import CallRefused
-from hub.realtime.guard import GuardedNamespace, parse, refuse
+from hub.realtime.guard import (
+    ConnectionRefusedError,
+    GuardedNamespace,
+    current_sid,
+    parse,
+    refuse,
+)
 from hub.realtime.notices import (
     APPLIANCE,
     CITIZEN,
@@ -63,7 +69,7 @@ class ApplianceNamespace(GuardedNamespace):
             )
         token = auth.get("clerk_session")
         clerk = accounts.resume(store(), device.id, token, now()) if token else None
-        sid = request.sid
+        sid = current_sid()
         replaced, call = calls.device_connected(store(), device.id, sid, now())
         conn = reg.add(sid, device=device, clerk=clerk, clerk_token=token if clerk else None)
         if clerk is not None:  # the lobby names citizens: only for a signed-in clerk
@@ -90,17 +96,17 @@ class ApplianceNamespace(GuardedNamespace):
 
     def on_disconnect(self, reason: Any = None) -> None:
         """The appliance went away: its call (if any) waits for it to come back."""
-        conn = registry().remove(request.sid)
+        conn = registry().remove(current_sid())
         if conn is None or conn.device is None:
             return
-        call = calls.device_disconnected(store(), conn.device.id, request.sid, now())
+        call = calls.device_disconnected(store(), conn.appliance.id, current_sid(), now())
         if call is not None:
             tell_peer("peer_left", call, to_citizen=True)
             tell(call)
         registry().lobby_changed()
 
     def _conn(self) -> Connection:
-        return registry().connections[request.sid]
+        return registry().connections[current_sid()]
 
     def _clerk_conn(self) -> Connection:
         """This connection, if a clerk is signed in at it; the device credential alone may
@@ -115,16 +121,17 @@ class ApplianceNamespace(GuardedNamespace):
         form = parse(SignIn, data)
         conn = self._conn()
         ttl = timedelta(hours=hub_settings().clerk_session_hours)
-        signed = accounts.sign_in(store(), conn.device.id, form.username, form.password, now(), ttl)
+        device_id = conn.appliance.id
+        signed = accounts.sign_in(store(), device_id, form.username, form.password, now(), ttl)
         if signed is None:
             return refuse("sign_in_failed", "wrong user name or password")
         conn.clerk, conn.clerk_token = signed
-        join_room(counter_room(conn.device.counter_id))
+        join_room(counter_room(conn.appliance.counter_id))
         return {
             "ok": True,
             "clerk": _clerk(conn),
             "session": conn.clerk_token,
-            "lobby": lobby_for(conn.device.counter_id),
+            "lobby": lobby_for(conn.appliance.counter_id),
         }
 
     def on_sign_out(self, data: Any = None) -> dict[str, Any]:
@@ -134,7 +141,7 @@ class ApplianceNamespace(GuardedNamespace):
         if conn.clerk_token:
             accounts.sign_out(store(), conn.clerk_token, now())
         conn.clerk, conn.clerk_token = None, None
-        leave_room(counter_room(conn.device.counter_id))
+        leave_room(counter_room(conn.appliance.counter_id))
         return {"ok": True}
 
     def on_admit(self, data: Any = None) -> dict[str, Any]:
@@ -145,9 +152,9 @@ class ApplianceNamespace(GuardedNamespace):
         call = calls.admit(
             store(),
             appointment,
-            conn.device.id,
-            conn.device.counter_id,
-            conn.clerk.id,
+            conn.appliance.id,
+            conn.appliance.counter_id,
+            conn.signed_in.id,
             now(),
             registry().stale,
         )
@@ -175,7 +182,7 @@ class ApplianceNamespace(GuardedNamespace):
     def on_media(self, data: Any = None) -> dict[str, Any]:
         """The appliance's peer connection connected or lost its media."""
         media = parse(ApplianceMedia, data)
-        device = self._conn().device
+        device = self._conn().appliance
         appointment = self._held(media.appointment)
         return record_media(appointment, media.state, (device.id, device.counter_id))
 
@@ -185,7 +192,7 @@ class ApplianceNamespace(GuardedNamespace):
         appointment = uuid.UUID(end.appointment)
         # Hanging up a call it holds needs no clerk (one may have signed out mid-call).
         conn = self._conn() if appointment in self._conn().calls else self._clerk_conn()
-        device = (conn.device.id, conn.device.counter_id)
+        device = (conn.appliance.id, conn.appliance.counter_id)
         call = calls.advance(store(), appointment, Event.END, now(), Outcome(end.outcome), device)
         conn.calls.discard(appointment)
         leave_room(appliance_room(appointment))
@@ -202,14 +209,14 @@ class ApplianceNamespace(GuardedNamespace):
             Outcome(record.outcome),
             record.notes.strip(),
             now(),
-            conn.device.id,
+            conn.appliance.id,
         )
         return {"ok": True, "call": call_view(call)}
 
     def on_day(self, data: Any = None) -> dict[str, Any]:
         """Today's appointments at this appliance's counter (Berlin's calendar day)."""
         parse(Empty, data)
-        counter = self._clerk_conn().device.counter_id
+        counter = self._clerk_conn().appliance.counter_id
         today = local_date(now())
         start = start_of_local_day(today)
         end = start_of_local_day(today + timedelta(days=1))

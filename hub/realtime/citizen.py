@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Any
+from typing import Any, cast
 
-from flask import current_app, request
-from flask_socketio import ConnectionRefusedError, join_room
+from flask import current_app
+from flask_socketio import join_room
 
 from hub.booking.timezone import to_local_iso
 from hub.calls.lifecycle import ACTIVE, Event, Outcome, State
@@ -15,7 +15,13 @@ from hub.calls.window import Refusal
 from hub.context import now, store
 from hub.operations import calls
 from hub.operations.calls import CallRefused
-from hub.realtime.guard import GuardedNamespace, parse, refuse
+from hub.realtime.guard import (
+    ConnectionRefusedError,
+    GuardedNamespace,
+    current_sid,
+    parse,
+    refuse,
+)
 from hub.realtime.notices import (
     APPLIANCE,
     CITIZEN,
@@ -43,22 +49,22 @@ class CitizenNamespace(GuardedNamespace):
         reg.start(publish_lobby)
         token = auth.get("join") if isinstance(auth, dict) else None
         try:
-            joined = calls.citizen_join(store(), token, request.sid, now(), reg.window)
+            joined = calls.citizen_join(store(), token, current_sid(), now(), reg.window)
         except CallRefused as exc:
             detail: dict[str, Any] = {"code": exc.code, "message": str(exc)}
             if exc.code == Refusal.TOO_EARLY:
-                detail["opens_at"] = self._opens_at(token)
+                detail["opens_at"] = self._opens_at(cast(str, token))  # too early: a valid link
             refuse(exc.code, str(exc))
             raise ConnectionRefusedError(str(exc), detail) from None
         call = joined.call
-        reg.add(request.sid, appointment=call.appointment_id, admitted=call.state in ACTIVE)
+        reg.add(current_sid(), appointment=call.appointment_id, admitted=call.state in ACTIVE)
         join_room(citizen_room(call.appointment_id))
         sio = self.socketio
         if joined.replaced:
             # The same link opened elsewhere (a reload, a second tab): the newest page wins.
             sio.emit("replaced", {}, to=joined.replaced, namespace=CITIZEN)
             sio.server.disconnect(joined.replaced, namespace=CITIZEN)
-        sid = request.sid
+        sid = current_sid()
         wait = None
         if call.state is State.WAITING:
             queue = calls.lobby(store(), now(), reg.stale, call.counter_id)
@@ -75,10 +81,10 @@ class CitizenNamespace(GuardedNamespace):
 
     def on_disconnect(self, reason: Any = None) -> None:
         """The page closed or lost its network: leave the lobby, or let the call wait."""
-        conn = registry().remove(request.sid)
+        conn = registry().remove(current_sid())
         if conn is None or conn.appointment is None:
             return
-        call = calls.citizen_left(store(), conn.appointment, request.sid, now())
+        call = calls.citizen_left(store(), conn.appointment, current_sid(), now())
         if call is None:
             return
         if call.state is State.RECONNECTING:
@@ -86,7 +92,7 @@ class CitizenNamespace(GuardedNamespace):
         tell(call)
 
     def _admitted(self) -> tuple[Any, uuid.UUID]:
-        conn = registry().connections[request.sid]
+        conn = registry().connections[current_sid()]
         if not conn.admitted:
             call = calls.current_call(store(), conn.appointment)
             if call is None or call.state not in ACTIVE:

@@ -11,7 +11,10 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from flask import current_app, request
-from flask_socketio import ConnectionRefusedError, Namespace
+from flask_socketio import (  # type: ignore[attr-defined]  # re-exported; not in the stubs
+    ConnectionRefusedError,
+    Namespace,
+)
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import DBAPIError
 
@@ -104,9 +107,20 @@ def on_error(exc: BaseException) -> dict[str, Any]:
     return refusal("internal_error", "the hub could not handle this event; try again")
 
 
+def current_sid() -> str:
+    """The Socket.IO connection of the event being handled."""
+    sid: str = request.sid  # type: ignore[attr-defined]  # Flask-SocketIO adds it to the request
+    return sid
+
+
 class GuardedNamespace(Namespace):
     """A namespace whose handlers return acknowledgements and may raise ValidationError or
     CallRefused (see on_error); unknown events and floods are refused before any handler."""
+
+    # Set by Flask-SocketIO. `socketio` as Any: handlers reach its python-socketio server and
+    # _handle_event, which typeshed's stubs leave out as internal.
+    socketio: Any
+    namespace: str
 
     def __init__(self, namespace: str, bucket: Callable[[str], TokenBucket | None]) -> None:
         super().__init__(namespace)
@@ -118,12 +132,10 @@ class GuardedNamespace(Namespace):
         if event in ("connect", "disconnect"):
             # Socket.IO calls these while the client is not (or no longer) connected; a client
             # that is connected and sends them is forging an event.
-            if self.socketio.server.manager.is_connected(sid, self.namespace):  # type: ignore[union-attr]
+            if self.socketio.server.manager.is_connected(sid, self.namespace):
                 return self._refuse(sid, "reserved_event", f"a client cannot send {event!r}")
             if event == "connect":
-                return self.socketio._handle_event(  # type: ignore[union-attr]
-                    self._connect, event, self.namespace, *args
-                )
+                return self.socketio._handle_event(self._connect, event, self.namespace, *args)
             return super().trigger_event(event, *args)
         if not isinstance(event, str) or not hasattr(self, f"on_{event}"):
             return self._refuse(sid, "unknown_event", f"no event {str(event)[:64]!r} here")
@@ -138,13 +150,13 @@ class GuardedNamespace(Namespace):
         """Run on_connect, failing closed: if the identity cannot be checked (the database is
         away), the connection is refused with a code clients retry on — never accepted."""
         try:
-            return self.on_connect(auth)  # type: ignore[attr-defined]
+            return self.on_connect(auth)  # type: ignore[attr-defined]  # each subclass defines it
         except ConnectionRefusedError:
             raise
         except Exception as exc:
             from hub.realtime.notices import registry
 
-            registry().remove(request.sid)
+            registry().remove(current_sid())
             if isinstance(exc, DBAPIError):  # an outage, expected to pass: one line a while
                 refusal_log.log(UNAVAILABLE, f"{self.namespace} connect", repr(exc)[:300])
             else:  # a bug: still refused, and shown in full
@@ -156,6 +168,6 @@ class GuardedNamespace(Namespace):
 
     def _refuse(self, sid: str, code: str, message: str) -> Any:
         # Run inside the same app and request context as a handler would.
-        return self.socketio._handle_event(  # type: ignore[union-attr]
+        return self.socketio._handle_event(
             lambda *_: refuse(code, message), "refused", self.namespace, sid
         )

@@ -159,7 +159,7 @@ def send_after_connect(
     (Socket.IO confirms it only then) before the first news arrives; `then` runs right after,
     for news that must not overtake this message."""
     sio = _socketio()
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # LocalProxy's
 
     def send() -> None:
         with app.app_context():

@@ -38,6 +38,20 @@ class Connection:
     clerk_token: str | None = None
     calls: set[uuid.UUID] = field(default_factory=set)  # appliance: calls it holds
 
+    @property
+    def appliance(self) -> Device:
+        """An appliance connection's device (a citizen's connection has none)."""
+        if self.device is None:
+            raise LookupError(f"connection {self.sid} is not an appliance")
+        return self.device
+
+    @property
+    def signed_in(self) -> Clerk:
+        """The clerk signed in at this appliance (check `clerk` first)."""
+        if self.clerk is None:
+            raise LookupError(f"no clerk signed in at connection {self.sid}")
+        return self.clerk
+
 
 class Registry:
     """Per hub process: connections by sid, plus two background loops started on first use."""
@@ -125,7 +139,7 @@ class Registry:
                 log.exception("lobby broadcast failed")
             # Coalesce bursts (a hundred citizens arriving at nine) into a few broadcasts, and
             # never spend more than about a third of the process on them.
-            self.socketio.sleep(max(0.25, 2 * (time.monotonic() - started)))
+            self.socketio.sleep(max(0.25, 2 * (time.monotonic() - started)))  # type: ignore[arg-type]  # stub: int
 
     def _presence_loop(self) -> None:
         from hub.realtime.notices import drop_device, settle
@@ -133,12 +147,12 @@ class Registry:
         beat = self.settings.presence_seconds
         since_beat = beat
         while True:
-            self.socketio.sleep(1.0)
+            self.socketio.sleep(1.0)  # type: ignore[arg-type]  # stub: int; takes float
             since_beat += 1.0
             try:
                 with self.app.app_context():
                     store, now = self.app.extensions["store"], self.app.extensions["clock"]()
-                    devices = {c.device.id: c.sid for c in self._appliances()}
+                    devices = {c.appliance.id: c.sid for c in self._appliances()}
                     for device_id in calls.revoked(store, devices):
                         drop_device(devices[device_id])
                     if since_beat >= beat:

@@ -201,5 +201,7 @@ def busy_times(session: Session, window: Interval, now: datetime) -> BusyTimes:
         .all()
     )
     if session.get_bind().dialect.name == "sqlite":
-        rows = [(c, s.replace(tzinfo=UTC), e.replace(tzinfo=UTC)) for c, s, e in rows]
-    return BusyTimes.from_sorted_rows(rows)  # type: ignore[arg-type]
+        return BusyTimes.from_sorted_rows(
+            [(c, s.replace(tzinfo=UTC), e.replace(tzinfo=UTC)) for c, s, e in rows]
+        )
+    return BusyTimes.from_sorted_rows(rows)

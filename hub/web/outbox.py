@@ -30,7 +30,7 @@ def _folder() -> Path:
 
 
 def _read(path: Path) -> EmailMessage:
-    return message_from_bytes(path.read_bytes(), policy=policy.default)  # type: ignore[return-value]
+    return message_from_bytes(path.read_bytes(), policy=policy.default)
 
 
 # When a mail went out, in Berlin time as people here write it (the header says UTC).

@@ -7,6 +7,8 @@ from hub.store.models import Base
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url")
+if url is None:
+    raise RuntimeError("alembic: sqlalchemy.url is not set")
 engine = make_engine(url)
 with engine.connect() as connection:
     context.configure(
