@@ -76,7 +76,9 @@ class HubClient:
         self.sio = socketio.AsyncClient(
             # A counter comes back within ~2 s of the hub; 30 devices retrying that often
             # are nothing for it.
-            reconnection=True, reconnection_delay=0.5, reconnection_delay_max=2
+            reconnection=True,
+            reconnection_delay=0.5,
+            reconnection_delay_max=2,
         )
         events = ("hello", "lobby", "call", "signal", "peer_left", "peer_rejoined", "revoked")
         for event in (*events, "day_changed"):

@@ -51,9 +51,7 @@ def copy_sources(target: Path) -> Path:
     if shutil.which("git") is None or not (ROOT / ".git").exists():
         shutil.copytree(ROOT, target, ignore=NOT_SOURCES)
         return target
-    listing = run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT
-    )
+    listing = run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT)
     for name in filter(None, listing.split("\0")):
         source = ROOT / name
         if source.is_file():  # a tracked file deleted in the work tree is not listed as a file

@@ -217,8 +217,10 @@ def test_installed_hub_and_appliance_speak_german_and_connect(processes, install
 
     health = _wait_for(
         processes,
-        lambda: httpx.get(f"http://127.0.0.1:{kiosk_port}/healthz").json()["hub"] == "online"
-        and "online",
+        lambda: (
+            httpx.get(f"http://127.0.0.1:{kiosk_port}/healthz").json()["hub"] == "online"
+            and "online"
+        ),
         "appliance connected to the hub",
     )
     assert health == "online"

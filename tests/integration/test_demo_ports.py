@@ -95,9 +95,9 @@ def test_the_hub_with_its_port_taken_says_so_in_one_line(tmp_path, taken):
     run(tmp_path, "db", "upgrade")
     done = run(tmp_path, "hub", "--port", str(taken))
     assert done.returncode != 0
-    assert lines(done.stderr) == [
-        f"Error: port {taken} is in use: choose another with --port"
-    ], done.stderr
+    assert lines(done.stderr) == [f"Error: port {taken} is in use: choose another with --port"], (
+        done.stderr
+    )
 
 
 def test_the_appliance_with_its_kiosk_port_taken_says_so_in_one_line(tmp_path, taken):
