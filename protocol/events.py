@@ -1,0 +1,239 @@
+"""Every event of the protocol in one table: namespace, direction, name, payload and answer.
+
+The hub's namespaces, the appliance's hub link and the docs read this table, so an event is
+added here once; tests check that every handler has its entry and every entry its handler.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from protocol import appliance, citizen, kiosk
+from protocol.base import Empty, News, Ok, Request
+from protocol.signalling import ApplianceMedia, ApplianceSignal, Media, Signal
+from protocol.views import CallView, Lobby
+
+Direction = Literal["to_server", "to_client"]
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    """One event: who sends it, what it carries, and what the acknowledgement carries."""
+
+    namespace: str
+    name: str
+    direction: Direction
+    payload: type[Request] | type[News]
+    summary: str
+    answer: type[News] | None = None  # the acknowledgement's success form (to_server only)
+
+
+CITIZEN = citizen.NAMESPACE
+APPLIANCE = appliance.NAMESPACE
+KIOSK = "kiosk /ws"
+
+EVENTS: tuple[EventSpec, ...] = (
+    # /citizen, page → hub
+    EventSpec(
+        CITIZEN,
+        "signal",
+        "to_server",
+        Signal,
+        "relayed to the appliance holding this call; the first offer moves admitted → "
+        "connecting; a null candidate: no more candidates",
+        Ok,
+    ),
+    EventSpec(
+        CITIZEN,
+        "media",
+        "to_server",
+        Media,
+        "the page's peer connection: connected → in_call, disconnected → reconnecting",
+        Ok,
+    ),
+    EventSpec(CITIZEN, "hangup", "to_server", Empty, "ends the call as done", Ok),
+    # /citizen, hub → page
+    EventSpec(
+        CITIZEN,
+        "status",
+        "to_client",
+        citizen.Status,
+        "on connect and whenever the call or the wait changes; ICE servers (TURN with "
+        "expiring credentials) once the call is under way",
+    ),
+    EventSpec(CITIZEN, "signal", "to_client", Signal, "what the appliance sent, without its id"),
+    EventSpec(
+        CITIZEN,
+        "peer_left",
+        "to_client",
+        citizen.PeerNotice,
+        "the appliance lost its connection; wait for peer_rejoined",
+    ),
+    EventSpec(
+        CITIZEN,
+        "peer_rejoined",
+        "to_client",
+        citizen.PeerNotice,
+        "the appliance is back: send a new offer",
+    ),
+    EventSpec(
+        CITIZEN,
+        "replaced",
+        "to_client",
+        citizen.Replaced,
+        "the same link was opened elsewhere; this connection closes next. Do not reconnect",
+    ),
+    # /appliance, appliance → hub
+    EventSpec(
+        APPLIANCE,
+        "sign_in",
+        "to_server",
+        appliance.SignIn,
+        "signs a clerk in; keep `session` and send it as auth.clerk_session on every "
+        "reconnect. From now on the appliance gets lobby news",
+        appliance.SignedIn,
+    ),
+    EventSpec(
+        APPLIANCE,
+        "sign_out",
+        "to_server",
+        Empty,
+        "ends the clerk session; calls under way go on",
+        Ok,
+    ),
+    EventSpec(
+        APPLIANCE,
+        "admit",
+        "to_server",
+        appliance.CallRef,
+        "lets a waiting citizen in; the citizen gets status admitted with the same ICE servers",
+        appliance.Admitted,
+    ),
+    EventSpec(
+        APPLIANCE,
+        "signal",
+        "to_server",
+        ApplianceSignal,
+        "relayed to that call's citizen",
+        Ok,
+    ),
+    EventSpec(
+        APPLIANCE,
+        "media",
+        "to_server",
+        ApplianceMedia,
+        "as for the citizen",
+        Ok,
+    ),
+    EventSpec(
+        APPLIANCE,
+        "end",
+        "to_server",
+        appliance.End,
+        "ends a call; also closes an appointment whose citizen never came (own counter, "
+        "signed-in clerk, from 5 minutes after the start by the hub's clock). Hanging up a "
+        "call the appliance holds needs no clerk",
+        appliance.CallDone,
+    ),
+    EventSpec(
+        APPLIANCE,
+        "record",
+        "to_server",
+        appliance.Record,
+        "after the call ended: the outcome the clerk chose and their notes; only the "
+        "appliance that held the call; may be repeated to correct it",
+        appliance.CallDone,
+    ),
+    EventSpec(
+        APPLIANCE,
+        "day",
+        "to_server",
+        Empty,
+        "today's appointments (Berlin calendar day) at this counter, and calls taken over "
+        "from others, in order of time",
+        appliance.Day,
+    ),
+    # /appliance, hub → appliance
+    EventSpec(
+        APPLIANCE,
+        "hello",
+        "to_client",
+        appliance.Hello,
+        "after connecting: the protocol version, the device, its counter, a resumed clerk, "
+        "the call it holds (with ICE servers) and the lobby ({} without a clerk)",
+    ),
+    EventSpec(
+        APPLIANCE,
+        "lobby",
+        "to_client",
+        Lobby,
+        "this counter's queue, and citizens whose counter has no appliance online",
+    ),
+    EventSpec(
+        APPLIANCE,
+        "call",
+        "to_client",
+        CallView,
+        "a call this appliance holds, whenever its state changes",
+    ),
+    EventSpec(
+        APPLIANCE,
+        "signal",
+        "to_client",
+        ApplianceSignal,
+        "from the citizen of a call this appliance holds",
+    ),
+    EventSpec(
+        APPLIANCE,
+        "peer_left",
+        "to_client",
+        citizen.PeerNotice,
+        "the citizen lost the connection",
+    ),
+    EventSpec(
+        APPLIANCE,
+        "peer_rejoined",
+        "to_client",
+        citizen.PeerNotice,
+        "the citizen is back; a new offer follows",
+    ),
+    EventSpec(
+        APPLIANCE,
+        "revoked",
+        "to_client",
+        appliance.Revoked,
+        "the device was revoked; the connection closes next. Do not reconnect",
+    ),
+    EventSpec(
+        APPLIANCE,
+        "day_changed",
+        "to_client",
+        appliance.DayChanged,
+        "an appointment of this counter was booked, moved, cancelled or confirmed, or its "
+        "device check came in (only with a signed-in clerk): fetch day",
+    ),
+    # kiosk page ↔ appliance
+    EventSpec(
+        KIOSK,
+        "command",
+        "to_server",
+        kiosk.Command,
+        "`{id, cmd, ...}`: one of the commands below",
+        kiosk.Reply,
+    ),
+    EventSpec(KIOSK, "state", "to_client", kiosk.StateMessage, "everything the page shows"),
+)
+
+
+def spec(namespace: str, name: str, direction: Direction) -> EventSpec:
+    """The entry for one event (KeyError if the protocol has no such event)."""
+    for entry in EVENTS:
+        if (entry.namespace, entry.name, entry.direction) == (namespace, name, direction):
+            return entry
+    raise KeyError(f"{namespace} {direction} {name}")
+
+
+def names(namespace: str, direction: Direction) -> set[str]:
+    """The events one side of a namespace sends."""
+    return {e.name for e in EVENTS if e.namespace == namespace and e.direction == direction}

@@ -1,0 +1,150 @@
+"""The kiosk page ↔ appliance socket on 127.0.0.1: the commands the page sends (validated
+strictly), the one state message the appliance pushes, and the replies."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+
+from protocol.appliance import Clerk, Counter
+from protocol.base import Error, News, Request
+from protocol.limits import MAX_NOTES, MAX_PASSWORD, MAX_USERNAME, AppointmentId
+from protocol.views import CallView, DayEntry, WithLobby
+from protocol.vocabulary import ClerkOutcome
+
+# --- page → appliance: `{"id": n, "cmd": name, ...arguments}` ---
+
+
+class Command(Request):
+    """Every command carries its request id."""
+
+    id: int = Field(ge=0, le=2**53)
+
+
+class SignIn(Command):
+    cmd: Literal["sign_in"]
+    username: str = Field(min_length=1, max_length=MAX_USERNAME)
+    password: str = Field(min_length=1, max_length=MAX_PASSWORD)
+    pin: str = Field(max_length=16)
+
+
+class Unlock(Command):
+    cmd: Literal["unlock"]
+    pin: str = Field(max_length=16)
+
+
+class Plain(Command):
+    cmd: Literal["lock", "sign_out", "activity"]
+
+
+class OnAppointment(Command):
+    cmd: Literal["admit", "hang_up", "no_show"]
+    appointment: AppointmentId
+
+
+class Record(Command):
+    cmd: Literal["record"]
+    appointment: AppointmentId
+    outcome: ClerkOutcome
+    notes: str = Field("", max_length=MAX_NOTES)
+
+
+class Notes(Command):
+    cmd: Literal["notes"]
+    appointment: AppointmentId
+    notes: str = Field(max_length=MAX_NOTES)
+
+
+Kind = Literal["camera", "microphone"]
+
+
+class Send(Command):
+    cmd: Literal["send"]
+    kind: Kind
+    on: bool
+
+
+AnyCommand = Annotated[
+    SignIn | Unlock | Plain | OnAppointment | Record | Notes | Send, Field(discriminator="cmd")
+]
+
+# --- appliance → page ---
+
+ScreenName = Literal["offline", "refused", "sign_in", "locked", "day", "call", "outcome"]
+HubLinkState = Literal["connecting", "online", "offline", "refused"]
+Quality = Literal["good", "fair", "poor", "unknown"]
+CallMedia = Literal["connecting", "connected", "lost"]
+DeviceHealth = Literal["ok", "stalled", "off", "absent"]
+
+
+class LockView(News):
+    """The screen lock; `armed`: a PIN was set here (without one nothing could open it)."""
+
+    locked: bool
+    attempts_left: int
+    armed: bool
+
+
+class CallOnScreen(CallView):
+    """The held call with how its media stands and the clerk's draft notes."""
+
+    media: CallMedia
+    quality: Quality
+    since_ms: int | None
+    notes: str | None = ""
+
+
+class RecordOnScreen(CallView):
+    """The ended call awaiting its outcome, with the clerk's draft notes."""
+
+
+class Sending(News):
+    """Camera and microphone on (true) or switched off by the clerk."""
+
+    camera: bool
+    microphone: bool
+
+
+class Devices(News):
+    """Each device's health as the screen shows it."""
+
+    camera: DeviceHealth
+    microphone: DeviceHealth
+    scanner: DeviceHealth
+
+
+class KioskState(WithLobby):
+    """Everything the page shows, in one message; names and appointments only while a clerk
+    works with it (screens day, call, outcome); `lobby` is `{}` otherwise."""
+
+    screen: ScreenName
+    hub: HubLinkState
+    counter: Counter | None
+    clerk: Clerk | None
+    lock: LockView
+    day: list[DayEntry]
+    call: CallOnScreen | None
+    record: RecordOnScreen | None
+    sending: Sending
+    devices: Devices
+
+
+class StateMessage(News):
+    """`{"type": "state", "state": {...}}`, coalesced to one per 50 ms."""
+
+    type: Literal["state"] = "state"
+    state: KioskState
+
+
+class Reply(News):
+    """The answer to one command (`id` null when the command could not be read)."""
+
+    type: Literal["reply"] = "reply"
+    id: int | None
+    ok: bool
+    error: Error | None = None
+
+    def wire(self) -> dict[str, Any]:
+        """No `error` field on success."""
+        return self.model_dump(mode="json", exclude_none=self.ok)

@@ -1,0 +1,81 @@
+"""WebRTC signalling as relayed by the hub: offers, answers, trickled candidates, media state,
+and the ICE servers a party gets for its call."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from protocol.base import News, Request
+from protocol.limits import MAX_CANDIDATE, MAX_SDP, AppointmentId
+from protocol.vocabulary import MediaState
+
+
+class Candidate(Request):
+    """An ICE candidate as RTCIceCandidate.toJSON() gives it (WebRTC's field names)."""
+
+    candidate: str = Field(max_length=MAX_CANDIDATE)
+    sdpMid: str | None = Field(None, max_length=64)
+    sdpMLineIndex: int | None = Field(None, ge=0, le=64)
+    usernameFragment: str | None = Field(None, max_length=256)
+
+
+class Signal(Request):
+    """Offer, answer (with `sdp`) or a trickled candidate (`candidate`; null: no more)."""
+
+    type: Literal["offer", "answer", "candidate"]
+    sdp: str | None = Field(None, max_length=MAX_SDP)
+    candidate: Candidate | None = None
+
+    @model_validator(mode="after")
+    def _matching_fields(self) -> Signal:
+        if self.type == "candidate":
+            if self.sdp is not None:
+                raise ValueError("a candidate carries no sdp")
+        elif not self.sdp or self.candidate is not None:
+            raise ValueError(f"an {self.type} carries an sdp and no candidate")
+        return self
+
+    def relayed(self) -> dict[str, Any]:
+        """The message as the other party receives it."""
+        message = self.model_dump(exclude_none=True)
+        if self.type == "candidate":
+            message.setdefault("candidate", None)  # null: the sender has no more candidates
+        return message
+
+
+class ApplianceSignal(Signal):
+    """A signal to or from an appliance names the call it belongs to."""
+
+    appointment: AppointmentId
+
+    def relayed(self) -> dict[str, Any]:
+        """The citizen's page needs no appointment id: it is in one call only."""
+        message = super().relayed()
+        del message["appointment"]
+        return message
+
+
+class Media(Request):
+    """How a party's peer connection stands."""
+
+    state: MediaState
+
+
+class ApplianceMedia(Media):
+    """Media state of an appliance's call."""
+
+    appointment: AppointmentId
+
+
+class IceServer(News):
+    """An RTCIceServer dictionary (TURN with credentials that expire)."""
+
+    urls: list[str]
+    username: str | None = None
+    credential: str | None = None
+
+    def wire(self) -> dict[str, Any]:
+        """STUN servers carry no credential fields at all."""
+        return self.model_dump(mode="json", exclude_none=True)
