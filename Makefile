@@ -21,7 +21,7 @@ $(AXE): package.json
 
 translations: $(STAMP)
 	$(BIN)/pybabel compile --use-fuzzy -d hub/translations
-	$(BIN)/pybabel compile --use-fuzzy -d kiosk_ui/translations
+	$(BIN)/pybabel compile --use-fuzzy -d appliance/kiosk/translations
 
 # make demo PORT=5001 KIOSK_PORT=8471: the hub's and the counter screen's ports, when taken.
 demo: $(STAMP) translations

@@ -15,7 +15,7 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 # Packages with a gettext catalogue folder (LANG/LC_MESSAGES/messages.po).
-CATALOGUES = ("hub/translations", "kiosk_ui/translations")
+CATALOGUES = ("hub/translations", "appliance/kiosk/translations")
 
 
 def compile_catalogues(source_root: Path, target_root: Path) -> list[Path]:

@@ -40,7 +40,7 @@ class ApplianceSettings(BaseSettings):
     clerk_username: str | None = None
     clerk_password: str | None = None
     auto_admit: bool = False
-    # The clerk's touch screen (kiosk_ui), on 127.0.0.1 only; port 0 picks a free one.
+    # The clerk's touch screen (appliance/kiosk), on 127.0.0.1 only; port 0 picks a free one.
     kiosk: bool = True
     kiosk_port: int = Field(8470, ge=0, le=65535)
     kiosk_idle_lock_seconds: int = Field(300, ge=15, le=86400)

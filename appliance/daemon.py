@@ -9,8 +9,8 @@ import signal
 from appliance.config import ApplianceSettings
 from appliance.errors import KioskPortUnavailable
 from appliance.hub_client import HubClient
-from kiosk_ui.lock import ScreenLock
-from kiosk_ui.server import Kiosk
+from appliance.kiosk.lock import ScreenLock
+from appliance.kiosk.server import Kiosk
 
 log = logging.getLogger("appliance")
 

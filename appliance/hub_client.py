@@ -15,13 +15,13 @@ import socketio
 from aiortc import RTCIceTransportPolicy
 from aiortc.contrib.media import MediaRelay
 
-from appliance.audio import open_microphone, open_speaker
-from appliance.call import Call
-from appliance.camera import open_camera
+from appliance.devices.audio import open_microphone, open_speaker
+from appliance.media.call import Call
+from appliance.devices.camera import open_camera
 from appliance.config import ApplianceSettings
-from appliance.encoded import PacketEncoder, SoftwareEncoder
-from appliance.feed import Feed
-from appliance.switch import Sending
+from appliance.media.encoded import PacketEncoder, SoftwareEncoder
+from appliance.media.feed import Feed
+from appliance.media.switch import Sending
 
 log = logging.getLogger("appliance.hub")
 NAMESPACE = "/appliance"

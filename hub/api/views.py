@@ -16,9 +16,9 @@ from hub.api.schemas import BookingBody, RescheduleBody
 from hub.booking.catalogue import Service
 from hub.booking.schedule import Interval
 from hub.booking.timezone import local_date, to_local_iso
-from hub.booking.tokens import join_token_for
 from hub.context import hub_settings, mails, now, store
 from hub.i18n import LANGUAGES
+from hub.links import links_for
 from hub.metrics import metrics
 from hub.operations import booking
 from hub.operations.booking import Appointment, BookingRequest
@@ -49,11 +49,8 @@ def _slot_json(slot: Interval) -> dict[str, str]:
 
 
 def _links(manage_token: str) -> dict[str, str]:
-    base = hub_settings().public_url
-    return {
-        "manage_url": f"{base}/manage/{manage_token}",
-        "join_url": f"{base}/join/{join_token_for(manage_token)}",
-    }
+    links = links_for(hub_settings().public_url, manage_token)
+    return {"manage_url": links.manage, "join_url": links.join}
 
 
 def _appointment_json(appt: Appointment, manage_token: str) -> dict[str, Any]:

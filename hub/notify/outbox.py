@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.engine import Connection
 
-from hub.booking.tokens import join_token_for
+from hub.links import links_for
 from hub.notify.compose import MailFacts, compose
 from hub.notify.sealing import Sealer
 from hub.notify.transport import Transport
@@ -112,7 +112,7 @@ def _claim(store: Store, now: datetime, batch: int) -> list[int]:
 
 
 def _facts(store: Store, policy: MailPolicy, mail: MailRow, appt: AppointmentRow) -> MailFacts:
-    manage = policy.sealer.unseal(mail.sealed_token)
+    links = links_for(policy.public_url, policy.sealer.unseal(mail.sealed_token))
     service = store.catalogue().services.get(appt.service_id)
     if service is None:
         raise LookupError(f"service {appt.service_id} is no longer offered")
@@ -125,8 +125,8 @@ def _facts(store: Store, policy: MailPolicy, mail: MailRow, appt: AppointmentRow
         appointment_id=appt.id,
         start=appt.start_at,
         end=appt.end_at,
-        manage_url=f"{policy.public_url}/manage/{manage}",
-        join_url=f"{policy.public_url}/join/{join_token_for(manage)}",
+        manage_url=links.manage,
+        join_url=links.join,
         sequence=mail.revision,
         hold_until=appt.hold_until,
         join_before_minutes=policy.join_before_minutes,

@@ -28,8 +28,9 @@ from hub.booking.catalogue import Service
 from hub.booking.rules import BookingError, SlotTaken
 from hub.booking.schedule import Interval
 from hub.booking.timezone import BERLIN, in_calendar, local_date
-from hub.booking.tokens import join_token_for, looks_like_token
+from hub.booking.tokens import looks_like_token
 from hub.context import hub_settings, mails, now, store
+from hub.links import links_for
 from hub.operations import booking
 from hub.operations.booking import BookingRequest, NotFound
 from hub.ratelimit import email_key, limiter, per_email_limit, write_limit
@@ -261,7 +262,6 @@ def _appointment_or_404(token: str) -> booking.Appointment:
 def _manage_context(token: str) -> dict[str, Any]:
     appt = _appointment_or_404(token)
     service = store().catalogue().services.get(appt.service_id)
-    base = hub_settings().public_url
     return {
         "appt": appt,
         "service": service,
@@ -271,7 +271,7 @@ def _manage_context(token: str) -> dict[str, Any]:
         "hold_open": appt.status == "held"
         and appt.hold_until is not None
         and appt.hold_until > now(),
-        "join_url": f"{base}/join/{join_token_for(token)}",
+        "join_url": links_for(hub_settings().public_url, token).join,
         "join_before": hub_settings().join_before_minutes,
     }
 

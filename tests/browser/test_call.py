@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from appliance.encoded import DEFAULT_BITRATE
+from appliance.media.encoded import DEFAULT_BITRATE
 from hub.store.models import AppointmentRow
 from hub.store.seed import add_demo_counter
 from tests.support.appliance_runner import RunningAppliance

@@ -34,7 +34,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 CATALOGUES = {
     "hub/translations/de/LC_MESSAGES/messages.mo",
     "hub/translations/en/LC_MESSAGES/messages.mo",
-    "kiosk_ui/translations/de/LC_MESSAGES/messages.mo",
+    "appliance/kiosk/translations/de/LC_MESSAGES/messages.mo",
 }
 
 
@@ -59,7 +59,7 @@ def test_the_wheel_carries_compiled_catalogues(wheel):
 
 
 # Files in the packages that only developers need (catalogue extraction).
-DEVELOPMENT_ONLY = {"hub/translations/messages.pot", "kiosk_ui/babel.cfg"}
+DEVELOPMENT_ONLY = {"hub/translations/messages.pot", "appliance/kiosk/babel.cfg"}
 
 
 def test_the_wheel_carries_every_file_the_packages_load(wheel):
@@ -67,7 +67,7 @@ def test_the_wheel_carries_every_file_the_packages_load(wheel):
     sources = wheel.parent.parent / "src"  # the copy the wheel was built from
     shipped = {
         path.relative_to(sources).as_posix()
-        for package in ("hub", "appliance", "kiosk_ui")
+        for package in ("hub", "appliance", "protocol")
         for path in (sources / package).rglob("*")
         if path.is_file()
     }
@@ -158,7 +158,7 @@ def _wait_for(processes: Processes, check, what: str, timeout: float = 60) -> ob
 
 def test_installed_hub_and_appliance_speak_german_and_connect(processes, installed):
     where = subprocess.run(
-        [str(installed / "python"), "-c", "import hub, kiosk_ui; print(hub.__file__)"],
+        [str(installed / "python"), "-c", "import hub, appliance.kiosk; print(hub.__file__)"],
         cwd=processes.cwd,
         env=processes.env,
         capture_output=True,

@@ -55,7 +55,7 @@ def test_a_call_leaves_no_ip_address_in_the_appliances_log():
         worker = ThreadPoolExecutor(1)
         worker.submit(asyncio.run, connect_two_peers()).result(60)
         worker.shutdown()
-        logging.getLogger("appliance.call").info("call %s: connected", "probe")
+        logging.getLogger("appliance.media.call").info("call %s: connected", "probe")
     finally:
         root.removeHandler(kept)
         root.setLevel(saved[0])

@@ -11,7 +11,7 @@ from typing import Any
 from appliance.config import ApplianceSettings
 from appliance.daemon import start_kiosk
 from appliance.hub_client import HubClient
-from kiosk_ui.server import Kiosk
+from appliance.kiosk.server import Kiosk
 
 
 class RunningAppliance:

@@ -13,7 +13,7 @@ import av
 import numpy as np
 import pytest
 
-from appliance.audio import ALSA_CONFIG, AudioDeviceMissing, open_microphone, open_speaker
+from appliance.devices.audio import ALSA_CONFIG, AudioDeviceMissing, open_microphone, open_speaker
 from appliance.config import ApplianceSettings
 
 pytestmark = pytest.mark.skipif(

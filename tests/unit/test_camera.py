@@ -6,8 +6,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from appliance.audio.synthetic import RATE, SAMPLES, ToneSource
-from appliance.camera import CameraMissing, open_camera
+from appliance.devices.audio.synthetic import RATE, SAMPLES, ToneSource
+from appliance.devices.camera import CameraMissing, open_camera
 from appliance.config import ApplianceSettings
 
 
@@ -80,7 +80,7 @@ def test_bad_appliance_settings_are_refused(field, value):
 
 
 def test_camera_off_and_mute_send_black_and_silence_in_the_same_rhythm():
-    from appliance.switch import Sending, Switched
+    from appliance.media.switch import Sending, Switched
 
     sending = Sending()
     camera = open_camera(ApplianceSettings(camera="synthetic", width=320, height=240, fps=60))
@@ -99,7 +99,7 @@ def test_camera_off_and_mute_send_black_and_silence_in_the_same_rhythm():
 
 
 def test_the_feed_keeps_the_newest_frame_for_each_screen_and_converts_only_for_readers():
-    from appliance.feed import HEADER, Feed, Kind, Stream
+    from appliance.media.feed import HEADER, Feed, Kind, Stream
 
     async def scenario():
         feed = Feed()

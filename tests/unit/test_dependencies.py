@@ -18,12 +18,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-OWN = {"hub", "appliance", "kiosk_ui", "provisioning"}
+OWN = {"hub", "appliance", "protocol", "provisioning"}
 # Which extras each top-level package is installed with (the base dependencies always).
 EXTRAS = {
     "hub": ["hub"],
     "appliance": ["appliance", "pi"],
-    "kiosk_ui": ["appliance"],
+    "protocol": [],
     "provisioning": [],
 }
 
@@ -76,7 +76,7 @@ def test_the_appliance_command_needs_nothing_from_the_hub_extra():
         "import sys\n"
         f"for name in {hub_only!r}: sys.modules[name] = None\n"
         "from hub.cli import cli\n"
-        "import appliance.daemon, appliance.call\n"
+        "import appliance.daemon, appliance.media.call\n"
         "print(cli.get_command(None, 'appliance').name)\n"
     )
     done = subprocess.run(

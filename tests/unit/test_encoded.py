@@ -7,7 +7,7 @@ import fractions
 import av
 import numpy as np
 
-from appliance.encoded import OPUS_RATE, OPUS_SAMPLES, OpusEncoder
+from appliance.media.encoded import OPUS_RATE, OPUS_SAMPLES, OpusEncoder
 
 
 def tone(rate: int, layout: str, samples: int, n: int, hz: float = 440.0) -> list[av.AudioFrame]:
@@ -64,8 +64,8 @@ def test_the_video_track_follows_the_browsers_estimate_below_aiortcs_h264_floor(
     from aiortc import RTCPeerConnection
     from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, pack_remb_fci
 
-    from appliance.camera.synthetic import SyntheticCamera
-    from appliance.encoded import MAX_BITRATE, MIN_BITRATE, EncodedVideo, SoftwareEncoder
+    from appliance.devices.camera.synthetic import SyntheticCamera
+    from appliance.media.encoded import MAX_BITRATE, MIN_BITRATE, EncodedVideo, SoftwareEncoder
 
     async def estimates() -> list[int]:
         pc = RTCPeerConnection()

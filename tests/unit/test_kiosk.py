@@ -2,9 +2,9 @@
 
 import pytest
 
-from appliance.quality import rate
-from kiosk_ui.lock import ScreenLock, Unlock
-from kiosk_ui.screens import Screen, choose
+from appliance.media.quality import rate
+from appliance.kiosk.lock import ScreenLock, Unlock
+from appliance.kiosk.screens import Screen, choose
 
 
 def signed_in(now: float = 0.0, **options) -> ScreenLock:
@@ -143,7 +143,7 @@ def inbound(received, lost):
 
 
 def test_quality_from_aiortc_statistics():
-    from appliance.quality import from_stats
+    from appliance.media.quality import from_stats
 
     seen: dict = {}
     assert from_stats([remote(None, None)], seen) == "unknown"  # before the first report

@@ -1,5 +1,5 @@
 """German first, English second: the kiosk's texts from its own Babel catalogue
-(kiosk_ui/translations; `make translations` compiles it). The page gets its dynamic texts
+(appliance/kiosk/translations; `make translations` compiles it). The page gets its dynamic texts
 as one JSON table, translated here."""
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The kiosk's local web app: the page, its static files and one WebSocket, served by the
 appliance on 127.0.0.1 only. The page never talks to the hub and holds no credential: it
 shows the state the appliance pushes and sends commands; media comes as raw frames
-(appliance.feed) on the same socket.
+(appliance.media.feed) on the same socket.
 
 Host and Origin are checked on every request, so neither a web page open elsewhere on this
 machine nor a DNS-rebinding trick can drive the counter through this port.
@@ -22,12 +22,12 @@ from aiohttp import WSMsgType, web
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import TypeAdapter, ValidationError
 
-from appliance.feed import Reader, Stream
+from appliance.media.feed import Reader, Stream
 from appliance.hub_client import HubClient
-from kiosk_ui import commands
-from kiosk_ui.i18n import LANGUAGES, texts, translations
-from kiosk_ui.lock import ScreenLock, Unlock
-from kiosk_ui.screens import Screen, choose
+from appliance.kiosk import commands
+from appliance.kiosk.i18n import LANGUAGES, texts, translations
+from appliance.kiosk.lock import ScreenLock, Unlock
+from appliance.kiosk.screens import Screen, choose
 
 if TYPE_CHECKING:
     from av import VideoFrame

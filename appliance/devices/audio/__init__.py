@@ -12,7 +12,7 @@ from appliance.errors import DeviceMissing
 if TYPE_CHECKING:
     from aiortc import MediaStreamTrack
 
-    from appliance.audio.speaker import AlsaSpeaker
+    from appliance.devices.audio.speaker import AlsaSpeaker
     from appliance.config import ApplianceSettings
 
 
@@ -49,7 +49,7 @@ def open_microphone(settings: ApplianceSettings) -> MediaStreamTrack | None:
     if settings.audio == "none":
         return None
     if settings.audio == "synthetic":
-        from appliance.audio.synthetic import ToneSource
+        from appliance.devices.audio.synthetic import ToneSource
 
         return ToneSource()
     import av
@@ -74,6 +74,6 @@ def open_speaker(settings: ApplianceSettings) -> AlsaSpeaker | None:
     plays it (speaker = "kiosk") or nothing does."""
     if settings.speaker in ("kiosk", "none"):
         return None
-    from appliance.audio.speaker import AlsaSpeaker
+    from appliance.devices.audio.speaker import AlsaSpeaker
 
     return AlsaSpeaker(alsa_device(settings.speaker, settings.speaker_device))

@@ -19,13 +19,13 @@ class CameraMissing(DeviceMissing):
 def open_camera(settings: ApplianceSettings) -> MediaStreamTrack:
     """The video track of the configured camera (one per appliance; calls share it)."""
     if settings.camera == "synthetic":
-        from appliance.camera.synthetic import SyntheticCamera
+        from appliance.devices.camera.synthetic import SyntheticCamera
 
         return SyntheticCamera(settings.width, settings.height, settings.fps)
     if settings.camera == "opencv":
-        from appliance.camera.opencv import OpenCVCamera
+        from appliance.devices.camera.opencv import OpenCVCamera
 
         return OpenCVCamera(settings.camera_device, settings.width, settings.height, settings.fps)
-    from appliance.camera.picamera import PiCamera
+    from appliance.devices.camera.picamera import PiCamera
 
     return PiCamera(settings.width, settings.height, settings.fps)

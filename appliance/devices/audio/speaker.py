@@ -20,7 +20,7 @@ from typing import Any
 import av
 from av import AudioFrame
 
-from appliance.audio import AudioDeviceMissing, configure_alsa
+from appliance.devices.audio import AudioDeviceMissing, configure_alsa
 
 log = logging.getLogger("appliance.speaker")
 RATE = 48000

@@ -26,17 +26,17 @@ from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamError
 from aiortc.sdp import candidate_from_sdp
 
-from appliance.encoded import EncodedAudio, EncodedVideo, PacketEncoder, SoftwareEncoder, offered
-from appliance.feed import Feed, Stream
-from appliance.quality import Quality, from_stats
-from appliance.switch import Sending, Switched
+from appliance.media.encoded import EncodedAudio, EncodedVideo, PacketEncoder, SoftwareEncoder, offered
+from appliance.media.feed import Feed, Stream
+from appliance.media.quality import Quality, from_stats
+from appliance.media.switch import Sending, Switched
 
 if TYPE_CHECKING:
     from av import AudioFrame, VideoFrame
 
-    from appliance.audio.speaker import AlsaSpeaker
+    from appliance.devices.audio.speaker import AlsaSpeaker
 
-log = logging.getLogger("appliance.call")
+log = logging.getLogger("appliance.media.call")
 Send = Callable[[str, dict[str, Any]], Awaitable[None]]
 STATS_SECONDS = 2.0
 
