@@ -27,7 +27,7 @@ def create_app(
     from flask import Flask
     from werkzeug.middleware.proxy_fix import ProxyFix
 
-    from hub import health, i18n, ratelimit, realtime, security
+    from hub import error_handlers, health, i18n, ratelimit, realtime, security
     from hub.api import bp as api_bp
     from hub.api import errors
     from hub.metrics import HubMetrics
@@ -64,6 +64,7 @@ def create_app(
     HubMetrics().init_app(app)
     i18n.init_app(app)
     errors.init_app(app)
+    error_handlers.init_app(app)
     ratelimit.init_app(app)
     security.init_app(app)
     realtime.init_app(app)

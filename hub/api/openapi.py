@@ -7,9 +7,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from hub.api.errors import ERRORS
-from hub.api.schemas import BookingBody, RescheduleBody
 from hub.i18n import LANGUAGES
+from hub.inputs import BookingBody, RescheduleBody
+from hub.messages import ERRORS
 
 ISO = {
     "type": "string",

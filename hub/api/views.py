@@ -12,12 +12,12 @@ from flask_babel import get_locale
 from hub.api.errors import ApiError
 from hub.api.openapi import document
 from hub.api.requests import appointment_id, bearer_token, json_body, query_date
-from hub.api.schemas import BookingBody, RescheduleBody
 from hub.booking.catalogue import Service
 from hub.booking.schedule import Interval
 from hub.booking.timezone import local_date, to_local_iso
 from hub.context import hub_settings, mails, now, store
 from hub.i18n import LANGUAGES
+from hub.inputs import BookingBody, RescheduleBody
 from hub.links import links_for
 from hub.metrics import metrics
 from hub.operations import booking

@@ -22,15 +22,15 @@ from flask_wtf.csrf import CSRFError
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from hub.api.errors import ERRORS
-from hub.api.schemas import BookingBody
 from hub.booking.catalogue import Service
 from hub.booking.rules import BookingError, SlotTaken
 from hub.booking.schedule import Interval
 from hub.booking.timezone import BERLIN, in_calendar, local_date
 from hub.booking.tokens import looks_like_token
 from hub.context import hub_settings, mails, now, store
+from hub.inputs import BookingBody
 from hub.links import links_for
+from hub.messages import ERRORS
 from hub.operations import booking
 from hub.operations.booking import BookingRequest, NotFound
 from hub.ratelimit import email_key, limiter, per_email_limit, write_limit

@@ -1,4 +1,7 @@
-"""Request bodies of the JSON API, validated strictly (types are not coerced)."""
+"""What citizens send to book or move an appointment, validated strictly (types are not coerced).
+
+The JSON API's request bodies and the booking form both parse with these models, and the API's
+OpenAPI document is generated from them."""
 
 from __future__ import annotations
 

@@ -1,0 +1,34 @@
+"""Dependencies point one way (docs/architecture.md): front-ends call what lies below them, never
+each other, so a rule shared by two of them lives once, below both."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def imports(folder: str) -> set[tuple[str, str]]:
+    """(file, module) for every absolute import in the .py files under `folder`, lazy ones too."""
+    found: set[tuple[str, str]] = set()
+    for path in (ROOT / folder).rglob("*.py"):
+        name = path.relative_to(ROOT).as_posix()
+        for node in ast.walk(ast.parse(path.read_text(), name)):
+            if isinstance(node, ast.Import):
+                found.update((name, alias.name) for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                found.update((name, f"{node.module}.{alias.name}") for alias in node.names)
+    return found
+
+
+@pytest.mark.parametrize(("front_end", "other"), [("hub/web", "hub.api"), ("hub/api", "hub.web")])
+def test_the_pages_and_the_json_api_do_not_import_each_other(front_end, other):
+    crossing = sorted(
+        f"{file}: {module}"
+        for file, module in imports(front_end)
+        if module == other or module.startswith(f"{other}.")
+    )
+    assert not crossing
