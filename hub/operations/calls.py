@@ -270,6 +270,32 @@ def admit(
     return _on_call(store, appointment_id, now, change)
 
 
+def _advance(
+    session: Session,
+    row: CallRow,
+    appointment: AppointmentRow,
+    event: Event,
+    now: datetime,
+    outcome: Outcome | None,
+    device: tuple[int, int] | None,
+) -> Call:
+    """The body of `advance` on the locked row."""
+    holder = row.device_id == device[0] if device else True
+    unclaimed_here = device is not None and row.device_id is None and row.counter_id == device[1]
+    if not (holder or unclaimed_here):
+        raise CallRefused("not_your_call", "this call belongs to another counter")
+    if row.state == State.ENDED and event is Event.END:
+        return _call(row, appointment)
+    if outcome is Outcome.NO_SHOW and no_show_too_early(
+        State(row.state), appointment.start_at, now
+    ):
+        raise CallRefused("too_early", "the citizen may still come: not a no-show yet")
+    _apply_asked(session, row, event, now, outcome)
+    if row.state == State.ENDED:
+        row.citizen_sid = None
+    return _call(row, appointment)
+
+
 def advance(
     store: Store,
     appointment_id: uuid.UUID,
@@ -286,22 +312,48 @@ def advance(
     """
 
     def change(session: Session, row: CallRow, appointment: AppointmentRow) -> Call:
-        holder = row.device_id == device[0] if device else True
-        unclaimed_here = (
-            device is not None and row.device_id is None and row.counter_id == device[1]
-        )
-        if not (holder or unclaimed_here):
-            raise CallRefused("not_your_call", "this call belongs to another counter")
-        if row.state == State.ENDED and event is Event.END:
-            return _call(row, appointment)
-        if outcome is Outcome.NO_SHOW and no_show_too_early(
-            State(row.state), appointment.start_at, now
-        ):
-            raise CallRefused("too_early", "the citizen may still come: not a no-show yet")
-        _apply_asked(session, row, event, now, outcome)
-        if row.state == State.ENDED:
-            row.citizen_sid = None
-        return _call(row, appointment)
+        return _advance(session, row, appointment, event, now, outcome, device)
+
+    return _on_call(store, appointment_id, now, change)
+
+
+def advance_from(
+    store: Store, appointment_id: uuid.UUID, before: State, event: Event, now: datetime
+) -> Call | None:
+    """Apply `event` only to a call standing at `before`, in one transaction; None (nothing
+    written) when it stands elsewhere or nobody joined it yet. For the citizen's first offer:
+    admitted → connecting, and only then."""
+
+    def attempt() -> Call | None:
+        with store.transaction() as session:
+            found = session.execute(
+                select(CallRow, AppointmentRow)
+                .join(AppointmentRow, AppointmentRow.id == CallRow.appointment_id)
+                .where(CallRow.appointment_id == appointment_id)
+                .with_for_update(of=CallRow)
+            ).first()
+            if found is None or found[0].state != before:
+                return None
+            return _advance(session, *found, event, now, None, None)
+
+    return retrying(attempt)
+
+
+def advance_unless(
+    store: Store,
+    appointment_id: uuid.UUID,
+    event: Event,
+    already: State,
+    now: datetime,
+    device: tuple[int, int] | None = None,
+) -> Call | None:
+    """`advance`, unless the call already stands at `already`: then None and nothing recorded
+    (a party reporting media it already reported). One transaction either way."""
+
+    def change(session: Session, row: CallRow, appointment: AppointmentRow) -> Call | None:
+        if row.state == already:
+            return None
+        return _advance(session, row, appointment, event, now, None, device)
 
     return _on_call(store, appointment_id, now, change)
 

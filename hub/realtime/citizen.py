@@ -113,9 +113,9 @@ class CitizenNamespace(GuardedNamespace):
         current_app.extensions["metrics"].relayed.labels("citizen").inc()
         if signal.type == "offer" and not conn.offered:
             conn.offered = True
-            call = calls.current_call(store(), appointment)
-            if call is not None and call.state is State.ADMITTED:
-                tell(calls.advance(store(), appointment, Event.OFFER, now()))
+            call = calls.advance_from(store(), appointment, State.ADMITTED, Event.OFFER, now())
+            if call is not None:
+                tell(call)
         return {"ok": True}
 
     def on_media(self, data: Any = None) -> dict[str, Any]:
