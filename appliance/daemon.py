@@ -1,25 +1,93 @@
-"""`buergeramt appliance`: run the counter daemon until interrupted."""
+"""`buergeramt appliance`: the one place that wires the counter core to its adapters (hub link,
+media, devices, kiosk) and runs them until interrupted."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 
 from appliance.config import ApplianceSettings
+from appliance.core import Counter, Options
+from appliance.core.state import Sending
+from appliance.devices import open_devices
+from appliance.devices.health import DeviceMonitor
 from appliance.errors import KioskPortUnavailable
-from appliance.hub_client import HubClient
+from appliance.hub_link import HubLink
 from appliance.kiosk.lock import ScreenLock
 from appliance.kiosk.server import Kiosk
+from appliance.media.feed import Feed
+from appliance.media.sessions import CallMedia
 
 log = logging.getLogger("appliance")
 
 
+class Appliance:
+    """The counter core with its adapters around it."""
+
+    def __init__(self, settings: ApplianceSettings) -> None:
+        self.settings = settings
+        self.devices = open_devices(settings)
+        self.feed = Feed()  # what the kiosk screen shows and plays
+        sending = Sending()
+        self.media = CallMedia(
+            settings,
+            camera=self.devices.camera,
+            microphone=self.devices.microphone,
+            speaker=self.devices.speaker,
+            relay=self.devices.relay,
+            feed=self.feed,
+            sending=sending,
+        )
+        self.link = HubLink(settings)
+        options = Options(
+            auto_admit=settings.auto_admit,
+            clerk_username=settings.clerk_username,
+            clerk_password=settings.clerk_password,
+            ask_outcomes=settings.kiosk,
+        )
+        self.counter = Counter(self.link, self.media, options, sending)
+        self.link.bind(self.counter)
+        self.monitor = DeviceMonitor(self.devices, self.feed, self.counter.devices_changed)
+        self.kiosk: Kiosk | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        """Serve the kiosk (if configured) and start the background work; not yet the link."""
+        if self.settings.kiosk:
+            self.kiosk = await start_kiosk(self)
+        self._tasks = [
+            asyncio.ensure_future(self.counter.keep_day_fresh()),
+            asyncio.ensure_future(self.monitor.run()),
+        ]
+
+    async def run(self) -> None:
+        """Start, connect (retrying until the hub answers) and serve until cancelled."""
+        await self.start()
+        try:
+            await self.link.run()
+        finally:
+            # Closing a relayed peer connection waits for the TURN server; do not hang on it.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.close(), 5)
+
+    async def close(self) -> None:
+        """Hang up every call, stop the screen and the background work, and disconnect."""
+        for task in self._tasks:
+            task.cancel()
+        if self.kiosk is not None:
+            await self.kiosk.stop()
+            self.kiosk = None
+        await self.counter.close()
+        await self.media.close()
+        await self.link.disconnect()
+
+
 async def run(settings: ApplianceSettings) -> None:
     """Connect to the hub and serve calls until SIGTERM or SIGINT."""
-    client = HubClient(settings)
-    kiosk = await start_kiosk(client) if settings.kiosk else None
-    task = asyncio.create_task(client.run())
+    appliance = Appliance(settings)
+    task = asyncio.create_task(appliance.run())
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, task.cancel)
@@ -28,19 +96,16 @@ async def run(settings: ApplianceSettings) -> None:
         await task
     except asyncio.CancelledError:
         log.info("appliance stopped")
-    finally:
-        if kiosk is not None:
-            await kiosk.stop()
 
 
-async def start_kiosk(client: HubClient) -> Kiosk:
+async def start_kiosk(appliance: Appliance) -> Kiosk:
     """Serve the clerk's screen on 127.0.0.1."""
-    settings = client.settings
+    settings = appliance.settings
     lock = ScreenLock(
         idle_seconds=settings.kiosk_idle_lock_seconds,
         sign_out_seconds=settings.kiosk_sign_out_minutes * 60,
     )
-    kiosk = Kiosk(client, settings.kiosk_port, lock)
+    kiosk = Kiosk(appliance.counter, appliance.feed, settings.kiosk_port, lock)
     try:
         await kiosk.start()
     except OSError as exc:  # the port is taken: say so in one line, not with a traceback

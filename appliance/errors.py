@@ -9,6 +9,14 @@ class DeviceMissing(RuntimeError):
     """A configured device (camera, microphone, speaker, encoder) is not there."""
 
 
+class CameraMissing(DeviceMissing):
+    """The configured camera is not there; the message says what to check."""
+
+
+class AudioDeviceMissing(DeviceMissing):
+    """The configured microphone or speaker is not there; the message says what to check."""
+
+
 class KioskPortUnavailable(RuntimeError):
     """The counter screen's port on 127.0.0.1 is taken by another program (or not allowed)."""
 

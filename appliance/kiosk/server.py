@@ -16,32 +16,34 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 from aiohttp import WSMsgType, web
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import TypeAdapter, ValidationError
 
-from appliance.media.feed import Reader, Stream
-from appliance.hub_client import HubClient
-from appliance.kiosk import commands
+from appliance.core import Counter, CounterState
+from appliance.core.ports import Answer
 from appliance.kiosk.i18n import LANGUAGES, texts, translations
 from appliance.kiosk.lock import ScreenLock, Unlock
 from appliance.kiosk.screens import Screen, choose
-
-if TYPE_CHECKING:
-    from av import VideoFrame
+from appliance.media.feed import Feed, Reader
+from protocol import kiosk as commands
+from protocol.kiosk import (
+    CallOnScreen,
+    Devices,
+    KioskState,
+    LockView,
+    RecordOnScreen,
+    Sending,
+    StateMessage,
+)
 
 log = logging.getLogger("kiosk")
 HERE = Path(__file__).parent
 HOST = "127.0.0.1"
 LOOPBACK_NAMES = ("127.0.0.1", "localhost")
 STATE_COALESCE_S = 0.05  # bursts of changes go out as one state message
-# The clerk's own picture is a thumbnail: a third of the camera's rate at 320 px wide is plenty,
-# and leaves the screen's time to the citizen's picture.
-SELF_VIEW_EVERY = 3
-SELF_VIEW_WIDTH = 320
-CAMERA_STALLED_S = 2.0  # a camera or microphone silent this long is reported
 COMMAND = TypeAdapter(commands.AnyCommand)
 # Video frames sent but not yet confirmed drawn by the page: more would wait in socket buffers
 # (a 640×480 frame is 450 KB; loopback buffers hold several) and add their age to the delay.
@@ -54,8 +56,6 @@ MAX_MESSAGE_BYTES = 4 * MAX_COMMAND_BYTES
 # Commands are flat objects; json.loads recurses per level and raised RecursionError (closing
 # the socket) on 10 KB of brackets, so the nesting is measured before parsing.
 MAX_NESTING = 4
-# The clerk's drafts: only for appointments of this counter's day, at most this many.
-MAX_DRAFTS = 100
 
 
 def _environment() -> Environment:
@@ -72,27 +72,23 @@ class Kiosk:
 
     def __init__(
         self,
-        client: HubClient,
+        counter: Counter,
+        feed: Feed,
         port: int,
         lock: ScreenLock | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.client = client
+        self.counter = counter
+        self.feed = feed
         self.port = port
         self.lock = lock or ScreenLock()
         self.clock = clock
-        self.drafts: dict[str, str] = {}  # the clerk's notes per call, kept across reloads
         self.sockets: set[web.WebSocketResponse] = set()
         self._env = _environment()
         self._dirty = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._runner: web.AppRunner | None = None
-        self._readers = asyncio.Event()
-        self._reading_since: float | None = None  # when the self view started reading
-        self._camera_shown = "ok"
-        self._microphone_shown = "ok"
-        self._heard_at: float | None = None
-        client.listeners.append(self._dirty.set)
+        counter.listeners.append(self._dirty.set)
 
     # --- serving ---
 
@@ -113,7 +109,7 @@ class Kiosk:
     async def healthz(self, request: web.Request) -> web.Response:
         """The daemon answers, and how its hub link stands (for the launcher, watchdogs and
         fault tests; nothing personal)."""
-        return web.json_response({"status": "ok", "hub": self.client.state})
+        return web.json_response({"status": "ok", "hub": self.counter.link})
 
     async def start(self) -> None:
         """Listen on 127.0.0.1 (port 0: any free port, for tests) and start the screen tasks."""
@@ -127,8 +123,6 @@ class Kiosk:
         self._tasks = [
             asyncio.ensure_future(self._broadcast()),
             asyncio.ensure_future(self._tick()),
-            asyncio.ensure_future(self._self_view()),
-            asyncio.ensure_future(self.client.keep_day_fresh()),
         ]
         log.info("kiosk page on http://%s:%d/", HOST, self.port)
 
@@ -183,13 +177,12 @@ class Kiosk:
         ws = web.WebSocketResponse(heartbeat=10, max_msg_size=MAX_MESSAGE_BYTES, compress=False)
         await ws.prepare(request)
         self.sockets.add(ws)
-        self.client.screen_opened()
-        reader = self.client.feed.open()
+        self.counter.screen_opened()
+        reader = self.feed.open()
         drawn = Credits(FRAMES_IN_FLIGHT)
-        self._readers.set()
         media = asyncio.ensure_future(self._send_media(ws, reader, drawn))
         try:
-            await ws.send_json({"type": "state", "state": self.state()})
+            await ws.send_json(StateMessage(state=self.screen_state()).wire())
             async for message in ws:
                 if message.type is not WSMsgType.TEXT:
                     continue
@@ -199,9 +192,9 @@ class Kiosk:
                     await ws.send_json(await self._command(message.data))
         finally:
             media.cancel()
-            self.client.feed.close(reader)
+            self.feed.close(reader)
             self.sockets.discard(ws)
-            self.client.screen_closed()  # auto-admit need not wait for an answer from it
+            self.counter.screen_closed()  # auto-admit need not wait for an answer from it
         return ws
 
     async def _send_media(self, ws: web.WebSocketResponse, reader: Reader, drawn: Credits) -> None:
@@ -224,143 +217,64 @@ class Kiosk:
             await self._dirty.wait()
             await asyncio.sleep(STATE_COALESCE_S)
             self._dirty.clear()
-            message = {"type": "state", "state": self.state()}
+            message = StateMessage(state=self.screen_state()).wire()
             for ws in list(self.sockets):
                 with contextlib.suppress(ConnectionError, RuntimeError):
                     await ws.send_json(message)
 
     async def _tick(self) -> None:
-        """Lock when idle; sign out after a long lock; notice a stalled camera."""
+        """Lock when idle; sign out after a long lock."""
         while True:
             await asyncio.sleep(1)
             was_locked = self.lock.locked
-            if self.lock.tick(self.clock(), busy=bool(self.client.calls)):
+            if self.lock.tick(self.clock(), busy=bool(self.counter.calls)):
                 await self._sign_out()
-            devices = (self._camera(), self._microphone())
-            if self.lock.locked != was_locked or devices != self._devices_shown:
+            if self.lock.locked != was_locked:
                 self._dirty.set()
-
-    async def _listen(self) -> None:
-        """Read the microphone while the camera is read, to see that it delivers."""
-        microphone = self.client.microphone
-        if microphone is None:
-            return
-        track = self.client.relay.subscribe(microphone, buffered=False)
-        try:
-            while True:
-                await track.recv()
-                self._heard_at = time.monotonic()
-        finally:
-            track.stop()
-
-    async def _self_view(self) -> None:
-        """The clerk's own picture (and a check of the microphone), while a screen is open."""
-        while True:
-            await self._readers.wait()
-            track = self.client.relay.subscribe(self.client.camera, buffered=False)
-            self._reading_since = time.monotonic()
-            listening = asyncio.ensure_future(self._listen())
-            count = 0
-            try:
-                while self.client.feed.readers:
-                    frame = cast("VideoFrame", await track.recv())
-                    count += 1
-                    if count % SELF_VIEW_EVERY == 0:
-                        height = frame.height * SELF_VIEW_WIDTH // frame.width & ~1
-                        small = frame.reformat(SELF_VIEW_WIDTH, height, "yuv420p")
-                        self.client.feed.video(Stream.SELF, small)
-            finally:
-                track.stop()
-                listening.cancel()
-                self._reading_since = None
-            self._readers.clear()
 
     # --- state ---
 
-    def _camera(self) -> str:
-        """ok, or stalled when the camera delivered nothing for a while (once it is read)."""
-        if not self.client.feed.readers or self._reading_since is None:
-            return "ok"  # nobody looks: the camera is not read
-        last = self.client.feed.last_video.get(Stream.SELF, self._reading_since)
-        return "ok" if time.monotonic() - last < CAMERA_STALLED_S else "stalled"
-
-    def _microphone(self) -> str:
-        """ok, or stalled when the microphone delivered nothing for a while."""
-        if self.client.microphone is None:
-            return "absent"
-        if self._reading_since is None:
-            return "ok"
-        last = self._heard_at if self._heard_at is not None else self._reading_since
-        return (
-            "ok"
-            if time.monotonic() - max(last, self._reading_since) < CAMERA_STALLED_S
-            else "stalled"
-        )
-
-    @property
-    def _devices_shown(self) -> tuple[str, str]:
-        return self._camera_shown, self._microphone_shown
-
-    def _camera_state(self) -> str:
-        self._camera_shown = self._camera()
-        return self._camera_shown if self.client.sending.camera else "off"
-
-    def _microphone_state(self) -> str:
-        self._microphone_shown = self._microphone()
-        if self._microphone_shown == "ok" and not self.client.sending.microphone:
-            return "off"
-        return self._microphone_shown
-
     def state(self) -> dict[str, Any]:
-        """Everything the page shows, in one message."""
-        client = self.client
-        if client.clerk is None and self.lock.armed:
+        """Everything the page shows, in one message (as JSON-ready data)."""
+        return self.screen_state().wire()
+
+    def screen_state(self) -> KioskState:
+        """Everything the page shows: the counter's state as this screen presents it."""
+        now = self.counter.state()
+        if now.clerk is None and self.lock.armed:
             self.lock.clear()  # the hub ended the session (expired, or signed out elsewhere)
-        call = next(iter(client.calls.values()), None)
-        view = client.views.get(call.appointment) if call else None
         screen = choose(
-            hub_online=client.state == "online",
-            hub_refused=client.state == "refused",
-            signed_in=client.clerk is not None,
+            hub_online=now.link == "online",
+            hub_refused=now.link == "refused",
+            signed_in=now.clerk is not None,
             locked=self.lock.locked,
-            in_call=call is not None,
-            to_record=client.to_record is not None,
+            in_call=now.call is not None,
+            to_record=now.to_record is not None,
         )
         # Names and appointments reach the page only while a clerk works with it.
         show = screen in (Screen.DAY, Screen.CALL, Screen.OUTCOME)
-        record = client.to_record if show else None
-        return {
-            "screen": screen.value,
-            "hub": client.state,
-            "counter": client.counter,
-            "clerk": client.clerk,
-            "lock": {
-                "locked": self.lock.locked,
-                "attempts_left": self.lock.attempts_left,
-                "armed": self.lock.armed,  # a PIN was set here: without one nothing could open it
-            },
-            "lobby": client.lobby if show else {},
-            "day": client.day if show else [],
-            "call": {
-                **(view or {}),
-                "appointment": call.appointment,
-                "media": call.media,
-                "quality": call.quality,
-                "since_ms": int(call.connected_since * 1000) if call.connected_since else None,
-                "notes": self.drafts.get(call.appointment, ""),
-            }
-            if call is not None and show
+        drafts = self.counter.drafts
+        return KioskState(
+            screen=screen.value,
+            hub=now.link,
+            counter=now.counter,
+            clerk=now.clerk,
+            lock=LockView(
+                locked=self.lock.locked,
+                attempts_left=self.lock.attempts_left,
+                armed=self.lock.armed,  # a PIN was set here: without one nothing could open it
+            ),
+            lobby=now.lobby if show else None,
+            day=list(now.day) if show else [],
+            call=_call_on_screen(now, drafts.get) if show else None,
+            record=RecordOnScreen.model_validate(
+                {**now.to_record.model_dump(), "notes": drafts.get(now.to_record.appointment)}
+            )
+            if show and now.to_record is not None
             else None,
-            "record": {**record, "notes": self.drafts.get(record["appointment"], "")}
-            if record
-            else None,
-            "sending": {"camera": client.sending.camera, "microphone": client.sending.microphone},
-            "devices": {
-                "camera": self._camera_state(),
-                "microphone": self._microphone_state(),
-                "scanner": "absent",
-            },
-        }
+            sending=Sending(camera=now.sending[0], microphone=now.sending[1]),
+            devices=_devices(now),
+        )
 
     # --- commands ---
 
@@ -386,12 +300,12 @@ class Kiosk:
         return {**reply, "type": "reply", "id": command.id}
 
     async def _run(self, command: Any, now: float) -> dict[str, Any]:
-        client = self.client
+        counter = self.counter
         if isinstance(command, commands.SignIn):
             if not ScreenLock.valid_pin(command.pin):
                 return _refusal(None, "invalid_pin", "the PIN must have 4 to 8 digits")
-            reply = await client.sign_in(command.username, command.password)
-            if reply.get("ok"):
+            reply = await counter.sign_in(command.username, command.password)
+            if reply.ok:
                 # scrypt takes tens of milliseconds: not on the loop that carries the media.
                 await asyncio.to_thread(self.lock.start, command.pin, now)
             return _ack(reply)
@@ -405,7 +319,7 @@ class Kiosk:
             return {"ok": True}
         if self.lock.locked:
             return _refusal(None, "locked", "the screen is locked")
-        if client.clerk is None and not isinstance(command, commands.Plain):
+        if counter.clerk is None and not isinstance(command, commands.Plain):
             # The sign-in screen: no other local process may act for the counter through it.
             return _refusal(None, "not_signed_in", "a clerk must sign in first")
         if isinstance(command, commands.Plain):
@@ -415,40 +329,24 @@ class Kiosk:
                 await self._sign_out()
             return {"ok": True}
         if isinstance(command, commands.OnAppointment):
-            action = {"admit": client.admit, "hang_up": client.hang_up, "no_show": client.no_show}
+            action = {
+                "admit": counter.admit,
+                "hang_up": counter.hang_up,
+                "no_show": counter.no_show,
+            }
             return _ack(await action[command.cmd](command.appointment))
         if isinstance(command, commands.Record):
-            reply = await client.record(command.appointment, command.outcome, command.notes)
-            if reply.get("ok"):
-                self.drafts.pop(command.appointment, None)
-            return _ack(reply)
+            return _ack(await counter.record(command.appointment, command.outcome, command.notes))
         if isinstance(command, commands.Notes):
-            return self._keep_draft(command.appointment, command.notes)
+            return _ack(counter.keep_draft(command.appointment, command.notes))
         if isinstance(command, commands.Send):
-            client.send(command.kind, command.on)
+            counter.send(command.kind, command.on)
             return {"ok": True}
         raise AssertionError(f"unhandled command {command!r}")
 
-    def _keep_draft(self, appointment: str, notes: str) -> dict[str, Any]:
-        """Keep a draft of the clerk's notes (bounded: MAX_NOTES each, this day's only)."""
-        client = self.client
-        ours = {entry.get("appointment") for entry in client.day}
-        ours.update(call.appointment for call in client.calls.values())
-        if client.to_record is not None:
-            ours.add(client.to_record["appointment"])
-        if appointment not in ours:
-            return _refusal(None, "unknown_appointment", "not an appointment of this counter")
-        for gone in set(self.drafts) - ours:  # calls no longer in the day
-            del self.drafts[gone]
-        if appointment not in self.drafts and len(self.drafts) >= MAX_DRAFTS:
-            return _refusal(None, "too_many_drafts", f"at most {MAX_DRAFTS} drafts")
-        self.drafts[appointment] = notes
-        return {"ok": True}
-
     async def _sign_out(self) -> None:
         self.lock.clear()
-        self.drafts.clear()
-        await self.client.sign_out()
+        await self.counter.sign_out()
 
 
 class Credits:
@@ -499,11 +397,40 @@ def _too_deep(raw: str) -> bool:
     return False
 
 
-def _ack(reply: dict[str, Any]) -> dict[str, Any]:
-    if reply.get("ok"):
+def _ack(answer: Answer) -> dict[str, Any]:
+    if answer.ok:
         return {"ok": True}
-    error = reply.get("error") or {}
-    return _refusal(None, error.get("code", "refused"), error.get("message", ""))
+    return _refusal(None, answer.code or "refused", answer.message)
+
+
+def _call_on_screen(now: CounterState, draft: Callable[[str], str]) -> CallOnScreen | None:
+    """The held call with its media state and the clerk's draft."""
+    call = now.call
+    if call is None:
+        return None
+    view = call.view.model_dump() if call.view is not None else {}
+    return CallOnScreen.model_validate(
+        {
+            **view,
+            "appointment": call.appointment,
+            "media": call.media,
+            "quality": call.quality,
+            "since_ms": int(call.since * 1000) if call.since else None,
+            "notes": draft(call.appointment),
+        }
+    )
+
+
+def _devices(now: CounterState) -> Devices:
+    """Device health, with a camera switched off shown as off (and a muted, working
+    microphone as off: a stalled one stays stalled, the clerk must know)."""
+    camera_on, microphone_on = now.sending
+    microphone = now.devices.microphone
+    return Devices(
+        camera=now.devices.camera if camera_on else "off",
+        microphone="off" if microphone == "ok" and not microphone_on else microphone,
+        scanner=now.devices.scanner,
+    )
 
 
 def _refusal(request_id: int | None, code: str, message: str) -> dict[str, Any]:

@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
 from aiortc import (
     MediaStreamTrack,
@@ -26,10 +26,20 @@ from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamError
 from aiortc.sdp import candidate_from_sdp
 
-from appliance.media.encoded import EncodedAudio, EncodedVideo, PacketEncoder, SoftwareEncoder, offered
+from appliance.core.ports import Send
+from appliance.core.state import Sending
+from appliance.media.encoded import (
+    EncodedAudio,
+    EncodedVideo,
+    PacketEncoder,
+    SoftwareEncoder,
+    offered,
+)
 from appliance.media.feed import Feed, Stream
 from appliance.media.quality import Quality, from_stats
-from appliance.media.switch import Sending, Switched
+from appliance.media.switch import Switched
+from protocol.kiosk import CallMedia
+from protocol.signalling import ApplianceMedia, ApplianceSignal, Candidate, IceServer
 
 if TYPE_CHECKING:
     from av import AudioFrame, VideoFrame
@@ -37,7 +47,6 @@ if TYPE_CHECKING:
     from appliance.devices.audio.speaker import AlsaSpeaker
 
 log = logging.getLogger("appliance.media.call")
-Send = Callable[[str, dict[str, Any]], Awaitable[None]]
 STATS_SECONDS = 2.0
 
 
@@ -58,7 +67,7 @@ class Call:
     def __init__(
         self,
         appointment: str,
-        ice_servers: list[dict[str, Any]],
+        ice_servers: Sequence[IceServer],
         camera: MediaStreamTrack,
         microphone: MediaStreamTrack | None,
         relay: MediaRelay,
@@ -87,14 +96,14 @@ class Call:
         self.signals = asyncio.Lock()  # held while one signal is applied
         self.transport_policy = RTCIceTransportPolicy.ALL
         # What the kiosk shows: media state, since when media flows (unix time), quality.
-        self.media = "connecting"
+        self.media: CallMedia = "connecting"
         self.connected_since: float | None = None
         self.quality: Quality = "unknown"
         self._stats: asyncio.Task[None] | None = None
 
     def _configuration(self) -> RTCConfiguration:
         servers = [
-            RTCIceServer(urls=s["urls"], username=s.get("username"), credential=s.get("credential"))
+            RTCIceServer(urls=s.urls, username=s.username, credential=s.credential)
             for s in self.ice_servers
         ]
         return RTCConfiguration(iceServers=servers, iceTransportPolicy=self.transport_policy)
@@ -120,12 +129,14 @@ class Call:
                 if self.connected_since is None:
                     self.connected_since = time.time()
                 self._changed()
-                await self._send("media", {"appointment": self.appointment, "state": "connected"})
+                await self._send(
+                    "media", ApplianceMedia(appointment=self.appointment, state="connected")
+                )
             elif pc.connectionState in ("failed", "disconnected"):
                 self.media = "lost"
                 self._changed()
                 await self._send(
-                    "media", {"appointment": self.appointment, "state": "disconnected"}
+                    "media", ApplianceMedia(appointment=self.appointment, state="disconnected")
                 )
 
         self.video = None
@@ -152,23 +163,23 @@ class Call:
         answer = await pc.createAnswer()
         await pc.setLocalDescription(answer)
         # aiortc gathers every candidate before this returns: the answer carries them all.
+        answer_sdp = pc.localDescription.sdp
         await self._send(
             "signal",
-            {"appointment": self.appointment, "type": "answer", "sdp": pc.localDescription.sdp},
+            ApplianceSignal(appointment=self.appointment, type="answer", sdp=answer_sdp),
         )
 
     def _outgoing(self, source: MediaStreamTrack) -> Switched:
         """The shared camera or microphone as this call sends it (black or silent when off)."""
         return Switched(self._relay.subscribe(source), self.sending)
 
-    async def candidate(self, candidate: dict[str, Any] | None) -> None:
+    async def candidate(self, candidate: Candidate | None) -> None:
         """Add a candidate the browser trickled (None: it has no more)."""
-        if self.pc is None or candidate is None or not candidate.get("candidate"):
+        if self.pc is None or candidate is None or not candidate.candidate:
             return
-        line = candidate["candidate"].removeprefix("candidate:")
-        parsed = candidate_from_sdp(line)
-        parsed.sdpMid = candidate.get("sdpMid")
-        parsed.sdpMLineIndex = candidate.get("sdpMLineIndex")
+        parsed = candidate_from_sdp(candidate.candidate.removeprefix("candidate:"))
+        parsed.sdpMid = candidate.sdpMid
+        parsed.sdpMLineIndex = candidate.sdpMLineIndex
         try:
             await self.pc.addIceCandidate(parsed)
         except ValueError as exc:  # a candidate for a transport that no longer exists
@@ -213,6 +224,24 @@ class Call:
             if quality != self.quality:
                 self.quality = quality
                 self._changed()
+
+    async def apply(self, signals: Sequence[ApplianceSignal]) -> None:
+        """Apply the citizen's signals in order. Hub news is handled in concurrent tasks: the
+        lock keeps a call's signals in arrival order (no candidate before its offer)."""
+        async with self.signals:
+            for signal in signals:
+                if signal.type == "offer" and signal.sdp is not None:
+                    await self.offer(signal.sdp)
+                elif signal.type == "candidate":
+                    await self.candidate(signal.candidate)
+
+    def apply_soon(self, signals: Sequence[ApplianceSignal]) -> None:
+        """Apply signals kept from before the call was held, in the background."""
+        self.received.tasks.append(asyncio.ensure_future(self.apply(signals)))
+
+    def lost(self) -> None:
+        """The citizen's connection dropped: media is lost until their new offer."""
+        self.media = "lost"
 
     def watch(self) -> None:
         """Start rating the connection (once per call)."""

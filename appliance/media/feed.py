@@ -68,6 +68,7 @@ class Feed:
 
     def __init__(self) -> None:
         self.readers: set[Reader] = set()
+        self.watched = asyncio.Event()  # set while any screen reads
         self._sequence = 0
         self.last_video: dict[Stream, float] = {}  # monotonic time of each stream's last frame
 
@@ -75,11 +76,14 @@ class Feed:
         """A new screen connected."""
         reader = Reader()
         self.readers.add(reader)
+        self.watched.set()
         return reader
 
     def close(self, reader: Reader) -> None:
         """A screen went away."""
         self.readers.discard(reader)
+        if not self.readers:
+            self.watched.clear()
 
     def _next(self) -> int:
         self._sequence = (self._sequence + 1) & 0xFFFFFFFF

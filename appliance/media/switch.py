@@ -3,20 +3,13 @@ frames in the same rhythm while switched off (the peer connection stays as it is
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import cast
 
 import numpy as np
 from aiortc import MediaStreamTrack
 from av import AudioFrame, VideoFrame
 
-
-@dataclass
-class Sending:
-    """What the clerk lets the citizen see and hear (toggled at the kiosk)."""
-
-    camera: bool = True
-    microphone: bool = True
+from appliance.core.state import Sending
 
 
 class Switched(MediaStreamTrack):

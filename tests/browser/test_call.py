@@ -154,7 +154,7 @@ def test_a_citizen_joins_and_sees_the_counters_camera(counter, media_browser, ch
     assert page.evaluate("window.bvCall.check") == "ready"
     with store.transaction() as session:
         assert session.get(AppointmentRow, booking.id).device_check == "ready"
-    assert appliance.client.calls[str(booking.id)].appointment == str(booking.id)
+    assert appliance.counter.calls[str(booking.id)].appointment == str(booking.id)
 
     # The citizen hears the counter's microphone (the synthetic 440 Hz tone), in the
     # appliance's own Opus encoding.
@@ -163,7 +163,7 @@ def test_a_citizen_joins_and_sees_the_counters_camera(counter, media_browser, ch
     assert heard["codec"] == "audio/opus", heard
 
     # The appliance decodes the browser's fake camera and microphone.
-    call = appliance.client.calls[str(booking.id)]
+    call = appliance.counter.calls[str(booking.id)]
     appliance.wait_for(lambda: call.received.video_frames > 20 and call.received.audio_frames > 50)
     assert call.received.video_size[0] > 0
     context.close()
@@ -269,7 +269,7 @@ def test_the_counter_s_speaker_plays_the_citizen_s_voice_through_alsa(
     appliance = auto_admitting(hub, desk, booking, speaker="alsa", speaker_device=device)
     try:
         context, _ = joined(media_browser, hub, booking)
-        speaker = appliance.client.speaker
+        speaker = appliance.devices.speaker
         appliance.wait_for(lambda: speaker.played > 150)  # three seconds of the citizen
         context.close()
     finally:
@@ -402,7 +402,7 @@ def test_the_appliance_sends_its_own_encoded_packets(
         assert page.evaluate(RECEIVED_CODEC) == mime
         colours = page.evaluate(SAMPLE)
         assert is_red(colours["tl"]) and is_blue(colours["bl"]), colours
-        call = appliance.client.calls[str(booking.id)]
+        call = appliance.counter.calls[str(booking.id)]
         video = call.video
         assert video is not None and video.keyframes_sent >= 1  # the call starts on one
 

@@ -134,7 +134,7 @@ def test_a_clerk_signs_in_admits_talks_and_records_the_outcome(counter, media_br
     # Mute reaches the appliance's outgoing audio; notes are kept while typing.
     page.get_by_role("button", name="Stumm").click()
     page.wait_for_function("() => document.getElementById('mute').ariaPressed === 'true'")
-    assert appliance.client.sending.microphone is False
+    assert appliance.counter.sending.microphone is False
     page.get_by_role("button", name="Ton an").click()
     # Camera off: the citizen sees black instead of the counter's picture, and it comes back.
     page.get_by_role("button", name="Kamera aus").click()

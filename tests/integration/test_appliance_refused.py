@@ -50,7 +50,7 @@ def test_a_wrong_credential_is_refused_and_the_kiosk_says_call_it(
     caplog.set_level(logging.INFO, logger="appliance.hub")
     hub = serve_hub(sqlite_store.url)
     running = appliances(hub_url=hub.url, device_credential=new_token())
-    running.wait_for(lambda: running.client.state == "refused")
+    running.wait_for(lambda: running.counter.link == "refused")
     assert kiosk_says(running) == ("refused", "refused")
     assert REFUSED_LOG in caplog.text
     assert "buergeramt devices add" in caplog.text
@@ -64,9 +64,9 @@ def test_a_revoked_appliance_shows_the_refusal(sqlite_store, serve_hub, applianc
     device, credential = add_device(sqlite_store, 1, "Pi", MONDAY_EARLY)
     hub = serve_hub(sqlite_store.url)
     running = appliances(hub_url=hub.url, device_credential=credential)
-    running.wait_for(lambda: running.client.state == "online")
+    running.wait_for(lambda: running.counter.link == "online")
     revoke_device(sqlite_store, device.id, datetime.now(UTC))
-    running.wait_for(lambda: running.client.state == "refused", timeout=10)
+    running.wait_for(lambda: running.counter.link == "refused", timeout=10)
     assert kiosk_says(running) == ("refused", "refused")
 
 
@@ -74,12 +74,12 @@ def test_a_hub_without_its_database_is_offline_not_a_refusal(serve_hub, applianc
     caplog.set_level(logging.INFO, logger="appliance.hub")
     hub = serve_hub("postgresql+psycopg://postgres@127.0.0.1:1/nowhere")
     running = appliances(hub_url=hub.url, device_credential=new_token())
-    running.wait_for(lambda: running.client.state == "offline")
+    running.wait_for(lambda: running.counter.link == "offline")
     # A few more refusals with code `unavailable`, each answered with another try.
     tries = caplog.text.count(RETRY_LOG)
     wait_until(
         lambda: caplog.text.count(RETRY_LOG) >= tries + 2, 15, "two more refused connections"
     )
-    assert running.client.state == "offline"
+    assert running.counter.link == "offline"
     assert kiosk_says(running) == ("offline", "offline")
     assert REFUSED_LOG not in caplog.text

@@ -121,8 +121,8 @@ def test_commands_are_checked_and_refused_with_a_reason(kiosk):
         (5, True, None),  # nothing locked: nothing to open
         (6, False, "invalid_command"),
     ]
-    assert kiosk.client.clerk is None  # nobody got signed in on the way
-    assert kiosk.client.sending.camera is True
+    assert kiosk.counter.clerk is None  # nobody got signed in on the way
+    assert kiosk.counter.sending.camera is True
 
 
 @settings(
@@ -139,7 +139,7 @@ def test_arbitrary_commands_never_break_the_kiosk(kiosk, command):
     (reply,) = talk(kiosk, command)
     assert reply["type"] == "reply"
     assert reply["ok"] or reply["error"]["code"]
-    assert kiosk.client.clerk is None
+    assert kiosk.counter.clerk is None
 
 
 def test_a_local_process_without_an_origin_is_refused(kiosk):
@@ -169,8 +169,8 @@ def test_note_drafts_are_kept_only_for_the_counters_own_appointments(kiosk):
     sign_in = {"id": 1, "cmd": "sign_in", "username": "clerk", "password": PASSWORD, "pin": "1234"}
     assert talk(kiosk, sign_in)[0]["ok"]
     try:
-        kiosk.wait_for(lambda: bool(kiosk.client.day))
-        ours = kiosk.client.day[0]["appointment"]
+        kiosk.wait_for(lambda: bool(kiosk.counter.day))
+        ours = kiosk.counter.day[0].appointment
         strangers = [
             {"id": 100 + i, "cmd": "notes", "appointment": str(uuid.uuid4()), "notes": "x" * 4000}
             for i in range(200)
@@ -179,10 +179,10 @@ def test_note_drafts_are_kept_only_for_the_counters_own_appointments(kiosk):
         replies = talk(kiosk, *strangers, mine)
         assert {r["ok"] or r["error"]["code"] for r in replies[:-1]} == {"unknown_appointment"}
         assert replies[-1]["ok"]
-        assert kiosk.kiosk.drafts == {ours: "Ausweis fehlt"}
+        assert kiosk.counter.drafts.kept() == {ours: "Ausweis fehlt"}
     finally:
         talk(kiosk, {"id": 3, "cmd": "sign_out"})
-    assert kiosk.kiosk.drafts == {}
+    assert kiosk.counter.drafts.kept() == {}
 
 
 def test_the_sign_in_screen_acts_for_nobody(kiosk):
@@ -197,4 +197,4 @@ def test_the_sign_in_screen_acts_for_nobody(kiosk):
         {"id": 4, "cmd": "notes", "appointment": appointment, "notes": "geb. 01.01.1970"},
     )
     assert [r["error"]["code"] for r in replies] == ["not_signed_in"] * 4
-    assert appointment not in kiosk.kiosk.drafts
+    assert appointment not in kiosk.counter.drafts.kept()

@@ -1,5 +1,5 @@
-"""A real appliance daemon (HubClient: aiortc, synthetic camera and tone) in a background thread
-with its own event loop, so a test can look at what it received."""
+"""A real appliance daemon (core, hub link, aiortc, synthetic camera and tone) in a background
+thread with its own event loop, so a test can look at what it received."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ import time
 from typing import Any
 
 from appliance.config import ApplianceSettings
-from appliance.daemon import start_kiosk
-from appliance.hub_client import HubClient
+from appliance.core import Counter
+from appliance.daemon import Appliance
+from appliance.devices import Devices
 from appliance.kiosk.server import Kiosk
 
 
@@ -22,8 +23,22 @@ class RunningAppliance:
         self.settings = ApplianceSettings(kiosk=kiosk, **settings)
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.client: HubClient | None = None
-        self.kiosk: Kiosk | None = None
+        self.appliance: Appliance | None = None
+
+    @property
+    def counter(self) -> Counter:
+        """The appliance's counter core (clerk, lobby, day, calls)."""
+        assert self.appliance is not None, "not started"
+        return self.appliance.counter
+
+    @property
+    def devices(self) -> Devices:
+        assert self.appliance is not None, "not started"
+        return self.appliance.devices
+
+    @property
+    def kiosk(self) -> Kiosk | None:
+        return self.appliance.kiosk if self.appliance is not None else None
 
     @property
     def kiosk_url(self) -> str:
@@ -31,32 +46,31 @@ class RunningAppliance:
         return f"http://127.0.0.1:{self.kiosk.port}"
 
     def start(self) -> RunningAppliance:
+        """Start and connect once; wait for the hub's hello."""
         self.thread.start()
 
-        async def begin() -> HubClient:
-            client = HubClient(self.settings)
-            if self.settings.kiosk:
-                self.kiosk = await start_kiosk(client)
-            await client.connect()
-            await asyncio.wait_for(client.hello.wait(), 10)
-            return client
+        async def begin() -> Appliance:
+            appliance = Appliance(self.settings)
+            await appliance.start()
+            await appliance.link.connect()
+            await asyncio.wait_for(appliance.counter.hello.wait(), 10)
+            return appliance
 
-        self.client = self.run(begin())
+        self.appliance = self.run(begin())
         return self
 
     def launch(self) -> RunningAppliance:
-        """Start as the daemon does (HubClient.run: retries, refusals), without waiting for
+        """Start as the daemon does (Appliance.run: retries, refusals), without waiting for
         the hub to accept it."""
         self.thread.start()
 
-        async def begin() -> HubClient:
-            client = HubClient(self.settings)
-            if self.settings.kiosk:
-                self.kiosk = await start_kiosk(client)
-            asyncio.get_running_loop().create_task(client.run())
-            return client
+        async def begin() -> Appliance:
+            appliance = Appliance(self.settings)
+            await appliance.start()
+            asyncio.get_running_loop().create_task(appliance.link.run())
+            return appliance
 
-        self.client = self.run(begin())
+        self.appliance = self.run(begin())
         return self
 
     def run(self, coro: Any, timeout: float = 30) -> Any:
@@ -69,10 +83,8 @@ class RunningAppliance:
             time.sleep(0.05)
 
     def stop(self) -> None:
-        if self.kiosk is not None:
-            self.run(self.kiosk.stop())
-        if self.client is not None:
-            self.run(self.client.close())
+        if self.appliance is not None:
+            self.run(self.appliance.close())
 
         async def settle() -> None:  # end the media relay's readers too
             tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]

@@ -13,8 +13,8 @@ import av
 import numpy as np
 import pytest
 
-from appliance.devices.audio import ALSA_CONFIG, AudioDeviceMissing, open_microphone, open_speaker
 from appliance.config import ApplianceSettings
+from appliance.devices.audio import ALSA_CONFIG, AudioDeviceMissing, open_microphone, open_speaker
 
 pytestmark = pytest.mark.skipif(
     not ALSA_CONFIG.exists(), reason=f"no ALSA configuration at {ALSA_CONFIG} (apt: alsa-utils)"

@@ -6,9 +6,9 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
+from appliance.config import ApplianceSettings
 from appliance.devices.audio.synthetic import RATE, SAMPLES, ToneSource
 from appliance.devices.camera import CameraMissing, open_camera
-from appliance.config import ApplianceSettings
 
 
 def frames(track, n):

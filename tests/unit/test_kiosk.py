@@ -2,9 +2,9 @@
 
 import pytest
 
-from appliance.media.quality import rate
 from appliance.kiosk.lock import ScreenLock, Unlock
 from appliance.kiosk.screens import Screen, choose
+from appliance.media.quality import rate
 
 
 def signed_in(now: float = 0.0, **options) -> ScreenLock:

@@ -20,7 +20,8 @@ from typing import Any
 import av
 from av import AudioFrame
 
-from appliance.devices.audio import AudioDeviceMissing, configure_alsa
+from appliance.devices.audio.alsa import configure_alsa
+from appliance.errors import AudioDeviceMissing
 
 log = logging.getLogger("appliance.speaker")
 RATE = 48000

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from appliance.errors import DeviceMissing
+from appliance.errors import CameraMissing
 
 if TYPE_CHECKING:
     from aiortc import MediaStreamTrack
@@ -12,8 +12,7 @@ if TYPE_CHECKING:
     from appliance.config import ApplianceSettings
 
 
-class CameraMissing(DeviceMissing):
-    """The configured camera is not there; the message says what to check."""
+__all__ = ["CameraMissing", "open_camera"]
 
 
 def open_camera(settings: ApplianceSettings) -> MediaStreamTrack:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, cast
 import av
 from aiortc import VideoStreamTrack
 
-from appliance.devices.camera import CameraMissing
+from appliance.errors import CameraMissing
 
 if TYPE_CHECKING:
     import numpy as np

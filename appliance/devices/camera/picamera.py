@@ -8,7 +8,7 @@ from fractions import Fraction
 import av
 from aiortc import VideoStreamTrack
 
-from appliance.devices.camera import CameraMissing
+from appliance.errors import CameraMissing
 
 
 class PiCamera(VideoStreamTrack):

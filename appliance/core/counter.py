@@ -1,0 +1,404 @@
+"""The counter: its clerk's session, the day, the lobby, the calls it holds and the outcome to
+record, with the commands a clerk gives and its reactions to what the hub tells.
+
+It talks to the hub and to the media only through the interfaces in `ports`, so the same rules
+run under the real Socket.IO link and aiortc, and under anything else that keeps them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from pydantic import ValidationError
+
+from appliance.core.drafts import DraftRefused, Drafts
+from appliance.core.early import EarlySignals
+from appliance.core.ports import HUB_UNREACHABLE, Answer, CallMediaSession, Hub, Media
+from appliance.core.state import CallSnapshot, CounterState, DeviceReport, LinkState, Sending
+from protocol.appliance import Admitted as AdmittedAnswer
+from protocol.appliance import (
+    CallDone,
+    CallRef,
+    Clerk,
+    Day,
+    DayChanged,
+    End,
+    Hello,
+    Record,
+    Revoked,
+    SignedIn,
+    SignIn,
+)
+from protocol.appliance import Counter as CounterInfo
+from protocol.base import Empty, News, Request
+from protocol.citizen import PeerNotice
+from protocol.kiosk import Kind
+from protocol.signalling import ApplianceSignal
+from protocol.views import CallView, DayEntry, HeldCall, Lobby
+from protocol.vocabulary import ClerkOutcome
+
+log = logging.getLogger("appliance.counter")
+T = TypeVar("T", bound=News)
+DAY_COALESCE_S = 0.3  # lobby and call news arrive in bursts: fetch the day once per burst
+DAY_REFRESH_S = 60.0
+
+
+@dataclass(frozen=True)
+class Options:
+    """How this counter works unattended (demo, tests) and whether anyone can be asked."""
+
+    auto_admit: bool = False  # admit whoever waits, first come first
+    clerk_username: str | None = None  # sign this clerk in by itself
+    clerk_password: str | None = None
+    ask_outcomes: bool = True  # a kiosk screen exists to ask for a call's outcome
+
+
+class Counter:
+    """One counter appliance's state and rules."""
+
+    def __init__(
+        self, hub: Hub, media: Media, options: Options, sending: Sending | None = None
+    ) -> None:
+        self.hub = hub
+        self.media = media
+        self.options = options
+        self.sending = sending or Sending()
+        self.link: LinkState = "connecting"
+        self.counter: CounterInfo | None = None
+        self.clerk: Clerk | None = None
+        self.clerk_session: str | None = None
+        self.lobby: Lobby | None = None
+        self.day: list[DayEntry] = []
+        self.calls: dict[str, CallMediaSession] = {}
+        self.views: dict[str, CallView] = {}  # the hub's view of each held call
+        self.to_record: CallView | None = None  # an ended call awaiting its outcome
+        self.devices = DeviceReport()
+        self.drafts = Drafts()
+        self.screens = 0  # kiosk pages open now: someone who can be asked for an outcome
+        self.unsent_ends: set[str] = set()  # hung up while the hub was unreachable
+        self.hello = asyncio.Event()
+        self.listeners: list[Callable[[], None]] = []
+        self._early = EarlySignals()
+        self._day_task: asyncio.Future[None] | None = None
+        self._day_stale = False  # news of the day came since the last fetch started
+        self._admit_task: asyncio.Future[None] | None = None
+
+    # --- what it publishes ---
+
+    def changed(self) -> None:
+        """Tell the listeners (the kiosk screen) that something they show changed."""
+        for listener in self.listeners:
+            listener()
+
+    def state(self) -> CounterState:
+        """A snapshot of everything a screen might show."""
+        call = next(iter(self.calls.values()), None)
+        snapshot = (
+            CallSnapshot(
+                view=self.views.get(call.appointment),
+                appointment=call.appointment,
+                media=call.media,
+                quality=call.quality,
+                since=call.connected_since,
+            )
+            if call is not None
+            else None
+        )
+        return CounterState(
+            link=self.link,
+            counter=self.counter,
+            clerk=self.clerk,
+            lobby=self.lobby,
+            day=tuple(self.day),
+            call=snapshot,
+            to_record=self.to_record,
+            sending=(self.sending.camera, self.sending.microphone),
+            devices=self.devices,
+        )
+
+    def link_changed(self, link: LinkState) -> None:
+        """The hub link's state (online comes with `hello`)."""
+        if link != self.link:
+            self.link = link
+            self.changed()
+
+    def devices_changed(self, report: DeviceReport) -> None:
+        """The devices' liveness checks found something new."""
+        if report != self.devices:
+            self.devices = report
+            self.changed()
+
+    async def _request(self, event: str, payload: Request) -> Answer:
+        return await self.hub.request(event, payload)
+
+    async def forward(self, event: str, payload: Request) -> None:
+        """A call's signal or media state, on its way to the hub."""
+        await self._request(event, payload)
+
+    # --- what the clerk does (the kiosk screen calls these) ---
+
+    async def sign_in(self, username: str, password: str) -> Answer:
+        """Sign a clerk in at this counter."""
+        answer = await self._request("sign_in", SignIn(username=username, password=password))
+        signed = _read(SignedIn, answer)
+        if signed is not None:
+            self.clerk, self.clerk_session = signed.clerk, signed.session
+            self.lobby = signed.lobby
+            self.refresh_day()
+            self.changed()
+            await self._maybe_admit()
+        return answer
+
+    async def sign_out(self) -> Answer:
+        """Sign the clerk out (the hub forgets the session even if this fails to reach it)."""
+        answer = await self._request("sign_out", Empty()) if self.link == "online" else Answer(True)
+        self.clerk, self.clerk_session = None, None
+        self.lobby, self.day = None, []
+        self.drafts.forget()
+        self.changed()
+        return answer
+
+    async def admit(self, appointment: str) -> Answer:
+        """Let a waiting citizen in."""
+        answer = await self._request("admit", CallRef(appointment=appointment))
+        admitted = _read(AdmittedAnswer, answer)
+        if admitted is not None:
+            self._hold(admitted.call)
+            self.changed()
+        return answer
+
+    async def hang_up(self, appointment: str) -> Answer:
+        """End the call at once (recorded as done until the clerk picks the outcome)."""
+        call = self.calls.pop(appointment, None)
+        if call is not None:
+            await call.close()
+        answer = await self._request("end", End(appointment=appointment, outcome="done"))
+        if answer.code == HUB_UNREACHABLE:
+            self.unsent_ends.add(appointment)  # told when the hub is back (see hello)
+        done = _read(CallDone, answer)
+        view = done.call if done is not None else self.views.get(appointment)
+        self.views.pop(appointment, None)
+        if view is not None:
+            self._ask_outcome(view)
+        self.changed()
+        return answer
+
+    async def record(self, appointment: str, outcome: ClerkOutcome, notes: str) -> Answer:
+        """The outcome of a call that ended, with the clerk's notes."""
+        answer = await self._request(
+            "record", Record(appointment=appointment, outcome=outcome, notes=notes)
+        )
+        if answer.ok:
+            self.drafts.forget(appointment)
+            if self.to_record is not None and self.to_record.appointment == appointment:
+                self.to_record = None
+        self.refresh_day()
+        self.changed()
+        await self._maybe_admit()
+        return answer
+
+    async def no_show(self, appointment: str) -> Answer:
+        """Close an appointment whose citizen never came (also one admitted who vanished)."""
+        answer = await self._request("end", End(appointment=appointment, outcome="no_show"))
+        if answer.ok:
+            # The hub tells the ending appliance nothing more: drop a call held for it here.
+            call = self.calls.pop(appointment, None)
+            self.views.pop(appointment, None)
+            if call is not None:
+                await call.close()
+        self.refresh_day()
+        self.changed()
+        return answer
+
+    def send(self, kind: Kind, on: bool) -> None:
+        """Camera off / mute (and back) for every call of this counter."""
+        self.sending.set(kind, on)
+        self.changed()
+
+    def keep_draft(self, appointment: str, notes: str) -> Answer:
+        """Keep the clerk's draft notes of a call of this counter's day (bounded)."""
+        ours = {entry.appointment for entry in self.day} | set(self.calls)
+        if self.to_record is not None:
+            ours.add(self.to_record.appointment)
+        try:
+            self.drafts.keep(appointment, notes, ours)
+        except DraftRefused as refused:
+            return Answer.refusal(refused.code, str(refused))
+        return Answer(True)
+
+    def screen_opened(self) -> None:
+        """A kiosk page connected: from now on it can be asked for outcomes."""
+        self.screens += 1
+
+    def screen_closed(self) -> None:
+        """A kiosk page went away; if it was the last one, auto-admit need not wait for it."""
+        self.screens -= 1
+        if not self.screens and self.to_record is not None and self.options.auto_admit:
+            self._admit_task = asyncio.ensure_future(self._maybe_admit())
+
+    def _ask_outcome(self, view: CallView) -> None:
+        """Have the kiosk ask for the ended call's outcome. Without a kiosk nobody can be
+        asked: the hang-up's outcome stands, with no `record` step (docs/operations.md)."""
+        if self.options.ask_outcomes:
+            self.to_record = view
+
+    # --- what the hub tells ---
+
+    async def on_hello(self, hello: Hello) -> None:
+        """Connected: who we are, the clerk whose session was resumed, the call we hold."""
+        self.clerk = hello.clerk
+        self.counter = hello.counter
+        self.lobby = hello.lobby
+        if self.clerk is None:
+            self.clerk_session = None  # expired or signed out elsewhere
+        if self.clerk is None and self.options.clerk_username:
+            await self.sign_in(self.options.clerk_username, self.options.clerk_password or "")
+        held = hello.call
+        if held is not None and held.appointment in self.unsent_ends:
+            await self._request("end", End(appointment=held.appointment, outcome="done"))
+        elif held is not None:
+            self._hold(held)  # its fresh offer follows (`peer_rejoined`), or came early
+        self.unsent_ends.clear()
+        self.hello.set()
+        self.link_changed("online")
+        self.refresh_day()
+        self.changed()
+        await self._maybe_admit()
+
+    async def on_lobby(self, lobby: Lobby) -> None:
+        """Who waits for this counter (and for counters nobody serves)."""
+        self.lobby = lobby
+        self.refresh_day()
+        self.changed()
+        await self._maybe_admit()
+
+    async def on_day_changed(self, _news: DayChanged) -> None:
+        """A booking, move, cancellation or device check at this counter: fetch the day."""
+        self.refresh_day()
+
+    async def on_call(self, view: CallView) -> None:
+        """A held call's state changed."""
+        appointment = view.appointment
+        if view.state == "ended":
+            call = self.calls.pop(appointment, None)
+            self.views.pop(appointment, None)
+            if call is not None:
+                await call.close()
+                # Ended by the hub (dropped, or the clerk's end from elsewhere): still ask.
+                if self.to_record is None and view.outcome in ("done", "dropped"):
+                    self._ask_outcome(view)
+            self.refresh_day()
+            self.changed()
+            await self._maybe_admit()
+        elif appointment in self.calls:
+            self.views[appointment] = view
+            self.changed()
+
+    async def on_signal(self, signal: ApplianceSignal) -> None:
+        """The citizen's offer or candidate; kept for a while if the call is not held yet."""
+        call = self.calls.get(signal.appointment)
+        if call is None:
+            self._early.keep(signal)
+            return
+        await call.apply([signal])
+
+    async def on_peer_left(self, notice: PeerNotice) -> None:
+        """The citizen lost the connection; a new offer will follow their return."""
+        log.info("citizen of %s left; waiting for a new offer", notice.appointment)
+        call = self.calls.get(notice.appointment)
+        if call is not None:
+            call.lost()
+            self.changed()
+
+    async def on_peer_rejoined(self, notice: PeerNotice) -> None:
+        """The citizen is back; their new offer follows."""
+        log.info("citizen of %s is back; a new offer follows", notice.appointment)
+
+    async def on_revoked(self, revoked: Revoked) -> None:
+        """IT revoked this device: the refusal stays on screen."""
+        log.error("this device was revoked (%s): stopping", revoked.reason)
+        self.link_changed("refused")
+
+    # --- the day ---
+
+    def refresh_day(self) -> None:
+        """Fetch the counter's day soon (once for a burst of news); only for a clerk."""
+        if self.clerk is None:
+            return
+        self._day_stale = True
+        if self._day_task is None or self._day_task.done():
+            self._day_task = asyncio.ensure_future(self._fetch_day())
+
+    async def _fetch_day(self) -> None:
+        # News that arrives while a fetch is under way may postdate the hub's answer: fetch
+        # again then, so the last change is never left for the minute's refresh.
+        while self._day_stale:
+            await asyncio.sleep(DAY_COALESCE_S)
+            self._day_stale = False
+            day = _read(Day, await self._request("day", Empty()))
+            if day is not None:
+                self.day = day.day
+                self.changed()
+
+    async def keep_day_fresh(self) -> None:
+        """Refetch the day every minute too: time alone changes it (a citizen becomes late)."""
+        while True:
+            await asyncio.sleep(DAY_REFRESH_S)
+            if self.link == "online":
+                self.refresh_day()
+
+    # --- calls ---
+
+    async def _maybe_admit(self) -> None:
+        """With auto-admit (demo, tests): let the first waiting citizen in when free, and
+        not while the kiosk still asks for the last call's outcome (the clerk answers first).
+        With no kiosk page open nobody can answer: the hang-up's outcome stands."""
+        if not self.options.auto_admit or self.calls or self.clerk is None:
+            return
+        if self.to_record is not None:
+            if self.screens:
+                return
+            log.info("no screen open: outcome of %s not asked", self.to_record.appointment)
+            self.to_record = None
+            self.changed()
+        first = self.lobby.first_waiting() if self.lobby is not None else None
+        if first is not None:
+            await self.admit(first.appointment)
+
+    def _hold(self, held: HeldCall) -> CallMediaSession:
+        """Hold a call: its media session, and any signals that came before it."""
+        appointment = held.appointment
+        self.views[appointment] = held.view()
+        call = self.calls.get(appointment)
+        if call is None:
+            call = self.calls[appointment] = self.media.open_call(
+                appointment, held.ice_servers, self.forward, self.changed
+            )
+            early = self._early.take(appointment)
+            if early:
+                call.apply_soon(early)
+        return call
+
+    async def close(self) -> None:
+        """Hang up every call (the hub learns of it when the link closes)."""
+        for call in list(self.calls.values()):
+            await call.close()
+        self.calls.clear()
+        for task in (self._day_task, self._admit_task):
+            if task is not None:
+                task.cancel()
+
+
+def _read(model: type[T], answer: Answer) -> T | None:
+    """The answer's data as `model`, or None when refused or not what the protocol says."""
+    if not answer.ok:
+        return None
+    try:
+        return model.read(answer.data)
+    except ValidationError as exc:
+        log.warning("hub answered in a form this appliance does not read: %s", exc)
+        return None

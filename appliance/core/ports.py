@@ -1,0 +1,88 @@
+"""What the core needs from its adapters, as interfaces: the hub (requests and their answers)
+and the media of a call. The core imports no adapter; the daemon hands it implementations."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from protocol.base import Request
+from protocol.kiosk import CallMedia, Quality
+from protocol.signalling import ApplianceSignal, IceServer
+
+HUB_UNREACHABLE = "hub_unreachable"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The hub's acknowledgement of one request: the data on success, or the refusal."""
+
+    ok: bool
+    data: dict[str, Any] = field(default_factory=dict)
+    code: str | None = None
+    message: str = ""
+
+    @classmethod
+    def unreachable(cls) -> Answer:
+        """No answer: the hub could not be reached."""
+        return cls(False, code=HUB_UNREACHABLE, message="no hub")
+
+    @classmethod
+    def refusal(cls, code: str, message: str) -> Answer:
+        """Refused here, without asking the hub."""
+        return cls(False, code=code, message=message)
+
+
+class Hub(Protocol):
+    """The hub link: sends a request and waits for its acknowledgement."""
+
+    async def request(self, event: str, payload: Request) -> Answer:
+        """Send `payload` as `event`; an unreachable hub gives Answer.unreachable()."""
+        ...
+
+
+Send = Callable[[str, Request], Awaitable[None]]
+
+
+class CallMediaSession(Protocol):
+    """One call's media (a peer connection); it reports changes through `changed`."""
+
+    appointment: str
+    media: CallMedia
+    quality: Quality
+    connected_since: float | None
+
+    async def apply(self, signals: Sequence[ApplianceSignal]) -> None:
+        """Apply the citizen's signals in order (an offer rebuilds the connection)."""
+        ...
+
+    def apply_soon(self, signals: Sequence[ApplianceSignal]) -> None:
+        """Apply signals kept from before the call was held, in the background."""
+        ...
+
+    def lost(self) -> None:
+        """The citizen's connection dropped: media is lost until a new offer."""
+        ...
+
+    async def close(self) -> None:
+        """Hang up: close the connection and stop its media."""
+        ...
+
+
+class Media(Protocol):
+    """Opens calls' media sessions and closes the devices at the end."""
+
+    def open_call(
+        self,
+        appointment: str,
+        ice_servers: Sequence[IceServer],
+        send: Send,
+        changed: Callable[[], None],
+    ) -> CallMediaSession:
+        """A new media session for one call."""
+        ...
+
+    async def close(self) -> None:
+        """Release the devices (let the speaker finish what it has)."""
+        ...

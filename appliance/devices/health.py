@@ -1,0 +1,111 @@
+"""Liveness of the devices: while a screen is open the camera is read (the clerk's own picture,
+a thumbnail) and the microphone listened to; one that delivers nothing for a while is reported
+`stalled`, a missing one `absent`. The core gets a report whenever it changes."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, cast
+
+from appliance.core.state import DeviceReport
+from appliance.devices import Devices
+from appliance.media.feed import Feed, Stream
+from protocol.kiosk import DeviceHealth
+
+if TYPE_CHECKING:
+    from av import VideoFrame
+
+STALLED_S = 2.0  # a camera or microphone silent this long is reported
+CHECK_S = 1.0
+# The clerk's own picture is a thumbnail: a third of the camera's rate at 320 px wide is plenty,
+# and leaves the screen's time to the citizen's picture.
+SELF_VIEW_EVERY = 3
+SELF_VIEW_WIDTH = 320
+
+
+class DeviceMonitor:
+    """Reads the devices while someone looks, and reports their health."""
+
+    def __init__(
+        self,
+        devices: Devices,
+        feed: Feed,
+        report: Callable[[DeviceReport], None],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.devices = devices
+        self.feed = feed
+        self.report = report
+        self.clock = clock
+        self._reading_since: float | None = None  # when the self view started reading
+        self._heard_at: float | None = None
+
+    async def run(self) -> None:
+        """Until cancelled: the self view while screens are open, and a check every second."""
+        await asyncio.gather(self._self_view(), self._check())
+
+    async def _check(self) -> None:
+        while True:
+            self.report(self.health())
+            await asyncio.sleep(CHECK_S)
+
+    def health(self) -> DeviceReport:
+        """What the checks find now."""
+        return DeviceReport(
+            camera=self._camera(),
+            microphone=self._microphone(),
+            speaker="ok",
+            scanner="absent",
+        )
+
+    def _camera(self) -> DeviceHealth:
+        """ok, or stalled when the camera delivered nothing for a while (once it is read)."""
+        if not self.feed.readers or self._reading_since is None:
+            return "ok"  # nobody looks: the camera is not read
+        last = self.feed.last_video.get(Stream.SELF, self._reading_since)
+        return "ok" if self.clock() - last < STALLED_S else "stalled"
+
+    def _microphone(self) -> DeviceHealth:
+        """ok, or stalled when the microphone delivered nothing for a while."""
+        if self.devices.microphone is None:
+            return "absent"
+        if self._reading_since is None:
+            return "ok"
+        last = self._heard_at if self._heard_at is not None else self._reading_since
+        return "ok" if self.clock() - max(last, self._reading_since) < STALLED_S else "stalled"
+
+    async def _listen(self) -> None:
+        """Read the microphone while the camera is read, to see that it delivers."""
+        microphone = self.devices.microphone
+        if microphone is None:
+            return
+        track = self.devices.relay.subscribe(microphone, buffered=False)
+        try:
+            while True:
+                await track.recv()
+                self._heard_at = self.clock()
+        finally:
+            track.stop()
+
+    async def _self_view(self) -> None:
+        """The clerk's own picture (and a check of the microphone), while a screen is open."""
+        while True:
+            await self.feed.watched.wait()
+            track = self.devices.relay.subscribe(self.devices.camera, buffered=False)
+            self._reading_since = self.clock()
+            listening = asyncio.ensure_future(self._listen())
+            count = 0
+            try:
+                while self.feed.readers:
+                    frame = cast("VideoFrame", await track.recv())
+                    count += 1
+                    if count % SELF_VIEW_EVERY == 0:
+                        height = frame.height * SELF_VIEW_WIDTH // frame.width & ~1
+                        small = frame.reformat(SELF_VIEW_WIDTH, height, "yuv420p")
+                        self.feed.video(Stream.SELF, small)
+            finally:
+                track.stop()
+                listening.cancel()
+                self._reading_since = None
