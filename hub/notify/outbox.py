@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.engine import Connection
 
+from hub.booking.status import Status
 from hub.links import links_for
 from hub.notify.compose import MailFacts, compose
 from hub.notify.sealing import Sealer
@@ -152,9 +153,10 @@ def deliver_due(
             mail = session.get(MailRow, mail_id)
             appt = session.get(AppointmentRow, mail.appointment_id) if mail else None
         assert mail is not None and appt is not None
-        stale = (mail.kind == "reminder" and (appt.status != "booked" or appt.start_at <= now)) or (
-            mail.kind == "hold" and appt.status != "held"
-        )
+        # A reminder only for a booking still to come; the hold mail only while it is held.
+        stale = (
+            mail.kind == "reminder" and (appt.status != Status.BOOKED or appt.start_at <= now)
+        ) or (mail.kind == "hold" and appt.status != Status.HELD)
         if stale:
             _record(store, mail_id, status="cancelled", claimed_until=None)
             report.withdrawn.append(mail_id)

@@ -20,6 +20,7 @@ from hub.booking.catalogue import Service
 from hub.booking.rules import BookingError, BookingPolicy, SlotTaken
 from hub.booking.schedule import Interval
 from hub.booking.slots import BusyTimes, counters_offering, free_slots, grid_units
+from hub.booking.status import OCCUPYING, Status, check_changeable
 from hub.booking.timezone import require_aware
 from hub.booking.tokens import hash_token, join_token_for, new_token
 from hub.notify.outbox import MailPolicy
@@ -46,7 +47,7 @@ class Appointment:
     service_id: str
     start: datetime
     end: datetime
-    status: str
+    status: Status
     name: str
     email: str
     locale: str
@@ -183,7 +184,7 @@ _OPEN_FOR_EMAIL = (
     .select_from(APPOINTMENTS)
     .where(
         APPOINTMENTS.c.email == bindparam("email"),
-        APPOINTMENTS.c.status.in_(("booked", "held")),
+        APPOINTMENTS.c.status.in_(OCCUPYING),
         APPOINTMENTS.c.end_at > bindparam("now", type_=UTCDateTime()),
     )
     .scalar_subquery()
@@ -262,7 +263,7 @@ def _release_expired_holds(
 ) -> int:
     """Give the slots of unconfirmed holds back (those on the given units, or all of them)."""
     expired = select(APPOINTMENTS.c.id).where(
-        APPOINTMENTS.c.status == "held", APPOINTMENTS.c.hold_until <= now
+        APPOINTMENTS.c.status == Status.HELD, APPOINTMENTS.c.hold_until <= now
     )
     if counters is not None and units is not None:
         # Start from the occupancy rows (primary key), not from all held appointments.
@@ -273,7 +274,7 @@ def _release_expired_holds(
             .where(
                 OCCUPANCY.c.counter_id.in_(counters),
                 OCCUPANCY.c.minute.in_(units),
-                APPOINTMENTS.c.status == "held",
+                APPOINTMENTS.c.status == Status.HELD,
                 APPOINTMENTS.c.hold_until <= now,
             )
         )
@@ -283,7 +284,7 @@ def _release_expired_holds(
         conn.execute(
             update(APPOINTMENTS)
             .where(APPOINTMENTS.c.id.in_(ids))
-            .values(status="released", updated_at=now)
+            .values(status=Status.RELEASED, updated_at=now)
         )
     return len(ids)
 
@@ -368,7 +369,7 @@ def book(
             service.id,
             slot.start,
             slot.end,
-            "held" if hold else "booked",
+            Status.HELD if hold else Status.BOOKED,
             request.name,
             request.email,
             request.locale,
@@ -464,17 +465,6 @@ def find_by_manage_token(store: Store, manage_token: str) -> Appointment:
     return retrying(read)
 
 
-def _changeable(row: AppointmentRow, now: datetime) -> None:
-    if row.status == "cancelled":
-        raise BookingError("appointment_cancelled")
-    if row.status == "released" or (
-        row.status == "held" and row.hold_until is not None and row.hold_until <= now
-    ):
-        raise BookingError("hold_expired")
-    if row.start_at <= now:
-        raise BookingError("appointment_past")
-
-
 def reschedule(
     store: Store,
     policy: BookingPolicy,
@@ -496,7 +486,7 @@ def reschedule(
             row = _owned(session, appointment_id, manage_token, lock=True)
             service_id = row.service_id
             counters.add(row.counter_id)
-            _changeable(row, now)
+            check_changeable(row.status, row.hold_until, row.start_at, now)
             service = _service(catalogue, row.service_id)
             slot, offering = _requested_slot(catalogue, policy, now, service, start)
             units = grid_units(slot)
@@ -508,7 +498,7 @@ def reschedule(
             row.updated_at, row.revision = now, row.revision + 1
             session.flush()
             if mails is not None:
-                kind = "hold" if row.status == "held" else "rescheduled"
+                kind = "hold" if row.status == Status.HELD else "rescheduled"
                 mails.enqueue(conn, row.id, manage_token, kind, slot.start, now, row.revision)
             return Appointment.of(row)
 
@@ -527,7 +517,7 @@ def _transition(
     manage_token: str,
     mails: MailPolicy | None,
     *,
-    done: str,
+    done: Status,
     change: Callable[[Session, AppointmentRow], None],
     mail_kind: str,
 ) -> Appointment:
@@ -541,7 +531,7 @@ def _transition(
             row = _owned(session, appointment_id, manage_token, lock=True)
             if row.status == done:
                 return Appointment.of(row)
-            _changeable(row, now)
+            check_changeable(row.status, row.hold_until, row.start_at, now)
             changed.add(row.counter_id)
             change(session, row)
             row.updated_at = now
@@ -574,7 +564,7 @@ def cancel(
 
     def change(session: Session, row: AppointmentRow) -> None:
         session.execute(delete(OccupancyRow).where(OccupancyRow.appointment_id == row.id))
-        row.status, row.cancelled_at, row.revision = "cancelled", now, row.revision + 1
+        row.status, row.cancelled_at, row.revision = Status.CANCELLED, now, row.revision + 1
 
     return _transition(
         store,
@@ -582,7 +572,7 @@ def cancel(
         appointment_id,
         manage_token,
         mails,
-        done="cancelled",
+        done=Status.CANCELLED,
         change=change,
         mail_kind="cancelled",
     )
@@ -598,7 +588,7 @@ def confirm(
     """Turn a hold into a booking (the citizen clicked the link in the e-mail in time)."""
 
     def change(_session: Session, row: AppointmentRow) -> None:
-        row.status, row.hold_until = "booked", None
+        row.status, row.hold_until = Status.BOOKED, None
 
     return _transition(
         store,
@@ -606,7 +596,7 @@ def confirm(
         appointment_id,
         manage_token,
         mails,
-        done="booked",
+        done=Status.BOOKED,
         change=change,
         mail_kind="confirmation",
     )

@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from hub.booking.status import ON_THE_DAY, Status
 from hub.booking.tokens import hash_token, looks_like_token
 from hub.calls.estimate import Wait, estimate
 from hub.calls.lifecycle import (
@@ -197,9 +198,9 @@ def citizen_join(
             )
             if appointment is None:
                 raise CallRefused(Refusal.UNKNOWN, "this join link is not valid")
-            if appointment.status in ("cancelled", "released"):
+            if appointment.status.withdrawn:
                 raise CallRefused(Refusal.CANCELLED, "this appointment was cancelled")
-            if appointment.status == "held":
+            if not appointment.status.joinable:
                 raise CallRefused(Refusal.NOT_CONFIRMED, "this appointment is not confirmed")
             row = _locked(session, appointment, now)
             if row.state == State.ENDED:
@@ -401,7 +402,7 @@ def day(store: Store, counter_id: int, start: datetime, end: datetime) -> list[A
         select(AppointmentRow, CallRow)
         .outerjoin(CallRow, CallRow.appointment_id == AppointmentRow.id)
         .where(AppointmentRow.start_at >= start, AppointmentRow.start_at < end)
-        .where(AppointmentRow.status.in_(("booked", "cancelled")))
+        .where(AppointmentRow.status.in_(ON_THE_DAY))
         .where((AppointmentRow.counter_id == counter_id) | (CallRow.counter_id == counter_id))
         .order_by(AppointmentRow.start_at)
     )
@@ -414,7 +415,7 @@ def day(store: Store, counter_id: int, start: datetime, end: datetime) -> list[A
                 appointment.end_at,
                 appointment.name,
                 appointment.locale,
-                appointment.status == "cancelled",
+                appointment.status == Status.CANCELLED,
                 appointment.device_check,
                 _call(row, appointment) if row is not None else None,
             )
@@ -463,7 +464,7 @@ def start_of(store: Store, join_token: str) -> datetime | None:
 class LinkState:
     """What a join link opens: enough to decide whether it may still do anything."""
 
-    status: str
+    status: Status
     start: datetime
     end: datetime
     call_ended: bool
@@ -704,7 +705,7 @@ def _settle(
     citizen_gone = row.citizen_sid is None or gone(row.citizen_seen_at)
     state = State(row.state)
     if state is State.WAITING:
-        if appointment.status in ("cancelled", "released"):  # cancelled from the manage link
+        if appointment.status.withdrawn:  # cancelled from the manage link, or never confirmed
             return Event.END, Outcome.CANCELLED
         if now > window.closes(appointment.end_at):
             return Event.END, Outcome.NO_SHOW

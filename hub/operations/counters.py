@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from hub.booking.schedule import DayHours, Interval, OpeningPeriod, Span, WeeklySchedule
 from hub.booking.slots import grid_units
 from hub.store import Store
-from hub.store.catalogue import counter_schedule, staffed
+from hub.store.catalogue import counter_schedule, staffed, taking_time
 from hub.store.models import (
     AppointmentRow,
     CallRow,
@@ -126,10 +126,7 @@ def _upcoming(session: Session, counter_id: int, now: datetime) -> list[Appointm
             .where(
                 AppointmentRow.counter_id == counter_id,
                 AppointmentRow.start_at > now,
-                or_(
-                    AppointmentRow.status == "booked",
-                    (AppointmentRow.status == "held") & (AppointmentRow.hold_until > now),
-                ),
+                taking_time(now),
             )
             .order_by(AppointmentRow.start_at)
         )

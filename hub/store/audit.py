@@ -5,9 +5,8 @@ from __future__ import annotations
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from hub.booking.status import OCCUPYING
 from hub.store.models import AppointmentRow
-
-HOLDING = ("booked", "held")  # statuses that keep a counter's time
 
 
 def double_bookings(session: Session) -> int:
@@ -27,6 +26,6 @@ def double_bookings(session: Session) -> int:
                 or_(a.start_at < b.start_at, a.id < b.id),
             ),
         )
-        .where(a.status.in_(HOLDING), b.status.in_(HOLDING))
+        .where(a.status.in_(OCCUPYING), b.status.in_(OCCUPYING))
     )
     return int(session.scalar(query) or 0)

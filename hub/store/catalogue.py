@@ -23,6 +23,7 @@ from hub.booking.schedule import (
     WeeklySchedule,
 )
 from hub.booking.slots import BusyTimes, Counter
+from hub.booking.status import Status
 from hub.store.models import (
     AppointmentRow,
     CounterExceptionRow,
@@ -102,6 +103,15 @@ def counter_schedule(row: CounterRow) -> WeeklySchedule:
 def staffed():  # noqa: ANN201 - an SQL expression
     """True for counters with an unrevoked appliance enrolled."""
     return exists().where(DeviceRow.counter_id == CounterRow.id, DeviceRow.revoked_at.is_(None))
+
+
+def taking_time(now: datetime):  # noqa: ANN201 - an SQL expression
+    """True for appointments that keep their counter's time at `now` (`Status.takes_time`):
+    booked, or held and the hold not yet expired."""
+    return or_(
+        AppointmentRow.status == Status.BOOKED,
+        and_(AppointmentRow.status == Status.HELD, AppointmentRow.hold_until > now),
+    )
 
 
 @dataclass(frozen=True)
@@ -188,10 +198,7 @@ def busy_times(session: Session, window: Interval, now: datetime) -> BusyTimes:
                 type_coerce(AppointmentRow.end_at, raw),
             )
             .where(
-                or_(
-                    AppointmentRow.status == "booked",
-                    and_(AppointmentRow.status == "held", AppointmentRow.hold_until > now),
-                ),
+                taking_time(now),
                 AppointmentRow.start_at < window.end,
                 AppointmentRow.start_at > window.start - MAX_DURATION,
                 AppointmentRow.end_at > window.start,

@@ -23,7 +23,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from hub.store.types import UTCDateTime
+from hub.booking.status import Status
+from hub.store.types import StatusColumn, UTCDateTime
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -184,7 +185,7 @@ class AppointmentRow(Base):
     counter_id: Mapped[int] = mapped_column(ForeignKey("counters.id"))
     start_at: Mapped[datetime] = mapped_column(UTCDateTime)
     end_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    status: Mapped[str] = mapped_column(String(16), default="booked")
+    status: Mapped[Status] = mapped_column(StatusColumn, default=Status.BOOKED)
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str] = mapped_column(String(320))
     locale: Mapped[str] = mapped_column(String(8), default="de")
@@ -202,7 +203,7 @@ class AppointmentRow(Base):
     device_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     __table_args__ = (
         CheckConstraint("start_at < end_at", name="span"),
-        CheckConstraint("status IN ('held', 'booked', 'cancelled', 'released')", name="status"),
+        CheckConstraint(f"status IN ({', '.join(repr(s.value) for s in Status)})", name="status"),
         Index("ix_appointments_start_at", "start_at"),
         Index("ix_appointments_email", "email"),
         Index("ix_appointments_hold_until", "hold_until"),
