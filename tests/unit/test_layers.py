@@ -32,3 +32,25 @@ def test_the_pages_and_the_json_api_do_not_import_each_other(front_end, other):
         if module == other or module.startswith(f"{other}.")
     )
     assert not crossing
+
+
+def test_the_hub_imports_nothing_from_the_appliance():
+    """`buergeramt appliance` is registered by appliance/ (an entry point), the demo starts it as
+    a child process: the hub runs without the appliance package and its libraries."""
+    crossing = sorted(
+        f"{file}: {module}"
+        for file, module in imports("hub")
+        if module == "appliance" or module.startswith("appliance.")
+    )
+    assert not crossing
+
+
+def test_the_command_line_modules_never_import_their_root_group():
+    """hub/cli/__init__.py imports the sub-command modules; they share hub/cli/common.py."""
+    back = sorted(
+        f"{file}: {module}"
+        for file, module in imports("hub/cli")
+        if file != "hub/cli/__init__.py"
+        and (module == "hub.cli" or module.rsplit(".", 1)[0] == "hub.cli")
+    )
+    assert not back

@@ -1,4 +1,4 @@
-"""`buergeramt counters …`: hours, exceptions, in and out of service.
+"""`buergeramt counters …`: add, hours, exceptions, in and out of service.
 
 The rules are in hub.operations.counters; this only parses and prints."""
 
@@ -8,7 +8,34 @@ from datetime import UTC, datetime
 
 import click
 
-from hub.cli import _settings, _store, counters
+from hub.cli.common import current_settings, open_store
+
+
+@click.group()
+def counters() -> None:
+    """Counters (one clerk each) and their schedules."""
+
+
+@counters.command("add")
+@click.argument("name")
+@click.option("--schedule", "schedule_name", default="Standard", show_default=True)
+def counters_add(name: str, schedule_name: str) -> None:
+    """Add a counter keeping the named schedule (it takes bookings once an appliance is
+    enrolled for it: buergeramt devices add)."""
+    from sqlalchemy import select
+    from sqlalchemy.exc import IntegrityError
+
+    from hub.store.models import CounterRow, ScheduleRow
+
+    try:
+        with open_store(current_settings()).transaction() as session:
+            schedule = session.scalar(select(ScheduleRow).where(ScheduleRow.name == schedule_name))
+            if schedule is None:
+                raise click.ClickException(f"no schedule named {schedule_name!r}")
+            session.add(CounterRow(name=name, schedule_id=schedule.id))
+    except IntegrityError:
+        raise click.ClickException(f"a counter named {name!r} exists already") from None
+    click.echo(f"added counter {name!r}")
 
 
 def _counter_id(store, ref: str) -> int:  # noqa: ANN001 - Store is imported lazily
@@ -50,7 +77,7 @@ def counters_list() -> None:
     from hub.operations.counters import list_counters
 
     today = datetime.now(UTC).astimezone(BERLIN).date()
-    for c in list_counters(_store(_settings())):
+    for c in list_counters(open_store(current_settings())):
         state = "active" if c.active else "inactive"
         if not c.active:
             takes = "takes no bookings"
@@ -90,7 +117,7 @@ def counters_hours(counter: str, specs: tuple[str, ...], reset: bool) -> None:
         periods = None if reset else parse_hours(specs)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="hours") from None
-    store = _store(_settings())
+    store = open_store(current_settings())
     counter_id = _counter_id(store, counter)
     try:
         outside = set_hours(store, counter_id, periods, datetime.now(UTC))
@@ -130,7 +157,7 @@ def counters_exception_add(
         parsed = () if closed else parse_spans(spans or "")
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--hours") from None
-    store = _store(_settings())
+    store = open_store(current_settings())
     counter_id = _counter_id(store, counter)
     try:
         outside = set_exception(store, counter_id, day.date(), parsed, datetime.now(UTC), reason)
@@ -147,7 +174,7 @@ def counters_exception_remove(counter: str, day: datetime) -> None:
     """Drop a counter's exception for DATE: its weekly hours apply again."""
     from hub.operations.counters import CounterError, remove_exception
 
-    store = _store(_settings())
+    store = open_store(current_settings())
     counter_id = _counter_id(store, counter)
     try:
         remove_exception(store, counter_id, day.date())
@@ -168,7 +195,7 @@ def counters_activate(counter: str, without_appliance: bool) -> None:
     (buergeramt devices add), or at once with --without-appliance."""
     from hub.operations.counters import activate
 
-    store = _store(_settings())
+    store = open_store(current_settings())
     info = activate(store, _counter_id(store, counter), without_appliance)
     if info.takes_bookings:
         click.echo(f"counter {info.id} ({info.name}) is active and takes bookings")
@@ -194,7 +221,7 @@ def counters_deactivate(counter: str, move: bool) -> None:
     """
     from hub.operations.counters import UpcomingAppointments, deactivate, list_counters
 
-    store = _store(_settings())
+    store = open_store(current_settings())
     counter_id = _counter_id(store, counter)
     try:
         done = deactivate(store, counter_id, datetime.now(UTC), move)

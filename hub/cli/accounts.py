@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import click
 
-from hub.cli import _settings, _store, cli
+from hub.cli.common import current_settings, open_store
 
 
-@cli.group()
+@click.group()
 def devices() -> None:
     """Counter appliances and their credentials."""
 
@@ -22,7 +22,9 @@ def devices_add(counter_id: int, name: str) -> None:
     from hub.operations.accounts import AccountError, add_device
 
     try:
-        device, credential = add_device(_store(_settings()), counter_id, name, datetime.now(UTC))
+        device, credential = add_device(
+            open_store(current_settings()), counter_id, name, datetime.now(UTC)
+        )
     except AccountError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"device {device.id} ({device.name}) at counter {device.counter_name}")
@@ -35,9 +37,9 @@ def devices_list() -> None:
     """Every device with its counter, and whether it is online or revoked."""
     from hub.operations.accounts import list_devices
 
-    settings = _settings()
+    settings = current_settings()
     stale = timedelta(seconds=3 * settings.presence_seconds)
-    for d in list_devices(_store(settings), datetime.now(UTC), stale):
+    for d in list_devices(open_store(settings), datetime.now(UTC), stale):
         state = "revoked" if d.revoked else ("online" if d.online else "offline")
         click.echo(f"{d.id:4}  {d.name:32} {d.counter_name:24} {state}")
 
@@ -49,13 +51,13 @@ def devices_revoke(device_id: int) -> None:
     from hub.operations.accounts import AccountError, revoke_device
 
     try:
-        revoke_device(_store(_settings()), device_id, datetime.now(UTC))
+        revoke_device(open_store(current_settings()), device_id, datetime.now(UTC))
     except AccountError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"device {device_id} revoked")
 
 
-@cli.group()
+@click.group()
 def users() -> None:
     """Staff accounts (clerks sign in at appliances)."""
 
@@ -71,7 +73,12 @@ def users_add(username: str, role: str, display_name: str, password: str) -> Non
 
     try:
         user_id = add_user(
-            _store(_settings()), username, password, role, datetime.now(UTC), display_name
+            open_store(current_settings()),
+            username,
+            password,
+            role,
+            datetime.now(UTC),
+            display_name,
         )
     except AccountError as exc:
         raise click.ClickException(str(exc)) from None
