@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import field_serializer
-
 from protocol.base import News
 from protocol.limits import AppointmentId
 from protocol.signalling import IceServer
@@ -26,10 +24,6 @@ class Status(News):
     service: ServiceView
     wait: WaitView | None
     ice_servers: list[IceServer] | None = None
-
-    @field_serializer("ice_servers")
-    def _servers(self, servers: list[IceServer] | None) -> list[dict[str, Any]] | None:
-        return None if servers is None else [server.wire() for server in servers]
 
     def wire(self) -> dict[str, Any]:
         """Without `ice_servers` before the call is under way."""

@@ -11,7 +11,7 @@ from typing import Literal
 
 from protocol import appliance, citizen, kiosk
 from protocol.base import Empty, News, Ok, Request
-from protocol.signalling import ApplianceMedia, ApplianceSignal, Media, Signal
+from protocol.signalling import ApplianceMedia, ApplianceSignal, Media, MediaRecorded, Signal
 from protocol.views import CallView, Lobby
 
 Direction = Literal["to_server", "to_client"]
@@ -50,7 +50,7 @@ EVENTS: tuple[EventSpec, ...] = (
         "to_server",
         Media,
         "the page's peer connection: connected → in_call, disconnected → reconnecting",
-        Ok,
+        MediaRecorded,
     ),
     EventSpec(CITIZEN, "hangup", "to_server", Empty, "ends the call as done", Ok),
     # /citizen, hub → page
@@ -124,7 +124,7 @@ EVENTS: tuple[EventSpec, ...] = (
         "to_server",
         ApplianceMedia,
         "as for the citizen",
-        Ok,
+        MediaRecorded,
     ),
     EventSpec(
         APPLIANCE,

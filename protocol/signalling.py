@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SerializerFunctionWrapHandler, model_serializer, model_validator
 
 from protocol.base import News, Request
 from protocol.limits import MAX_CANDIDATE, MAX_SDP, AppointmentId
-from protocol.vocabulary import MediaState
+from protocol.vocabulary import CallStateName, MediaState
 
 
 class Candidate(Request):
@@ -69,6 +69,13 @@ class ApplianceMedia(Media):
     appointment: AppointmentId
 
 
+class MediaRecorded(News):
+    """`media` done: where the call stands now."""
+
+    ok: Literal[True] = True
+    state: CallStateName
+
+
 class IceServer(News):
     """An RTCIceServer dictionary (TURN with credentials that expire)."""
 
@@ -76,6 +83,8 @@ class IceServer(News):
     username: str | None = None
     credential: str | None = None
 
-    def wire(self) -> dict[str, Any]:
-        """STUN servers carry no credential fields at all."""
-        return self.model_dump(mode="json", exclude_none=True)
+    @model_serializer(mode="wrap")
+    def _without_none(self, handler: SerializerFunctionWrapHandler) -> Any:
+        # STUN servers carry no credential fields at all, also inside a call or a status (a
+        # serializer here, unlike an exclude_none in wire(), applies wherever one is nested).
+        return {key: value for key, value in handler(self).items() if value is not None}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field, field_serializer, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
 
 from protocol.base import News
 from protocol.limits import AppointmentId
@@ -54,10 +54,6 @@ class HeldCall(CallView):
 
     ice_servers: list[IceServer] = Field(default_factory=list)
 
-    @field_serializer("ice_servers")
-    def _servers(self, servers: list[IceServer]) -> list[dict[str, Any]]:
-        return [server.wire() for server in servers]
-
     def view(self) -> CallView:
         """The call without its ICE servers."""
         return CallView.model_validate(self.model_dump(exclude={"ice_servers"}))
@@ -106,6 +102,12 @@ def empty_as_none(value: Any) -> Any:
     return None if value == {} else value
 
 
+class NoLobby(BaseModel):
+    """No lobby: `{}` (no clerk is signed in)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
 class WithLobby(News):
     """A message carrying a lobby that is `{}` until a clerk is signed in."""
 
@@ -113,6 +115,7 @@ class WithLobby(News):
 
     _no_lobby = field_validator("lobby", mode="before")(empty_as_none)
 
+    # Annotated with what it returns, so the exported JSON Schema says "a lobby or {}".
     @field_serializer("lobby")
-    def _lobby(self, lobby: Lobby | None) -> dict[str, Any]:
-        return lobby.wire() if lobby is not None else {}
+    def _lobby(self, lobby: Lobby | None) -> Lobby | NoLobby:
+        return lobby if lobby is not None else NoLobby()

@@ -10,27 +10,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from protocol.vocabulary import CLERK_OUTCOMES, CallState
+from protocol.vocabulary import Outcome as Outcome  # re-exported: the hub's one name for it
 
-class State(StrEnum):
-    """Where a call stands."""
-
-    SCHEDULED = "scheduled"
-    WAITING = "waiting"
-    ADMITTED = "admitted"
-    CONNECTING = "connecting"
-    IN_CALL = "in_call"
-    RECONNECTING = "reconnecting"
-    ENDED = "ended"
-
-
-class Outcome(StrEnum):
-    """How an ended call ended."""
-
-    DONE = "done"
-    FOLLOW_UP = "follow_up"  # talked, but the matter needs more work afterwards
-    NO_SHOW = "no_show"
-    CANCELLED = "cancelled"
-    DROPPED = "dropped"
+# The states and outcomes are the protocol's words (protocol.vocabulary), named once for the
+# hub, the appliance and the docs; the hub calls a call's state `State`.
+State = CallState
 
 
 class Event(StrEnum):
@@ -74,7 +59,7 @@ _ENDINGS: dict[State, frozenset[Outcome]] = {
     },
 }
 # What the clerk may record after a call ended (the one-tap outcome screen).
-RECORDABLE = frozenset({Outcome.DONE, Outcome.FOLLOW_UP, Outcome.NO_SHOW})
+RECORDABLE = frozenset(CLERK_OUTCOMES)
 
 
 class CallError(Exception):

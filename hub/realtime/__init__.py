@@ -25,7 +25,7 @@ def init_app(app: Flask) -> None:
     from hub.realtime.notices import APPLIANCE, CITIZEN
     from hub.realtime.origin import OriginGuard
     from hub.realtime.registry import Registry
-    from hub.realtime.schemas import MAX_MESSAGE_BYTES
+    from protocol.limits import MAX_MESSAGE_BYTES
 
     settings = app.extensions["settings"]
     # This app's namespaces only (tests build many apps); internal, so not in the stubs.

@@ -31,7 +31,7 @@ from hub.realtime.notices import (
     citizen_room,
     counter_room,
     day_view,
-    ice_for,
+    held_call,
     lobby_for,
     publish_lobby,
     record_media,
@@ -41,15 +41,23 @@ from hub.realtime.notices import (
     tell_peer,
 )
 from hub.realtime.registry import Connection
-from hub.realtime.schemas import (
-    ApplianceMedia,
-    ApplianceSignal,
+from protocol.appliance import (
+    Admitted,
+    CallDone,
     CallRef,
-    Empty,
+    Clerk,
+    Counter,
+    Day,
+    Device,
     End,
+    Hello,
     Record,
+    SignedIn,
     SignIn,
 )
+from protocol.base import Empty, Ok
+from protocol.limits import VERSION
+from protocol.signalling import ApplianceMedia, ApplianceSignal
 
 
 class ApplianceNamespace(GuardedNamespace):
@@ -84,13 +92,14 @@ class ApplianceNamespace(GuardedNamespace):
                 # Told only after `hello`: the citizen answers with a fresh offer, which must
                 # not reach the appliance before it knows it holds the call again.
                 rejoined = partial(tell_peer, "peer_rejoined", call, to_citizen=True)
-        hello = {
-            "device": {"id": device.id, "name": device.name, "counter": device.counter_id},
-            "counter": {"id": device.counter_id, "name": device.counter_name},
-            "clerk": _clerk(conn),
-            "call": _with_ice(call) if call else None,
-            "lobby": lobby_for(device.counter_id) if clerk else {},
-        }
+        hello = Hello(
+            protocol=VERSION,
+            device=Device(id=device.id, name=device.name, counter=device.counter_id),
+            counter=Counter(id=device.counter_id, name=device.counter_name),
+            clerk=_clerk(conn),
+            call=held_call(call) if call else None,
+            lobby=lobby_for(device.counter_id) if clerk else None,  # None: `{}` on the wire
+        )
         send_after_connect("hello", sid, hello, APPLIANCE, then=rejoined)
         reg.lobby_changed()
 
@@ -127,12 +136,11 @@ class ApplianceNamespace(GuardedNamespace):
             return refuse("sign_in_failed", "wrong user name or password")
         conn.clerk, conn.clerk_token = signed
         join_room(counter_room(conn.appliance.counter_id))
-        return {
-            "ok": True,
-            "clerk": _clerk(conn),
-            "session": conn.clerk_token,
-            "lobby": lobby_for(conn.appliance.counter_id),
-        }
+        return SignedIn(
+            clerk=_signed_in(conn),
+            session=signed[1],
+            lobby=lobby_for(conn.appliance.counter_id),
+        ).wire()
 
     def on_sign_out(self, data: Any = None) -> dict[str, Any]:
         """The clerk signs out; calls under way go on, but nobody new is admitted."""
@@ -142,7 +150,7 @@ class ApplianceNamespace(GuardedNamespace):
             accounts.sign_out(store(), conn.clerk_token, now())
         conn.clerk, conn.clerk_token = None, None
         leave_room(counter_room(conn.appliance.counter_id))
-        return {"ok": True}
+        return Ok().wire()
 
     def on_admit(self, data: Any = None) -> dict[str, Any]:
         """Let a waiting citizen in; both sides get the ICE servers."""
@@ -161,7 +169,7 @@ class ApplianceNamespace(GuardedNamespace):
         conn.calls.add(appointment)
         join_room(appliance_room(appointment))
         tell(call)
-        return {"ok": True, "call": _with_ice(call)}
+        return Admitted(call=held_call(call)).wire()
 
     def _held(self, appointment: str) -> uuid.UUID:
         key = uuid.UUID(appointment)
@@ -177,7 +185,7 @@ class ApplianceNamespace(GuardedNamespace):
             "signal", signal.relayed(), to=citizen_room(appointment), namespace=CITIZEN
         )
         current_app.extensions["metrics"].relayed.labels("appliance").inc()
-        return {"ok": True}
+        return Ok().wire()
 
     def on_media(self, data: Any = None) -> dict[str, Any]:
         """The appliance's peer connection connected or lost its media."""
@@ -197,7 +205,7 @@ class ApplianceNamespace(GuardedNamespace):
         conn.calls.discard(appointment)
         leave_room(appliance_room(appointment))
         tell(call)
-        return {"ok": True, "call": call_view(call)}
+        return CallDone(call=call_view(call)).wire()
 
     def on_record(self, data: Any = None) -> dict[str, Any]:
         """After hanging up: the outcome in one tap, with the clerk's notes (may be corrected)."""
@@ -211,7 +219,7 @@ class ApplianceNamespace(GuardedNamespace):
             now(),
             conn.appliance.id,
         )
-        return {"ok": True, "call": call_view(call)}
+        return CallDone(call=call_view(call)).wire()
 
     def on_day(self, data: Any = None) -> dict[str, Any]:
         """Today's appointments at this appliance's counter (Berlin's calendar day)."""
@@ -220,14 +228,13 @@ class ApplianceNamespace(GuardedNamespace):
         today = local_date(now())
         start = start_of_local_day(today)
         end = start_of_local_day(today + timedelta(days=1))
-        return {"ok": True, "day": day_view(calls.day(store(), counter, start, end), now())}
+        return Day(day=day_view(calls.day(store(), counter, start, end), now())).wire()
 
 
-def _clerk(conn: Connection) -> dict[str, Any] | None:
-    if conn.clerk is None:
-        return None
-    return {"id": conn.clerk.id, "username": conn.clerk.username, "name": conn.clerk.display_name}
+def _signed_in(conn: Connection) -> Clerk:
+    clerk = conn.signed_in
+    return Clerk(id=clerk.id, username=clerk.username, name=clerk.display_name)
 
 
-def _with_ice(call: calls.Call) -> dict[str, Any]:
-    return {**call_view(call), "ice_servers": ice_for(call.appointment_id)}
+def _clerk(conn: Connection) -> Clerk | None:
+    return _signed_in(conn) if conn.clerk is not None else None

@@ -35,7 +35,9 @@ from hub.realtime.notices import (
     tell,
     tell_peer,
 )
-from hub.realtime.schemas import Empty, Media, Signal
+from protocol.base import Empty, Ok
+from protocol.citizen import Replaced
+from protocol.signalling import Media, Signal
 
 log = logging.getLogger("hub.realtime")
 
@@ -62,7 +64,7 @@ class CitizenNamespace(GuardedNamespace):
         sio = self.socketio
         if joined.replaced:
             # The same link opened elsewhere (a reload, a second tab): the newest page wins.
-            sio.emit("replaced", {}, to=joined.replaced, namespace=CITIZEN)
+            sio.emit("replaced", Replaced().wire(), to=joined.replaced, namespace=CITIZEN)
             sio.server.disconnect(joined.replaced, namespace=CITIZEN)
         sid = current_sid()
         wait = None
@@ -116,7 +118,7 @@ class CitizenNamespace(GuardedNamespace):
             call = calls.advance_from(store(), appointment, State.ADMITTED, Event.OFFER, now())
             if call is not None:
                 tell(call)
-        return {"ok": True}
+        return Ok().wire()
 
     def on_media(self, data: Any = None) -> dict[str, Any]:
         """The page's peer connection connected or lost its media."""
@@ -129,4 +131,4 @@ class CitizenNamespace(GuardedNamespace):
         parse(Empty, data)
         _, appointment = self._admitted()
         tell(calls.advance(store(), appointment, Event.END, now(), Outcome.DONE))
-        return {"ok": True}
+        return Ok().wire()

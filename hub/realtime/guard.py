@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import DBAPIError
 
 from hub.operations.calls import CallRefused
+from protocol.base import refused
 
 log = logging.getLogger("hub.realtime")
 P = TypeVar("P", bound=BaseModel)
@@ -47,8 +48,8 @@ class TokenBucket:
 
 
 def refusal(code: str, message: str) -> dict[str, Any]:
-    """The acknowledgement of a refused event."""
-    return {"ok": False, "error": {"code": code, "message": message}}
+    """The acknowledgement of a refused event (protocol.base.Refused)."""
+    return refused(code, message)
 
 
 class RefusalLog:

@@ -1,7 +1,9 @@
 """What the hub tells the parties: call updates, the lobby, ICE servers. Rooms are named here.
 
-Emitting to a room reaches its members in every hub process (through Redis when configured),
-so the process that saw a change tells everyone concerned, wherever they are connected.
+Every message is built as its model from `protocol` and sent as `.wire()`, so what goes out is
+what docs/protocol.md and the exported JSON Schema say. Emitting to a room reaches its members
+in every hub process (through Redis when configured), so the process that saw a change tells
+everyone concerned, wherever they are connected.
 """
 
 from __future__ import annotations
@@ -9,10 +11,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from flask import current_app
 
+from hub.booking.catalogue import Service
 from hub.booking.timezone import to_local_iso
 from hub.calls.estimate import Wait
 from hub.calls.ice import ice_servers
@@ -20,9 +24,16 @@ from hub.calls.lifecycle import ACTIVE, Event, State, may_close_as_no_show
 from hub.context import hub_settings, now, store
 from hub.operations import calls
 from hub.operations.calls import Call
+from protocol import appliance as appliance_protocol
+from protocol import citizen as citizen_protocol
+from protocol.appliance import Revoked
+from protocol.base import News
+from protocol.citizen import PeerNotice, Status
+from protocol.signalling import IceServer, MediaRecorded
+from protocol.views import CallView, DayEntry, HeldCall, Lobby, LobbyEntry, ServiceView, WaitView
 
-CITIZEN = "/citizen"
-APPLIANCE = "/appliance"
+CITIZEN = citizen_protocol.NAMESPACE
+APPLIANCE = appliance_protocol.NAMESPACE
 
 
 def citizen_room(appointment: uuid.UUID) -> str:
@@ -41,9 +52,9 @@ def counter_room(counter_id: int) -> str:
 
 
 def _socketio() -> Any:
-    from hub.realtime import socketio
-
-    return socketio
+    # The app's SocketIO (Flask-SocketIO registers itself there): importing hub.realtime's
+    # would make this module and the package import each other.
+    return current_app.extensions["socketio"]
 
 
 def registry() -> Any:
@@ -64,26 +75,32 @@ def ice_servers_for(subject: str) -> list[dict[str, Any]]:
     )
 
 
-def ice_for(appointment: uuid.UUID) -> list[dict[str, Any]]:
+def ice_for(appointment: uuid.UUID) -> list[IceServer]:
     """ICE servers for one call."""
-    return ice_servers_for(str(appointment))
+    return [IceServer(**server) for server in ice_servers_for(str(appointment))]
 
 
-def _service(service_id: str) -> dict[str, Any]:
+def _service(service_id: str) -> ServiceView:
     service = store().catalogue().services.get(service_id)
     if service is None:  # withdrawn from the catalogue since booking
-        return {"id": service_id, "name_de": service_id, "name_en": service_id}
-    return {
-        "id": service.id,
-        "name_de": service.name_de,
-        "name_en": service.name_en,
-        "documents_de": list(service.documents_de),
-        "documents_en": list(service.documents_en),
-    }
+        return ServiceView(id=service_id, name_de=service_id, name_en=service_id)
+    return _service_view(service)
 
 
-def call_view(call: Call) -> dict[str, Any]:
-    """A call as the clerk's appliance sees it."""
+# Views are frozen and a catalogue holds a few dozen services: a lobby of hundreds shares them.
+@lru_cache(maxsize=256)
+def _service_view(service: Service) -> ServiceView:
+    return ServiceView(
+        id=service.id,
+        name_de=service.name_de,
+        name_en=service.name_en,
+        documents_de=list(service.documents_de),
+        documents_en=list(service.documents_en),
+    )
+
+
+def _call_fields(call: Call) -> dict[str, Any]:
+    """The fields of a call as the clerk's appliance sees it (CallView and its extensions)."""
     return {
         "appointment": str(call.appointment_id),
         "state": call.state.value,
@@ -101,7 +118,17 @@ def call_view(call: Call) -> dict[str, Any]:
     }
 
 
-def day_view(day: list[calls.Appointment], at: datetime) -> list[dict[str, Any]]:
+def call_view(call: Call) -> CallView:
+    """A call as the clerk's appliance sees it."""
+    return CallView(**_call_fields(call))
+
+
+def held_call(call: Call) -> HeldCall:
+    """A call the appliance holds, with the ICE servers for its peer connection."""
+    return HeldCall(**_call_fields(call), ice_servers=ice_for(call.appointment_id))
+
+
+def day_view(day: list[calls.Appointment], at: datetime) -> list[DayEntry]:
     """A counter's day as its appliance shows it: booking, service (with what to bring),
     the call's state once anyone joined, and whether it may be closed as a no-show."""
 
@@ -109,49 +136,47 @@ def day_view(day: list[calls.Appointment], at: datetime) -> list[dict[str, Any]]
         return a.call.state if a.call else State.SCHEDULED
 
     return [
-        {
-            "appointment": str(a.appointment_id),
-            "service": _service(a.service_id),
-            "start": to_local_iso(a.start),
-            "end": to_local_iso(a.end),
-            "name": a.name,
-            "locale": a.locale,
-            "cancelled": a.cancelled,
-            "device_check": a.device_check,
-            "state": state(a).value,
-            "outcome": a.call.outcome.value if a.call and a.call.outcome else None,
-            "may_close": not a.cancelled and may_close_as_no_show(state(a), a.start, at),
-        }
+        DayEntry(
+            appointment=str(a.appointment_id),
+            service=_service(a.service_id),
+            start=to_local_iso(a.start),
+            end=to_local_iso(a.end),
+            name=a.name,
+            locale=a.locale,
+            cancelled=a.cancelled,
+            device_check=a.device_check,
+            state=state(a).value,
+            outcome=a.call.outcome.value if a.call and a.call.outcome else None,
+            may_close=not a.cancelled and may_close_as_no_show(state(a), a.start, at),
+        )
         for a in day
     ]
 
 
-def wait_view(wait: Wait | None) -> dict[str, Any] | None:
+def wait_view(wait: Wait | None) -> WaitView | None:
     """A wait estimate as the citizen's page shows it."""
     if wait is None:
         return None
-    return {"position": wait.position, "minutes": wait.minutes, "reason": wait.reason.value}
+    return WaitView(position=wait.position, minutes=wait.minutes, reason=wait.reason.value)
 
 
-def status(call: Call, wait: Wait | None = None) -> dict[str, Any]:
+def status(call: Call, wait: Wait | None = None) -> Status:
     """The citizen's view of their call; ICE servers come along once the call is under way."""
-    message: dict[str, Any] = {
-        "state": call.state.value,
-        "outcome": call.outcome.value if call.outcome else None,
-        "start": to_local_iso(call.start),
-        "end": to_local_iso(call.end),
-        "service": _service(call.service_id),
-        "wait": wait_view(wait),
-    }
-    if call.state in ACTIVE:
-        message["ice_servers"] = ice_for(call.appointment_id)
-    return message
+    return Status(
+        state=call.state.value,
+        outcome=call.outcome.value if call.outcome else None,
+        start=to_local_iso(call.start),
+        end=to_local_iso(call.end),
+        service=_service(call.service_id),
+        wait=wait_view(wait),
+        ice_servers=ice_for(call.appointment_id) if call.state in ACTIVE else None,
+    )
 
 
 def send_after_connect(
     event: str,
     sid: str,
-    message: dict[str, Any],
+    message: News,
     namespace: str,
     then: Callable[[], None] | None = None,
 ) -> None:
@@ -163,7 +188,7 @@ def send_after_connect(
 
     def send() -> None:
         with app.app_context():
-            sio.emit(event, message, to=sid, namespace=namespace)
+            sio.emit(event, message.wire(), to=sid, namespace=namespace)
             if then is not None:
                 then()
 
@@ -178,14 +203,16 @@ def tell_peer(event: str, call: Call, *, to_citizen: bool) -> None:
         if to_citizen
         else (appliance_room(appointment), APPLIANCE)
     )
-    _socketio().emit(event, {"appointment": str(appointment)}, to=room, namespace=namespace)
+    notice = PeerNotice(appointment=str(appointment)).wire()
+    _socketio().emit(event, notice, to=room, namespace=namespace)
 
 
 def tell(call: Call) -> None:
     """Tell both parties how their call stands now; an ended call's rooms are closed."""
     sio = _socketio()
-    sio.emit("status", status(call), to=citizen_room(call.appointment_id), namespace=CITIZEN)
-    sio.emit("call", call_view(call), to=appliance_room(call.appointment_id), namespace=APPLIANCE)
+    citizens, appliances = citizen_room(call.appointment_id), appliance_room(call.appointment_id)
+    sio.emit("status", status(call).wire(), to=citizens, namespace=CITIZEN)
+    sio.emit("call", call_view(call).wire(), to=appliances, namespace=APPLIANCE)
     if call.state is State.ENDED:
         sio.close_room(citizen_room(call.appointment_id), namespace=CITIZEN)
         sio.close_room(appliance_room(call.appointment_id), namespace=APPLIANCE)
@@ -197,28 +224,28 @@ UNATTENDED_SHOWN = 20
 
 
 def lobby_view(
-    lobby: calls.Lobby, counter_id: int, views: dict[uuid.UUID, dict[str, Any]] | None = None
-) -> dict[str, Any]:
+    lobby: calls.Lobby, counter_id: int, views: dict[uuid.UUID, LobbyEntry] | None = None
+) -> Lobby:
     """The lobby as one counter's appliance sees it: its own queue, and citizens whose counter
     has nobody online (which it may take over). `views` caches entries across counters."""
     own, others = lobby.for_counter(counter_id)
     views = {} if views is None else views
 
-    def entry(call: Call) -> dict[str, Any]:
+    def entry(call: Call) -> LobbyEntry:
         view = views.get(call.appointment_id)
         if view is None:
             wait = wait_view(lobby.waits.get(call.appointment_id))
-            view = views[call.appointment_id] = {**call_view(call), "wait": wait}
+            view = views[call.appointment_id] = LobbyEntry(**_call_fields(call), wait=wait)
         return view
 
     busy_until = lobby.busy_until.get(counter_id)
-    return {
-        "counter": counter_id,
-        "busy_until": to_local_iso(busy_until) if busy_until else None,
-        "waiting": [entry(c) for c in own],
-        "unattended": [entry(c) for c in others[:UNATTENDED_SHOWN]],
-        "unattended_total": len(others),
-    }
+    return Lobby(
+        counter=counter_id,
+        busy_until=to_local_iso(busy_until) if busy_until else None,
+        waiting=[entry(c) for c in own],
+        unattended=[entry(c) for c in others[:UNATTENDED_SHOWN]],
+        unattended_total=len(others),
+    )
 
 
 def publish_lobby() -> None:
@@ -230,23 +257,23 @@ def publish_lobby() -> None:
     sio = _socketio()
     reg = registry()
     lobby = calls.lobby(store(), now(), reg.stale)
-    views: dict[uuid.UUID, dict[str, Any]] = {}
+    views: dict[uuid.UUID, LobbyEntry] = {}
     sent: dict[str, Any] = {}
     for counter_id in lobby.online:
         room = counter_room(counter_id)
         sent[room] = lobby_view(lobby, counter_id, views)
-        if reg.last_sent.get(room) != sent[room]:
-            sio.emit("lobby", sent[room], to=room, namespace=APPLIANCE)
+        if reg.last_sent.get(room) != sent[room]:  # models compare by their fields
+            sio.emit("lobby", sent[room].wire(), to=room, namespace=APPLIANCE)
     for call in lobby.waiting:
         room = citizen_room(call.appointment_id)
         wait = lobby.waits.get(call.appointment_id)
         sent[room] = (call.state, wait)
         if reg.last_sent.get(room) != sent[room]:
-            sio.emit("status", status(call, wait), to=room, namespace=CITIZEN)
+            sio.emit("status", status(call, wait).wire(), to=room, namespace=CITIZEN)
     reg.last_sent = sent
 
 
-def lobby_for(counter_id: int) -> dict[str, Any]:
+def lobby_for(counter_id: int) -> Lobby:
     """One counter's lobby, for an appliance that just connected."""
     return lobby_view(calls.lobby(store(), now(), registry().stale), counter_id)
 
@@ -260,7 +287,7 @@ def settle(changed: list[Call]) -> None:
 def drop_device(sid: str) -> None:
     """Close a revoked appliance's connection."""
     sio = _socketio()
-    sio.emit("revoked", {"reason": "device revoked"}, to=sid, namespace=APPLIANCE)
+    sio.emit("revoked", Revoked(reason="device revoked").wire(), to=sid, namespace=APPLIANCE)
     sio.server.disconnect(sid, namespace=APPLIANCE)
 
 
@@ -271,8 +298,8 @@ def record_media(
     event = Event.CONNECTED if state == "connected" else Event.LOST
     already = State.IN_CALL if event is Event.CONNECTED else State.RECONNECTING
     call = calls.current_call(store(), appointment)
-    if call is not None and call.state is already:
-        return {"ok": True, "state": call.state.value}  # already so: nothing to record
+    if call is not None and call.state is already:  # already so: nothing to record
+        return MediaRecorded(state=call.state.value).wire()
     call = calls.advance(store(), appointment, event, now(), device=device)
     tell(call)
-    return {"ok": True, "state": call.state.value}
+    return MediaRecorded(state=call.state.value).wire()

@@ -115,12 +115,13 @@ class Registry:
         """Tell the signed-in appliances of `counters` that their day changed (see the Store's
         hook). Through the message queue when there is one; never fails the change itself."""
         from hub.realtime.notices import APPLIANCE, counter_room
+        from protocol.appliance import DayChanged
 
         for counter_id in sorted(set(counters)):
             try:
                 self.socketio.emit(
                     "day_changed",
-                    {"counter": counter_id},
+                    DayChanged(counter=counter_id).wire(),
                     to=counter_room(counter_id),
                     namespace=APPLIANCE,
                 )
