@@ -56,18 +56,20 @@ from protocol.appliance import (
     SignIn,
 )
 from protocol.base import Empty, Ok
-from protocol.limits import VERSION
+from protocol.limits import SUPPORTED_VERSIONS, VERSION
 from protocol.signalling import ApplianceMedia, ApplianceSignal
 
 
 class ApplianceNamespace(GuardedNamespace):
-    """Connect with `auth: {"device": <credential>, "clerk_session": <token, optional>}`."""
+    """Connect with `auth: {"device": <credential>, "clerk_session": <token, optional>,
+    "protocol": <version, 1 if absent>}`."""
 
     def on_connect(self, auth: Any = None) -> None:
         """Authenticate the device, resume its clerk's session, and hand it its current call."""
         reg = registry()
         reg.start(publish_lobby)
         auth = auth if isinstance(auth, dict) else {}
+        _check_version(auth.get("protocol", 1))
         device = accounts.authenticate_device(store(), auth.get("device"))
         if device is None:
             refuse("unknown_device", "unknown or revoked device credential")
@@ -229,6 +231,18 @@ class ApplianceNamespace(GuardedNamespace):
         start = start_of_local_day(today)
         end = start_of_local_day(today + timedelta(days=1))
         return Day(day=day_view(calls.day(store(), counter, start, end), now())).wire()
+
+
+def _check_version(version: Any) -> None:
+    """Refuse an appliance that speaks a protocol this hub cannot (`unsupported_protocol`)."""
+    if type(version) is int and version in SUPPORTED_VERSIONS:  # not True, not 1.0, not "1"
+        return
+    supported = sorted(SUPPORTED_VERSIONS)
+    message = f"protocol {str(version)[:16]} not supported; this hub speaks {supported}"
+    refuse("unsupported_protocol", message)
+    raise ConnectionRefusedError(
+        message, {"code": "unsupported_protocol", "message": message, "supported": supported}
+    )
 
 
 def _signed_in(conn: Connection) -> Clerk:
