@@ -1,4 +1,6 @@
-"""`buergeramt services` and `buergeramt closures`: what citizens can book, and when not."""
+"""`buergeramt services` and `buergeramt closures`: what citizens can book, and when not.
+
+The rules are in hub.operations.catalogue; this only parses and prints."""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ from datetime import datetime
 
 import click
 
-from hub.cli.common import current_settings, open_store
+from hub.cli.common import catalogue_error, current_settings, open_store
 
 
 @click.group()
@@ -17,17 +19,13 @@ def services() -> None:
 @services.command("list")
 def services_list() -> None:
     """Show every service with duration and fee."""
-    from sqlalchemy import select
+    from hub.operations.catalogue import list_services
 
-    from hub.store.models import ServiceRow
-
-    with open_store(current_settings()).transaction() as session:
-        for row in session.scalars(select(ServiceRow).order_by(ServiceRow.position)):
-            state = "" if row.active else "  (inactive)"
-            click.echo(
-                f"{row.id:32} {row.duration_minutes:4} min {row.fee_cents / 100:8.2f} EUR"
-                f"  {row.name_de}{state}"
-            )
+    for s in list_services(open_store(current_settings())):
+        state = "" if s.active else "  (inactive)"
+        click.echo(
+            f"{s.id:32} {s.duration_minutes:4} min {s.fee_cents / 100:8.2f} EUR  {s.name_de}{state}"
+        )
 
 
 @services.command("set")
@@ -39,24 +37,18 @@ def services_set(
     service_id: str, fee_cents: int | None, duration: int | None, active: bool | None
 ) -> None:
     """Change a service's fee, duration or availability."""
-    from hub.booking.rules import validate_duration
-    from hub.store.models import ServiceRow
+    from hub.operations.catalogue import CatalogueError, update_service
 
-    if duration is not None:
-        try:
-            validate_duration(duration)
-        except ValueError as exc:
-            raise click.BadParameter(str(exc), param_hint="--duration") from None
-    with open_store(current_settings()).transaction() as session:
-        row = session.get(ServiceRow, service_id)
-        if row is None:
-            raise click.ClickException(f"no service with id {service_id!r}")
-        if fee_cents is not None:
-            row.fee_cents = fee_cents
-        if duration is not None:
-            row.duration_minutes = duration
-        if active is not None:
-            row.active = active
+    try:
+        update_service(
+            open_store(current_settings()),
+            service_id,
+            fee_cents=fee_cents,
+            duration_minutes=duration,
+            active=active,
+        )
+    except CatalogueError as exc:
+        raise catalogue_error(exc, fee_cents="--fee-cents", duration_minutes="--duration") from None
     click.echo(f"updated {service_id}")
 
 
@@ -72,21 +64,14 @@ def closures() -> None:
 @click.option("--schedule", "schedule_name", default="Standard", show_default=True)
 def closures_add(first: datetime, last: datetime | None, reason: str, schedule_name: str) -> None:
     """Close the office on a day or a range of days. Booked appointments stay as they are."""
-    from sqlalchemy import select
-
-    from hub.store.models import ClosureRow, ScheduleRow
+    from hub.operations.catalogue import CatalogueError, add_closure
 
     first_day = first.date()
     last_day = last.date() if last else first_day
-    if last_day < first_day:
+    if last_day < first_day:  # in the options' own words; add_closure refuses it too
         raise click.BadParameter("--to lies before --from", param_hint="--to")
-    with open_store(current_settings()).transaction() as session:
-        schedule = session.scalar(select(ScheduleRow).where(ScheduleRow.name == schedule_name))
-        if schedule is None:
-            raise click.ClickException(f"no schedule named {schedule_name!r}")
-        session.add(
-            ClosureRow(
-                schedule_id=schedule.id, first_day=first_day, last_day=last_day, reason=reason
-            )
-        )
+    try:
+        add_closure(open_store(current_settings()), first_day, last_day, reason, schedule_name)
+    except CatalogueError as exc:
+        raise catalogue_error(exc, last_day="--to") from None
     click.echo(f"closed {first_day} to {last_day}")

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import click
+
 from hub.config import Settings, load_settings
 
 if TYPE_CHECKING:  # SQLAlchemy comes with the `hub` extra; `buergeramt appliance` runs without it
+    from hub.operations.catalogue import CatalogueError
     from hub.store import Store
 
 
@@ -23,3 +26,11 @@ def open_store(settings: Settings) -> Store:
     from hub.store import Store
 
     return Store(settings.effective_database_url)
+
+
+def catalogue_error(exc: CatalogueError, **options: str) -> click.ClickException:
+    """The refusal of a catalogue operation as the CLI shows it: against the option that gave
+    the value at fault (`options` maps the operation's field names to option names)."""
+    if exc.field in options:
+        return click.BadParameter(str(exc), param_hint=options[exc.field])
+    return click.ClickException(str(exc))

@@ -4,11 +4,17 @@ The rules are in hub.operations.counters; this only parses and prints."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import click
 
-from hub.cli.common import current_settings, open_store
+from hub.cli.common import catalogue_error, current_settings, open_store
+
+if TYPE_CHECKING:  # SQLAlchemy comes with the `hub` extra; `buergeramt appliance` runs without it
+    from hub.operations.counters import Booking
+    from hub.store import Store
 
 
 @click.group()
@@ -22,23 +28,16 @@ def counters() -> None:
 def counters_add(name: str, schedule_name: str) -> None:
     """Add a counter keeping the named schedule (it takes bookings once an appliance is
     enrolled for it: buergeramt devices add)."""
-    from sqlalchemy import select
-    from sqlalchemy.exc import IntegrityError
-
-    from hub.store.models import CounterRow, ScheduleRow
+    from hub.operations.catalogue import CatalogueError, add_counter
 
     try:
-        with open_store(current_settings()).transaction() as session:
-            schedule = session.scalar(select(ScheduleRow).where(ScheduleRow.name == schedule_name))
-            if schedule is None:
-                raise click.ClickException(f"no schedule named {schedule_name!r}")
-            session.add(CounterRow(name=name, schedule_id=schedule.id))
-    except IntegrityError:
-        raise click.ClickException(f"a counter named {name!r} exists already") from None
+        add_counter(open_store(current_settings()), name, schedule_name)
+    except CatalogueError as exc:
+        raise catalogue_error(exc) from None
     click.echo(f"added counter {name!r}")
 
 
-def _counter_id(store, ref: str) -> int:  # noqa: ANN001 - Store is imported lazily
+def _counter_id(store: Store, ref: str) -> int:
     from hub.operations.counters import CounterError, find_counter
 
     try:
@@ -53,13 +52,15 @@ def _when(start: datetime) -> str:
     return f"{start.astimezone(BERLIN):%Y-%m-%d %H:%M}"
 
 
-def _echo_bookings(bookings, err: bool = False, names: dict[int, str] | None = None) -> None:  # noqa: ANN001
+def _echo_bookings(
+    bookings: Iterable[Booking], err: bool = False, names: dict[int, str] | None = None
+) -> None:
     for b in bookings:
         at = f"  -> {names.get(b.counter_id, b.counter_id)}" if names else ""
         click.echo(f"  {_when(b.start)}  {b.service_id:24} {b.name:24} {b.id}{at}", err=err)
 
 
-def _warn_outside(bookings) -> None:  # noqa: ANN001
+def _warn_outside(bookings: list[Booking]) -> None:
     if bookings:
         click.echo(
             f"warning: {len(bookings)} appointment(s) ahead lie outside the new hours; they stay"

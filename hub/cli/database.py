@@ -21,13 +21,12 @@ def db() -> None:
 )
 def db_upgrade(seed: bool) -> None:
     """Apply all migrations (and seed an empty database)."""
+    from hub.operations.catalogue import seed as seed_catalogue
     from hub.store.migrate import upgrade
-    from hub.store.seed import seed_defaults
 
     settings = current_settings()
     upgrade(settings.effective_database_url)
     if seed:
-        with open_store(settings).transaction() as session:
-            seeded = seed_defaults(session)
+        seeded = seed_catalogue(open_store(settings))
         click.echo("seeded default data" if seeded else "data present, not seeded")
     click.echo("schema is current")

@@ -42,9 +42,9 @@ def demo(host: str, port: int, kiosk_port: int) -> None:
     import gevent.event
 
     from hub import create_app
+    from hub.operations.catalogue import seed
     from hub.server import PortUnavailable, listener
     from hub.store.migrate import upgrade
-    from hub.store.seed import add_demo_counter, seed_defaults
 
     # Both ports first: before the banner, the database or the appliance, so a port in use
     # stops the demo with one line and nothing started.
@@ -69,9 +69,7 @@ def demo(host: str, port: int, kiosk_port: int) -> None:
     settings = load_settings(public_url=f"http://{host}:{port}", **overrides)
     upgrade(settings.effective_database_url)
     store = open_store(settings)
-    with store.transaction() as session:
-        seed_defaults(session)
-        add_demo_counter(session)
+    seed(store, demo=True)
     credential = _demo_appliance(store, settings)
     base = settings.public_url
     click.echo("\nBürgeramt Virtuell – demo\n")
