@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from protocol.appliance import Clerk, Counter
 from protocol.base import Error, News, Request
@@ -145,6 +145,12 @@ class Reply(News):
     ok: bool
     error: Error | None = None
 
+    @model_validator(mode="after")
+    def _error_when_refused(self) -> Reply:
+        if self.ok == (self.error is not None):
+            raise ValueError("a reply carries an error exactly when it is not ok")
+        return self
+
     def wire(self) -> dict[str, Any]:
-        """No `error` field on success."""
-        return self.model_dump(mode="json", exclude_none=self.ok)
+        """No `error` field on success (`id` stays, null or not)."""
+        return self.model_dump(mode="json", exclude={"error"} if self.ok else None)
