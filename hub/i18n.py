@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, Response, request
-from flask_babel import Babel
+from flask_babel import Babel, get_locale
 
 LANGUAGES = ("de", "en")
 DEFAULT_LANGUAGE = "de"
@@ -20,6 +20,13 @@ def select_locale() -> str:
     if remembered in LANGUAGES:
         return remembered
     return request.accept_languages.best_match(LANGUAGES, default=DEFAULT_LANGUAGE)
+
+
+def current_language() -> str:
+    """The language of the request being answered: one of LANGUAGES (the pages, the JSON API
+    and the outbox page all render in it)."""
+    lang = str(get_locale() or DEFAULT_LANGUAGE)
+    return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
 
 
 def init_app(app: Flask) -> None:

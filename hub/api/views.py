@@ -7,7 +7,6 @@ from typing import Any
 
 from flask import Blueprint, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import get_locale
 
 from hub.api.errors import ApiError
 from hub.api.openapi import document
@@ -16,7 +15,7 @@ from hub.booking.catalogue import Service
 from hub.booking.schedule import Interval
 from hub.booking.timezone import local_date, to_local_iso
 from hub.context import hub_settings, mails, now, store
-from hub.i18n import LANGUAGES
+from hub.i18n import LANGUAGES, current_language
 from hub.inputs import BookingBody, RescheduleBody
 from hub.links import links_for
 from hub.metrics import metrics
@@ -26,10 +25,6 @@ from hub.ratelimit import email_key, limiter, per_email_limit, read_limit, write
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 DEFAULT_RANGE_DAYS = 14
-
-
-def _lang() -> str:
-    return str(get_locale() or "de")
 
 
 def _service_json(service: Service, lang: str) -> dict[str, Any]:
@@ -89,7 +84,7 @@ def openapi() -> ResponseReturnValue:
 @limiter.limit(read_limit)
 def list_services() -> ResponseReturnValue:
     """Bookable services in the request's language."""
-    lang = _lang()
+    lang = current_language()
     return jsonify(services=[_service_json(s, lang) for s in booking.services(store())])
 
 
@@ -113,7 +108,7 @@ def book() -> ResponseReturnValue:
     """Book a slot; 409 with alternatives when it has just been taken."""
     body = json_body(BookingBody)
     request_ = BookingRequest(
-        body.service_id, body.start, body.name, body.email, body.locale or _lang()
+        body.service_id, body.start, body.name, body.email, body.locale or current_language()
     )
     try:
         booked = booking.book(

@@ -17,10 +17,11 @@ from hub.booking.tokens import hash_token, looks_like_token
 from hub.calls.ice import ice_servers
 from hub.calls.window import JoinWindow
 from hub.context import hub_settings, now, store
+from hub.i18n import current_language
 from hub.operations import calls
 from hub.ratelimit import limiter, write_limit
 from hub.security import csrf
-from hub.web.views import _lang, bp
+from hub.web.views import bp
 
 
 def messages() -> dict[str, str]:
@@ -173,5 +174,5 @@ def join(token: str) -> ResponseReturnValue:
     over = _over(token)
     if over is not None:
         status = 404 if over == "unknown_token" else 200
-        return render_template("call.html", over=text[over], lang=_lang()), status
-    return render_template("call.html", token=token, lang=_lang(), messages=text)
+        return render_template("call.html", over=text[over], lang=current_language()), status
+    return render_template("call.html", token=token, lang=current_language(), messages=text)

@@ -13,10 +13,10 @@ from pathlib import Path
 from babel.dates import format_datetime
 from flask import Blueprint, abort, render_template, request
 from flask.typing import ResponseReturnValue
-from flask_babel import get_locale
 
 from hub.booking.timezone import BERLIN
 from hub.context import hub_settings
+from hub.i18n import current_language
 
 bp = Blueprint("outbox", __name__, template_folder="templates")
 LOOPBACK = {"127.0.0.1", "::1"}
@@ -50,7 +50,7 @@ def listing() -> ResponseReturnValue:
     """Newest mails first."""
     folder = _folder()
     paths = sorted(folder.glob("*.eml"), key=lambda p: p.stat().st_mtime, reverse=True)
-    lang = "en" if str(get_locale() or "de") == "en" else "de"
+    lang = current_language()
     mails = [(p.stem, message, _sent(message, lang)) for p in paths[:200] for message in [_read(p)]]
     return render_template("outbox.html", mails=mails, lang=lang)
 
@@ -64,7 +64,7 @@ def show(name: str) -> ResponseReturnValue:
     message = _read(path)
     body = message.get_body(("plain",))
     text = body.get_content() if body is not None else ""
-    lang = "en" if str(get_locale() or "de") == "en" else "de"
+    lang = current_language()
     return render_template(
         "outbox_mail.html", message=message, text=text, lang=lang, sent=_sent(message, lang)
     )

@@ -16,7 +16,6 @@ from babel.dates import format_date, format_time
 from babel.numbers import format_currency
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from pydantic import ValidationError
@@ -28,6 +27,7 @@ from hub.booking.schedule import Interval
 from hub.booking.timezone import BERLIN, in_calendar, local_date
 from hub.booking.tokens import looks_like_token
 from hub.context import hub_settings, mails, now, store
+from hub.i18n import current_language
 from hub.inputs import BookingBody
 from hub.links import links_for
 from hub.messages import ERRORS
@@ -51,10 +51,6 @@ FIELD_MESSAGES = {
 }
 
 
-def _lang() -> str:
-    return str(get_locale() or "de")
-
-
 @bp.app_template_global()
 def language_url(lang: str) -> str:
     """This page in `lang`: its own path and query with only `lang` changed.
@@ -70,24 +66,30 @@ def language_url(lang: str) -> str:
 @bp.app_template_filter("day")
 def _format_day(value: date | datetime) -> str:
     day = value.astimezone(BERLIN).date() if isinstance(value, datetime) else value
-    return format_date(day, format="full", locale=_lang())
+    return format_date(day, format="full", locale=current_language())
 
 
 @bp.app_template_filter("shortday")
 def _format_short_day(value: date) -> str:
     return format_date(
-        value, format="EEE, d. MMM" if _lang() == "de" else "EEE, MMM d", locale=_lang()
+        value,
+        format="EEE, d. MMM" if current_language() == "de" else "EEE, MMM d",
+        locale=current_language(),
     )
 
 
 @bp.app_template_filter("clock")
 def _format_clock(value: datetime) -> str:
-    return format_time(value.astimezone(BERLIN).time(), format="short", locale=_lang())
+    return format_time(value.astimezone(BERLIN).time(), format="short", locale=current_language())
 
 
 @bp.app_template_filter("money")
 def _format_money(cents: int) -> str:
-    return format_currency(cents / 100, "EUR", locale=_lang()) if cents else _("free of charge")
+    return (
+        format_currency(cents / 100, "EUR", locale=current_language())
+        if cents
+        else _("free of charge")
+    )
 
 
 def _service_or_404(service_id: str) -> Service:
@@ -133,7 +135,9 @@ def favicon() -> ResponseReturnValue:
 @bp.get("/")
 def services() -> ResponseReturnValue:
     """Step 1: which service."""
-    return render_template("services.html", services=booking.services(store()), lang=_lang())
+    return render_template(
+        "services.html", services=booking.services(store()), lang=current_language()
+    )
 
 
 @bp.get("/book/<service_id>")
@@ -146,7 +150,7 @@ def slots(service_id: str) -> ResponseReturnValue:
         service=service,
         days=days,
         day=_chosen_day(days),
-        lang=_lang(),
+        lang=current_language(),
         taken=request.args.get("taken") == "1",
     )
 
@@ -180,7 +184,7 @@ def details(service_id: str) -> ResponseReturnValue:
                     store(),
                     hub_settings().booking_policy,
                     now(),
-                    BookingRequest(service.id, start, body.name, body.email, _lang()),
+                    BookingRequest(service.id, start, body.name, body.email, current_language()),
                     mails(),
                     hub_settings().max_open_per_email or None,
                     hub_settings().hold,
@@ -208,7 +212,7 @@ def details(service_id: str) -> ResponseReturnValue:
                     start=start,
                     form=form,
                     errors=errors,
-                    lang=_lang(),
+                    lang=current_language(),
                 ), 409
             if booked.appointment.status == "held":
                 # The manage link goes only by e-mail: confirming proves the address.
@@ -224,7 +228,12 @@ def details(service_id: str) -> ResponseReturnValue:
             return redirect(url_for("web.manage", token=booked.manage_token, booked=1), 303)
     status = 422 if errors else 200
     return render_template(
-        "details.html", service=service, start=start, form=form, errors=errors, lang=_lang()
+        "details.html",
+        service=service,
+        start=start,
+        form=form,
+        errors=errors,
+        lang=current_language(),
     ), status
 
 
@@ -266,7 +275,7 @@ def _manage_context(token: str) -> dict[str, Any]:
         "appt": appt,
         "service": service,
         "token": token,
-        "lang": _lang(),
+        "lang": current_language(),
         "past": appt.start <= now(),
         "hold_open": appt.status == "held"
         and appt.hold_until is not None
@@ -292,7 +301,7 @@ def manage(token: str) -> ResponseReturnValue:
 def check_mail() -> ResponseReturnValue:
     """After booking with holds on: confirm from the e-mail in time."""
     until = _parse_start(request.args.get("until", ""))
-    return render_template("check_mail.html", until=until, lang=_lang())
+    return render_template("check_mail.html", until=until, lang=current_language())
 
 
 @bp.post("/manage/<token>/confirm")
@@ -348,7 +357,7 @@ def privacy() -> ResponseReturnValue:
     return render_template(
         "page.html",
         title=_("Privacy notice"),
-        lang=_lang(),
+        lang=current_language(),
         text=hub_settings().privacy_text or None,
         kind="privacy",
     )
@@ -360,7 +369,7 @@ def imprint() -> ResponseReturnValue:
     return render_template(
         "page.html",
         title=_("Imprint"),
-        lang=_lang(),
+        lang=current_language(),
         text=hub_settings().imprint_text or None,
         kind="imprint",
     )
@@ -373,10 +382,10 @@ def error_page(exc: HTTPException) -> ResponseReturnValue:
             "This form has expired or did not come from our website. Nothing was changed. "
             "Please go back, reload the page and try again."
         )
-        return render_template("error.html", message=message, lang=_lang()), 400
+        return render_template("error.html", message=message, lang=current_language()), 400
     messages = {
         404: _("This page does not exist, or the link is no longer valid."),
         429: _("Too many requests. Please wait a moment and try again."),
     }
     message = messages.get(exc.code or 500, _("Something went wrong. Please try again later."))
-    return render_template("error.html", message=message, lang=_lang()), exc.code or 500
+    return render_template("error.html", message=message, lang=current_language()), exc.code or 500
