@@ -25,6 +25,7 @@ def init_app(app: Flask) -> None:
     from hub.realtime.notices import APPLIANCE, CITIZEN
     from hub.realtime.origin import OriginGuard
     from hub.realtime.registry import Registry
+    from hub.realtime.schema_route import bp as schema_bp
     from protocol.limits import MAX_MESSAGE_BYTES
 
     settings = app.extensions["settings"]
@@ -64,6 +65,7 @@ def init_app(app: Flask) -> None:
     socketio.on_namespace(CitizenNamespace(CITIZEN, registry.bucket))
     socketio.on_namespace(ApplianceNamespace(APPLIANCE, registry.bucket))
     socketio.on_error_default(on_error)
+    app.register_blueprint(schema_bp)  # the JSON Schema of both namespaces, for their clients
 
 
 def _quiet(name: str) -> logging.Logger:
