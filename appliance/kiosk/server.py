@@ -15,6 +15,7 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,8 @@ from protocol.kiosk import (
     Sending,
     StateMessage,
 )
+from protocol.limits import VERSION
+from protocol.schema import document
 
 log = logging.getLogger("kiosk")
 HERE = Path(__file__).parent
@@ -98,6 +101,7 @@ class Kiosk:
         app.router.add_get("/", self.page)
         app.router.add_get("/ws", self.websocket)
         app.router.add_get("/healthz", self.healthz)
+        app.router.add_get(f"/protocol/v{VERSION}/kiosk.schema.json", self.schema)
         app.router.add_get("/favicon.ico", self.favicon)
         app.router.add_static("/static", HERE / "static")
         return app
@@ -105,6 +109,10 @@ class Kiosk:
     async def favicon(self, request: web.Request) -> web.FileResponse:
         """The tab icon, for a browser that asks before reading the page's <link rel=icon>."""
         return web.FileResponse(HERE / "static" / "icon.svg")
+
+    async def schema(self, request: web.Request) -> web.Response:
+        """The JSON Schema of this socket's messages (the page's commands, state and replies)."""
+        return web.Response(text=_schema(), content_type="application/schema+json")
 
     async def healthz(self, request: web.Request) -> web.Response:
         """The daemon answers, and how its hub link stands (for the launcher, watchdogs and
@@ -369,6 +377,11 @@ class Credits:
         """The page drew a frame."""
         self._free = min(self._free + 1, self._window)
         self._event.set()
+
+
+@cache
+def _schema() -> str:
+    return json.dumps(document("kiosk"), indent=2, ensure_ascii=False)
 
 
 def _too_deep(raw: str) -> bool:

@@ -198,3 +198,37 @@ def test_the_sign_in_screen_acts_for_nobody(kiosk):
     )
     assert [r["error"]["code"] for r in replies] == ["not_signed_in"] * 4
     assert appointment not in kiosk.counter.drafts.kept()
+
+
+def test_what_the_kiosk_sends_fits_the_schema_it_serves(kiosk):
+    """The JSON Schema at /protocol/v1/kiosk.schema.json describes the real state messages and
+    replies of a signed-in screen with its day, and a page's commands; it is not vacuous."""
+    import jsonschema
+
+    document = httpx.get(f"{kiosk.kiosk_url}/protocol/v1/kiosk.schema.json").json()
+
+    def validator(direction: str, part: str) -> jsonschema.Draft202012Validator:
+        schema = document["events"][direction][part[0]][part[1]]
+        return jsonschema.Draft202012Validator({"$defs": document["$defs"], **schema})
+
+    state = validator("to_client", ("state", "payload"))
+    reply = validator("to_server", ("command", "answer"))
+    command = validator("to_server", ("command", "payload"))
+    sign_in = {"id": 1, "cmd": "sign_in", "username": "clerk", "password": PASSWORD, "pin": "1234"}
+    command.validate(sign_in)
+    assert talk(kiosk, sign_in)[0]["ok"]
+    try:
+        kiosk.wait_for(lambda: bool(kiosk.counter.day))
+        async def current() -> dict:  # read on the appliance's own loop
+            return kiosk.kiosk.state()
+
+        message = {"type": "state", "state": kiosk.run(current())}
+        assert message["state"]["screen"] == "day" and message["state"]["day"]
+        state.validate(message)
+        for answer in talk(kiosk, {"id": 2, "cmd": "notes", "appointment": "nope", "notes": ""}):
+            reply.validate(answer)
+        broken = {**message, "state": {**message["state"], "screen": "elsewhere"}}
+        assert not state.is_valid(broken)
+        assert not command.is_valid({"id": 3, "cmd": "record", "appointment": "x"})
+    finally:
+        talk(kiosk, {"id": 4, "cmd": "sign_out"})
