@@ -14,10 +14,24 @@ class Request(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
+def _absent_not_required(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    """In the JSON Schema, a field left out while null (`absent_when_null`) is not required."""
+    absent = {name for name, field in model.model_fields.items() if field.exclude_if is not None}
+    if "required" in schema:
+        schema["required"] = [name for name in schema["required"] if name not in absent]
+
+
 class News(BaseModel):
     """What a server tells: unknown fields are ignored (a newer hub may send more)."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    # Every field is sent, defaults too, so the JSON Schema of what is sent requires them all,
+    # but those declared `absent_when_null`.
+    model_config = ConfigDict(
+        extra="ignore",
+        frozen=True,
+        json_schema_serialization_defaults_required=True,
+        json_schema_extra=_absent_not_required,
+    )
 
     def wire(self) -> dict[str, Any]:
         """The message as JSON-ready data."""
@@ -27,6 +41,11 @@ class News(BaseModel):
     def read(cls, data: Any) -> Self:
         """Validate a received message (pydantic's ValidationError when it does not fit)."""
         return cls.model_validate(data if data is not None else {})
+
+
+def absent_when_null() -> Any:
+    """A field that is not sent at all while it is None (wherever the model is nested)."""
+    return Field(None, exclude_if=lambda value: value is None)
 
 
 class Empty(Request):

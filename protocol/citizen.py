@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from protocol.base import News
+from protocol.base import News, absent_when_null
 from protocol.limits import AppointmentId
 from protocol.signalling import IceServer
 from protocol.views import ServiceView, WaitView
@@ -15,7 +13,7 @@ NAMESPACE = "/citizen"
 
 class Status(News):
     """The citizen's view of their call, on connect and whenever the call or the wait changes;
-    `ice_servers` come once the call is under way."""
+    `ice_servers` come once the call is under way (until then the field is left out)."""
 
     state: CallStateName
     outcome: OutcomeName | None
@@ -23,14 +21,7 @@ class Status(News):
     end: str
     service: ServiceView
     wait: WaitView | None
-    ice_servers: list[IceServer] | None = None
-
-    def wire(self) -> dict[str, Any]:
-        """Without `ice_servers` before the call is under way."""
-        message = super().wire()
-        if self.ice_servers is None:
-            del message["ice_servers"]
-        return message
+    ice_servers: list[IceServer] | None = absent_when_null()
 
 
 class PeerNotice(News):

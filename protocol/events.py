@@ -40,8 +40,8 @@ EVENTS: tuple[EventSpec, ...] = (
         "signal",
         "to_server",
         Signal,
-        "relayed to the appliance holding this call; the first offer moves admitted → "
-        "connecting; a null candidate: no more candidates",
+        "relayed to the appliance holding this call; the first offer moves `admitted → "
+        "connecting`. A `null` candidate: no more candidates",
         Ok,
     ),
     EventSpec(
@@ -49,40 +49,46 @@ EVENTS: tuple[EventSpec, ...] = (
         "media",
         "to_server",
         Media,
-        "the page's peer connection: connected → in_call, disconnected → reconnecting",
+        "the page's peer connection: `connected` → `in_call`, `disconnected` → `reconnecting`",
         MediaRecorded,
     ),
-    EventSpec(CITIZEN, "hangup", "to_server", Empty, "ends the call as done", Ok),
+    EventSpec(CITIZEN, "hangup", "to_server", Empty, "ends the call as `done`", Ok),
     # /citizen, hub → page
     EventSpec(
         CITIZEN,
         "status",
         "to_client",
         citizen.Status,
-        "on connect and whenever the call or the wait changes; ICE servers (TURN with "
-        "expiring credentials) once the call is under way",
+        "on connect and whenever the call or the wait changes. `ice_servers` (RTCIceServer "
+        "dictionaries, TURN with expiring credentials) come once the call is under way",
     ),
-    EventSpec(CITIZEN, "signal", "to_client", Signal, "what the appliance sent, without its id"),
+    EventSpec(
+        CITIZEN,
+        "signal",
+        "to_client",
+        Signal,
+        "what the appliance sent, without its `appointment` field",
+    ),
     EventSpec(
         CITIZEN,
         "peer_left",
         "to_client",
         citizen.PeerNotice,
-        "the appliance lost its connection; wait for peer_rejoined",
+        "the appliance lost its connection; wait for `peer_rejoined`",
     ),
     EventSpec(
         CITIZEN,
         "peer_rejoined",
         "to_client",
         citizen.PeerNotice,
-        "the appliance is back: send a new offer",
+        "the appliance is back: **send a new offer**",
     ),
     EventSpec(
         CITIZEN,
         "replaced",
         "to_client",
         citizen.Replaced,
-        "the same link was opened elsewhere; this connection closes next. Do not reconnect",
+        "the same link was opened elsewhere; this connection is closed next. Do not reconnect",
     ),
     # /appliance, appliance → hub
     EventSpec(
@@ -90,8 +96,8 @@ EVENTS: tuple[EventSpec, ...] = (
         "sign_in",
         "to_server",
         appliance.SignIn,
-        "signs a clerk in; keep `session` and send it as auth.clerk_session on every "
-        "reconnect. From now on the appliance gets lobby news",
+        "signs a clerk in; keep `session` and send it as `auth.clerk_session` on every "
+        "reconnect. From now on the appliance gets `lobby` news",
         appliance.SignedIn,
     ),
     EventSpec(
@@ -107,7 +113,7 @@ EVENTS: tuple[EventSpec, ...] = (
         "admit",
         "to_server",
         appliance.CallRef,
-        "lets a waiting citizen in; the citizen gets status admitted with the same ICE servers",
+        "lets a waiting citizen in; the citizen gets `status: admitted` with the same ICE servers",
         appliance.Admitted,
     ),
     EventSpec(
@@ -131,9 +137,10 @@ EVENTS: tuple[EventSpec, ...] = (
         "end",
         "to_server",
         appliance.End,
-        "ends a call; also closes an appointment whose citizen never came (own counter, "
-        "signed-in clerk, from 5 minutes after the start by the hub's clock). Hanging up a "
-        "call the appliance holds needs no clerk",
+        "ends a call; also for a citizen who never came (own counter only, signed-in clerk, "
+        "and only from 5 minutes after the start by the hub's clock: `too_early` before). "
+        "Hanging up a call the appliance holds needs no clerk (one may have signed out "
+        "mid-call)",
         appliance.CallDone,
     ),
     EventSpec(
@@ -141,8 +148,9 @@ EVENTS: tuple[EventSpec, ...] = (
         "record",
         "to_server",
         appliance.Record,
-        "after the call ended: the outcome the clerk chose and their notes; only the "
-        "appliance that held the call; may be repeated to correct it",
+        "after the call ended: the outcome the clerk chose (one tap on the kiosk) and the "
+        "clerk's notes; only the appliance that held the call; may be repeated to correct it. "
+        "`not_allowed` before the call ended",
         appliance.CallDone,
     ),
     EventSpec(
@@ -150,8 +158,8 @@ EVENTS: tuple[EventSpec, ...] = (
         "day",
         "to_server",
         Empty,
-        "today's appointments (Berlin calendar day) at this counter, and calls taken over "
-        "from others, in order of time",
+        "today's appointments (Berlin calendar day) at this appliance's counter, and calls it "
+        "took over from others, in order of time",
         appliance.Day,
     ),
     # /appliance, hub → appliance
@@ -160,22 +168,25 @@ EVENTS: tuple[EventSpec, ...] = (
         "hello",
         "to_client",
         appliance.Hello,
-        "after connecting: the protocol version, the device, its counter, a resumed clerk, "
-        "the call it holds (with ICE servers) and the lobby ({} without a clerk)",
+        "after connecting: the protocol version, the device, its counter, the clerk whose "
+        "session was resumed, the call this appliance holds (with ICE servers), if any, and "
+        "the lobby: `{}` unless a clerk's session was resumed (the lobby names citizens: only "
+        "for a signed-in clerk)",
     ),
     EventSpec(
         APPLIANCE,
         "lobby",
         "to_client",
         Lobby,
-        "this counter's queue, and citizens whose counter has no appliance online",
+        "this counter's queue, and citizens whose own counter has no appliance online (this "
+        "one may admit them)",
     ),
     EventSpec(
         APPLIANCE,
         "call",
         "to_client",
         CallView,
-        "a call this appliance holds, whenever its state changes",
+        "a call this appliance holds, whenever its state changes (see *A call* below)",
     ),
     EventSpec(
         APPLIANCE,
@@ -189,7 +200,7 @@ EVENTS: tuple[EventSpec, ...] = (
         "peer_left",
         "to_client",
         citizen.PeerNotice,
-        "the citizen lost the connection",
+        "the citizen lost the connection; wait for `peer_rejoined`",
     ),
     EventSpec(
         APPLIANCE,
@@ -210,8 +221,11 @@ EVENTS: tuple[EventSpec, ...] = (
         "day_changed",
         "to_client",
         appliance.DayChanged,
-        "an appointment of this counter was booked, moved, cancelled or confirmed, or its "
-        "device check came in (only with a signed-in clerk): fetch day",
+        "an appointment of this counter was booked, moved (to or from it), cancelled or "
+        "confirmed, or its citizen's device check came in; only to appliances with a "
+        "signed-in clerk. Nothing personal: fetch `day` (the appliance does at once, and once "
+        "more if news arrives while it fetches; it still refetches every minute, as time "
+        "alone changes `may_close`)",
     ),
     # kiosk page ↔ appliance
     EventSpec(

@@ -3,12 +3,12 @@ strictly), the one state message the appliance pushes, and the replies."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
 from protocol.appliance import Clerk, Counter
-from protocol.base import Error, News, Request
+from protocol.base import Error, News, Request, absent_when_null
 from protocol.limits import MAX_NOTES, MAX_PASSWORD, MAX_USERNAME, AppointmentId
 from protocol.views import CallView, DayEntry, WithLobby
 from protocol.vocabulary import ClerkOutcome
@@ -23,6 +23,8 @@ class Command(Request):
 
 
 class SignIn(Command):
+    """Sign the clerk in at the hub; the PIN opens the screen lock later."""
+
     cmd: Literal["sign_in"]
     username: str = Field(min_length=1, max_length=MAX_USERNAME)
     password: str = Field(min_length=1, max_length=MAX_PASSWORD)
@@ -30,20 +32,28 @@ class SignIn(Command):
 
 
 class Unlock(Command):
+    """Open the screen lock with the clerk's PIN."""
+
     cmd: Literal["unlock"]
     pin: str = Field(max_length=16)
 
 
 class Plain(Command):
+    """Lock now; sign out; a touch (keeps the idle lock away)."""
+
     cmd: Literal["lock", "sign_out", "activity"]
 
 
 class OnAppointment(Command):
+    """Let a citizen in; hang up (done); close as "did not come"."""
+
     cmd: Literal["admit", "hang_up", "no_show"]
     appointment: AppointmentId
 
 
 class Record(Command):
+    """The outcome of the call that ended, and the clerk's notes."""
+
     cmd: Literal["record"]
     appointment: AppointmentId
     outcome: ClerkOutcome
@@ -51,6 +61,8 @@ class Record(Command):
 
 
 class Notes(Command):
+    """Keep the clerk's draft notes of a call."""
+
     cmd: Literal["notes"]
     appointment: AppointmentId
     notes: str = Field(max_length=MAX_NOTES)
@@ -60,6 +72,8 @@ Kind = Literal["camera", "microphone"]
 
 
 class Send(Command):
+    """Camera or microphone on or off (black frames or silence go out instead)."""
+
     cmd: Literal["send"]
     kind: Kind
     on: bool
@@ -143,14 +157,10 @@ class Reply(News):
     type: Literal["reply"] = "reply"
     id: int | None
     ok: bool
-    error: Error | None = None
+    error: Error | None = absent_when_null()  # no `error` field on success
 
     @model_validator(mode="after")
     def _error_when_refused(self) -> Reply:
         if self.ok == (self.error is not None):
             raise ValueError("a reply carries an error exactly when it is not ok")
         return self
-
-    def wire(self) -> dict[str, Any]:
-        """No `error` field on success (`id` stays, null or not)."""
-        return self.model_dump(mode="json", exclude={"error"} if self.ok else None)

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, SerializerFunctionWrapHandler, model_serializer, model_validator
+from pydantic import Field, model_validator
 
-from protocol.base import News, Request
+from protocol.base import News, Request, absent_when_null
 from protocol.limits import MAX_CANDIDATE, MAX_SDP, AppointmentId
 from protocol.vocabulary import CallStateName, MediaState
 
@@ -77,14 +77,8 @@ class MediaRecorded(News):
 
 
 class IceServer(News):
-    """An RTCIceServer dictionary (TURN with credentials that expire)."""
+    """An RTCIceServer dictionary (TURN with credentials that expire; STUN has none)."""
 
     urls: list[str]
-    username: str | None = None
-    credential: str | None = None
-
-    @model_serializer(mode="wrap")
-    def _without_none(self, handler: SerializerFunctionWrapHandler) -> Any:
-        # STUN servers carry no credential fields at all, also inside a call or a status (a
-        # serializer here, unlike an exclude_none in wire(), applies wherever one is nested).
-        return {key: value for key, value in handler(self).items() if value is not None}
+    username: str | None = absent_when_null()
+    credential: str | None = absent_when_null()
