@@ -27,11 +27,11 @@ def create_app(
     from flask import Flask
     from werkzeug.middleware.proxy_fix import ProxyFix
 
-    from hub import error_handlers, health, i18n, ratelimit, realtime, security
+    from hub import error_handlers, health, i18n, jobs, ratelimit, realtime, security
     from hub.api import bp as api_bp
     from hub.api import errors
     from hub.metrics import HubMetrics
-    from hub.notify.worker import mail_policy, transport
+    from hub.notify.configured import mail_policy, transport
     from hub.store import Store
     from hub.web import bp as web_bp
     from hub.web.outbox import bp as outbox_bp
@@ -68,6 +68,7 @@ def create_app(
     ratelimit.init_app(app)
     security.init_app(app)
     realtime.init_app(app)
+    jobs.init_app(app, realtime.socketio.start_background_task)
     app.register_blueprint(health.bp)
     app.register_blueprint(api_bp)
     # The JSON API needs no CSRF token: it takes application/json bodies or a bearer token,

@@ -18,18 +18,18 @@ if TYPE_CHECKING:  # imported when serving only (gevent patches sockets first)
 def serve_with_mail(
     app: Flask, sock: socket.socket, stop: gevent.event.Event | None = None
 ) -> None:
-    """Serve `app` on the listener `sock` with its mail worker; on shutdown the worker finishes
-    its round first. `stop`: a gevent Event that ends serving when set."""
-    from hub.notify.worker import MailWorker
+    """Serve `app` on the listener `sock` with its mail, holds and retention jobs (hub.jobs);
+    on shutdown each job finishes its round first. `stop`: a gevent Event that ends serving."""
+    from hub.jobs import MAIL, runner
     from hub.server import serve
 
     host, port = sock.getsockname()[:2]
-    worker = MailWorker(app)
-    worker.start()
+    jobs = runner(app)
+    jobs.start(*MAIL)
     try:
         serve(app, host, port, sock=sock, stop=stop)
     finally:
-        worker.stop()
+        jobs.stop()
 
 
 def listen(host: str, port: int, hint: str, reuse_port: bool = False) -> socket.socket:

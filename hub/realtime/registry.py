@@ -1,11 +1,9 @@
-"""This process's side of the realtime channel: its connections, the lobby broadcaster and
-the presence loop that keeps the shared database's picture of who is online true."""
+"""This process's side of the realtime channel: its connections, and the rounds that keep the
+shared database's picture of who is online true and the lobby up to date (run by hub.jobs)."""
 
 from __future__ import annotations
 
 import logging
-import threading
-import time
 import uuid
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
@@ -54,7 +52,7 @@ class Connection:
 
 
 class Registry:
-    """Per hub process: connections by sid, plus two background loops started on first use."""
+    """Per hub process: connections by sid; the first connection starts the realtime jobs."""
 
     def __init__(self, app: Flask, socketio: SocketIO) -> None:
         self.app = app
@@ -69,8 +67,6 @@ class Registry:
         self.grace = timedelta(seconds=settings.reconnect_grace_seconds)
         self.connections: dict[str, Connection] = {}
         self.last_sent: dict[str, Any] = {}  # lobby messages this process sent last, by room
-        self._lobby_dirty = threading.Event()
-        self._started = False
         self._publish: Callable[[], None] = lambda: None
 
     def bucket(self, sid: str) -> TokenBucket | None:
@@ -99,17 +95,17 @@ class Registry:
         return conn
 
     def start(self, publish: Callable[[], None]) -> None:
-        """Start the lobby broadcaster and the presence loop (once per process)."""
-        if self._started:
-            return
-        self._started = True
+        """Start the realtime jobs (once per process); `publish` sends the lobby."""
+        from hub.jobs import REALTIME, runner
+
         self._publish = publish
-        self.socketio.start_background_task(self._lobby_loop)
-        self.socketio.start_background_task(self._presence_loop)
+        runner(self.app).start(*REALTIME)
 
     def lobby_changed(self) -> None:
         """Ask for a lobby broadcast; changes within a moment are sent together."""
-        self._lobby_dirty.set()
+        from hub.jobs import runner
+
+        runner(self.app).wake("lobby")
 
     def day_changed(self, counters: Collection[int]) -> None:
         """Tell the signed-in appliances of `counters` that their day changed (see the Store's
@@ -128,41 +124,28 @@ class Registry:
             except Exception:  # the change is committed; the appliance refetches within 60 s
                 log.exception("day_changed for counter %s not sent", counter_id)
 
-    def _lobby_loop(self) -> None:
-        while True:
-            self._lobby_dirty.wait()
-            self._lobby_dirty.clear()
-            started = time.monotonic()
-            try:
-                with self.app.app_context():
-                    self._publish()
-            except Exception:
-                log.exception("lobby broadcast failed")
-            # Coalesce bursts (a hundred citizens arriving at nine) into a few broadcasts, and
-            # never spend more than about a third of the process on them.
-            self.socketio.sleep(max(0.25, 2 * (time.monotonic() - started)))  # type: ignore[arg-type]  # stub: int
+    def publish_lobby(self) -> None:
+        """Send the lobby as it stands (the `lobby` job)."""
+        self._publish()
 
-    def _presence_loop(self) -> None:
-        from hub.realtime.notices import drop_device, settle
+    def drop_revoked(self) -> None:
+        """Close the connections of appliances whose device was revoked (the `revocations` job)."""
+        from hub.realtime.notices import drop_device
 
-        beat = self.settings.presence_seconds
-        since_beat = beat
-        while True:
-            self.socketio.sleep(1.0)  # type: ignore[arg-type]  # stub: int; takes float
-            since_beat += 1.0
-            try:
-                with self.app.app_context():
-                    store, now = self.app.extensions["store"], self.app.extensions["clock"]()
-                    devices = {c.appliance.id: c.sid for c in self._appliances()}
-                    for device_id in calls.revoked(store, devices):
-                        drop_device(devices[device_id])
-                    if since_beat >= beat:
-                        since_beat = 0.0
-                        citizens = [c.sid for c in self.connections.values() if c.appointment]
-                        calls.heartbeat(store, devices, citizens, now)
-                        settle(calls.sweep(store, now, self.stale, self.grace, self.window))
-            except Exception:
-                log.exception("presence round failed")
+        devices = {c.appliance.id: c.sid for c in self._appliances()}
+        for device_id in calls.revoked(self.app.extensions["store"], devices):
+            drop_device(devices[device_id])
+
+    def keep_presence(self) -> None:
+        """Tell the shared database who is connected here, and settle the calls whose party
+        vanished, here or with a dead process (the `presence` job)."""
+        from hub.realtime.notices import settle
+
+        store, now = self.app.extensions["store"], self.app.extensions["clock"]()
+        devices = {c.appliance.id: c.sid for c in self._appliances()}
+        citizens = [c.sid for c in list(self.connections.values()) if c.appointment]
+        calls.heartbeat(store, devices, citizens, now)
+        settle(calls.sweep(store, now, self.stale, self.grace, self.window))
 
     def _appliances(self) -> list[Connection]:
         return [c for c in list(self.connections.values()) if c.device is not None]

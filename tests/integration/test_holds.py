@@ -6,8 +6,8 @@ from datetime import timedelta
 import pytest
 
 from hub.clock import fixed_clock
+from hub.jobs import runner
 from hub.notify.outbox import deliver_due
-from hub.notify.worker import deliver_once
 from tests.support.environment import MONDAY_EARLY
 from tests.support.forms import form_token, page_token
 
@@ -56,7 +56,7 @@ def test_an_unconfirmed_hold_is_released_after_its_time(held_app, store):
     at(held_app, 10)
     assert offered(client)  # expired holds no longer count as busy
     assert book(client, "c@example.org").status_code == 201  # and their units are taken back
-    deliver_once(held_app)  # the worker marks the rest released
+    runner(held_app).run_once("holds")  # the holds job marks the rest released
     with store.transaction() as session:
         from sqlalchemy import select
 
@@ -69,7 +69,7 @@ def test_an_unconfirmed_hold_is_released_after_its_time(held_app, store):
 def test_confirming_from_the_mail_books_and_sends_the_join_link(held_app, mailbox):
     client = held_app.test_client()
     held = book(client).json
-    deliver_once(held_app)
+    runner(held_app).run_once("mail")
     [hold_mail] = mailbox.wait_for(1)
     assert hold_mail["Subject"].startswith("Bitte bestätigen")
     text = hold_mail.get_body(("plain",)).get_content()
@@ -81,7 +81,7 @@ def test_confirming_from_the_mail_books_and_sends_the_join_link(held_app, mailbo
     )
     assert confirmed.status_code == 200 and confirmed.json["status"] == "booked"
     assert confirmed.json["hold_until"] is None
-    deliver_once(held_app)
+    runner(held_app).run_once("mail")
     confirmation = mailbox.wait_for(2)[1]
     assert confirmation["Subject"].startswith("Ihr Videotermin am")
     assert confirmed.json["join_url"] in confirmation.get_body(("plain",)).get_content()
@@ -92,7 +92,7 @@ def test_confirming_from_the_mail_books_and_sends_the_join_link(held_app, mailbo
 def test_confirming_too_late_is_refused(held_app, mailbox):
     client = held_app.test_client()
     held = book(client).json
-    deliver_once(held_app)
+    runner(held_app).run_once("mail")
     token = re.search(
         r"/manage/(\S+)", mailbox.wait_for(1)[0].get_body(("plain",)).get_content()
     ).group(1)

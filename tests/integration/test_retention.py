@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from hub.notify.worker import deliver_once, forget_once
+from hub.jobs import runner
 from hub.store.models import AppointmentRow, CallRow, MailRow
 from tests.support.environment import MONDAY_EARLY
 
@@ -36,7 +36,7 @@ def test_past_appointments_lose_name_email_and_mails_after_the_retention_period(
     client = app.test_client()
     book_old_and_new(client)
     app.extensions["clock"] = lambda: MONDAY_EARLY + timedelta(days=31)
-    forget_once(app)
+    runner(app).run_once("retention")
     with store.transaction() as session:
         rows = {r.start_at.month: r for r in session.scalars(select(AppointmentRow))}
         mails_left = session.scalar(select(func.count()).select_from(MailRow))
@@ -52,7 +52,7 @@ def test_retention_forgets_notes_device_checks_and_outbox_files_too(app, store):
     for appointments whose name an earlier version already blanked."""
     client = app.test_client()
     booked = book_old_and_new(client)
-    deliver_once(app)  # the confirmations go to the outbox folder
+    runner(app).run_once("mail")  # the confirmations go to the outbox folder
     outbox = app.extensions["settings"].effective_outbox_dir
     assert len(list(outbox.glob("*.eml"))) == 2
     with store.transaction() as session:
@@ -72,7 +72,7 @@ def test_retention_forgets_notes_device_checks_and_outbox_files_too(app, store):
                 )
             )
     app.extensions["clock"] = lambda: MONDAY_EARLY + timedelta(days=31)
-    forget_once(app)
+    runner(app).run_once("retention")
     with store.transaction() as session:
         old = session.get(AppointmentRow, booked["old@example.org"])
         old_call = session.get(CallRow, booked["old@example.org"])
@@ -92,7 +92,7 @@ def test_retention_forgets_notes_device_checks_and_outbox_files_too(app, store):
         new.name, new.email = "—", ""
     left = [p.read_bytes() for p in outbox.glob("*.eml")]
     assert len(left) == 1 and b"new@example.org" in left[0]
-    forget_once(app)
+    runner(app).run_once("retention")
     with store.transaction() as session:
         assert session.get(CallRow, booked["new@example.org"]).notes is None
         assert session.get(AppointmentRow, booked["new@example.org"]).device_check is None

@@ -1,0 +1,101 @@
+"""The hub's periodic jobs, all in one list: what runs, how often, and where each round's logic
+lives. Every hub process runs its own; the database keeps them from doing the same work twice.
+
+Serving (`buergeramt hub`) starts the MAIL group with the server and stops it on shutdown; the
+first Socket.IO connection a process accepts starts the REALTIME group (hub.realtime.registry).
+Apps built in tests start nothing: they call `runner(app).run_once(name)`.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from hub.jobs.runner import Job, Runner, Spawn
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+log = logging.getLogger("hub.jobs")
+
+
+def deliver_mail(app: Flask) -> None:
+    """Hand due mails to SMTP or the outbox folder (hub.notify.outbox)."""
+    from hub.notify.outbox import deliver_due
+
+    ext = app.extensions
+    report = deliver_due(ext["store"], ext["mails"], ext["mail_transport"], ext["clock"]())
+    if report.sent or report.retrying or report.failed:
+        log.info(
+            "mail: %d sent, %d to retry, %d failed",
+            len(report.sent),
+            len(report.retrying),
+            len(report.failed),
+        )
+
+
+def release_holds(app: Flask) -> None:
+    """Mark holds nobody confirmed in time released (hub.operations.booking)."""
+    from hub.operations.booking import release_expired_holds
+
+    released = release_expired_holds(app.extensions["store"], app.extensions["clock"]())
+    if released:
+        log.info("released %d unconfirmed holds", released)
+
+
+def forget_past(app: Flask) -> None:
+    """Blank personal data of appointments past the retention period (hub.operations.retention)."""
+    from hub.notify.transport import FolderTransport
+    from hub.operations.retention import forget_past
+
+    ext = app.extensions
+    transport = ext["mail_transport"]
+    forgotten = forget_past(
+        ext["store"],
+        ext["clock"](),
+        timedelta(days=ext["settings"].retention_days),
+        transport.forget if isinstance(transport, FolderTransport) else None,
+    )
+    if forgotten:
+        log.info("retention: forgot the personal data of %d past appointments", forgotten)
+
+
+def drop_revoked(app: Flask) -> None:
+    """Close this process's connections of revoked appliances (hub.realtime.registry)."""
+    app.extensions["realtime"].drop_revoked()
+
+
+def keep_presence(app: Flask) -> None:
+    """Record who is connected here, settle calls whose party vanished (hub.realtime.registry)."""
+    app.extensions["realtime"].keep_presence()
+
+
+def publish_lobby(app: Flask) -> None:
+    """Send the lobby's changes to appliances and waiting citizens (hub.realtime.notices)."""
+    app.extensions["realtime"].publish_lobby()
+
+
+JOBS = (
+    Job("mail", deliver_mail, every="mail_poll_seconds"),
+    Job("holds", release_holds, every="mail_poll_seconds"),
+    Job("retention", forget_past, every=3600.0),
+    Job("revocations", drop_revoked, every=1.0, first_after=1.0),
+    Job("presence", keep_presence, every="presence_seconds", first_after=1.0),
+    # Coalesces bursts (a hundred citizens arriving at nine) into at most four broadcasts a
+    # second, and never spends more than about a third of the process on them.
+    Job("lobby", publish_lobby, every=0.25, on_demand=True, max_share=1 / 3),
+)
+MAIL = ("mail", "holds", "retention")
+REALTIME = ("revocations", "presence", "lobby")
+
+
+def init_app(app: Flask, spawn: Spawn) -> None:
+    """Give `app` its job runner; `spawn` starts a background task (Socket.IO's, for gevent)."""
+    app.extensions["jobs"] = Runner(app, JOBS, spawn)
+
+
+def runner(app: Flask) -> Runner:
+    """The job runner of `app`."""
+    runner: Runner = app.extensions["jobs"]
+    return runner
