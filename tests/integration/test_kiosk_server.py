@@ -219,6 +219,7 @@ def test_what_the_kiosk_sends_fits_the_schema_it_serves(kiosk):
     assert talk(kiosk, sign_in)[0]["ok"]
     try:
         kiosk.wait_for(lambda: bool(kiosk.counter.day))
+
         async def current() -> dict:  # read on the appliance's own loop
             return kiosk.kiosk.state()
 
