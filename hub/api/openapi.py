@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from hub.booking.status import Status
 from hub.i18n import LANGUAGES
 from hub.inputs import BookingBody, RescheduleBody
 from hub.messages import ERRORS
@@ -74,7 +75,7 @@ APPOINTMENT = _obj(
     service_id={"type": "string"},
     start=ISO,
     end=ISO,
-    status={"type": "string", "enum": ["held", "booked", "cancelled", "released"]},
+    status={"type": "string", "enum": [status.value for status in Status]},
     name={"type": "string"},
     email={"type": "string", "format": "email"},
     locale={"type": "string", "enum": ["de", "en"]},
@@ -115,7 +116,7 @@ SCHEMAS: dict[str, Any] = {
                 service_id={"type": "string"},
                 start=ISO,
                 end=ISO,
-                status={"type": "string", "const": "held"},
+                status={"type": "string", "const": Status.HELD.value},
                 hold_until=ISO,
             ),
         ]

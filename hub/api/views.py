@@ -13,6 +13,7 @@ from hub.api.openapi import document
 from hub.api.requests import appointment_id, bearer_token, json_body, query_date
 from hub.booking.catalogue import Service
 from hub.booking.schedule import Interval
+from hub.booking.status import Status
 from hub.booking.timezone import local_date, to_local_iso
 from hub.context import hub_settings, mails, now, store
 from hub.i18n import LANGUAGES, current_language
@@ -125,14 +126,14 @@ def book() -> ResponseReturnValue:
         raise
     metrics().bookings.labels(booked.appointment.status).inc()
     appt = booked.appointment
-    if appt.status == "held":
+    if appt.status == Status.HELD:
         # The secret goes only by e-mail: confirming proves the address is the booker's.
         body_json: dict[str, Any] = {
             "id": str(appt.id),
             "service_id": appt.service_id,
             "start": to_local_iso(appt.start),
             "end": to_local_iso(appt.end),
-            "status": "held",
+            "status": Status.HELD.value,
             "hold_until": to_local_iso(appt.hold_until) if appt.hold_until else None,
         }
     else:

@@ -297,9 +297,8 @@ def record_media(
     """Record a party's media state: connected starts (or restores) the call."""
     event = Event.CONNECTED if state == "connected" else Event.LOST
     already = State.IN_CALL if event is Event.CONNECTED else State.RECONNECTING
-    call = calls.current_call(store(), appointment)
-    if call is not None and call.state is already:  # already so: nothing to record
-        return MediaRecorded(state=call.state.value).wire()
-    call = calls.advance(store(), appointment, event, now(), device=device)
+    call = calls.advance_unless(store(), appointment, event, already, now(), device=device)
+    if call is None:  # already so: nothing to record
+        return MediaRecorded(state=already.value).wire()
     tell(call)
     return MediaRecorded(state=call.state.value).wire()

@@ -13,6 +13,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy.exc import DBAPIError
 
+from hub.booking.status import OCCUPYING, Status
 from hub.booking.tokens import hash_token, looks_like_token
 from hub.calls.ice import ice_servers
 from hub.calls.window import JoinWindow
@@ -95,7 +96,7 @@ def _live_ttl(token: str) -> timedelta:
     ttl = window.credential_ttl(
         state.start, state.end, now(), timedelta(minutes=settings.turn_ttl_minutes)
     )
-    if state.status != "booked" or state.call_ended or ttl is None:
+    if state.status != Status.BOOKED or state.call_ended or ttl is None:
         abort(410)
     return ttl
 
@@ -155,7 +156,7 @@ def _over(token: str) -> str | None:
         return "unknown_token"
     if state.call_ended:
         return "call_ended"
-    if state.status not in ("booked", "held"):
+    if state.status not in OCCUPYING:
         return "cancelled"
     settings = hub_settings()
     window = JoinWindow(

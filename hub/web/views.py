@@ -24,6 +24,7 @@ from werkzeug.exceptions import HTTPException
 from hub.booking.catalogue import Service
 from hub.booking.rules import BookingError, SlotTaken
 from hub.booking.schedule import Interval
+from hub.booking.status import Status
 from hub.booking.timezone import BERLIN, in_calendar, local_date
 from hub.booking.tokens import looks_like_token
 from hub.context import hub_settings, mails, now, store
@@ -214,7 +215,7 @@ def details(service_id: str) -> ResponseReturnValue:
                     errors=errors,
                     lang=current_language(),
                 ), 409
-            if booked.appointment.status == "held":
+            if booked.appointment.status == Status.HELD:
                 # The manage link goes only by e-mail: confirming proves the address.
                 return redirect(
                     url_for(
@@ -277,7 +278,7 @@ def _manage_context(token: str) -> dict[str, Any]:
         "token": token,
         "lang": current_language(),
         "past": appt.start <= now(),
-        "hold_open": appt.status == "held"
+        "hold_open": appt.status == Status.HELD
         and appt.hold_until is not None
         and appt.hold_until > now(),
         "join_url": links_for(hub_settings().public_url, token).join,
@@ -332,7 +333,7 @@ def move(token: str) -> ResponseReturnValue:
     """Pick a new time; the old one is kept if the new one is taken meanwhile."""
     context = _manage_context(token)
     appt, service = context["appt"], context["service"]
-    if service is None or appt.status != "booked" or context["past"]:
+    if service is None or appt.status != Status.BOOKED or context["past"]:
         return redirect(url_for("web.manage", token=token), 303)
     taken = False
     if request.method == "POST":
