@@ -17,6 +17,15 @@ class AudioDeviceMissing(DeviceMissing):
     """The configured microphone or speaker is not there; the message says what to check."""
 
 
+class ScannerMissing(DeviceMissing):
+    """The configured scanner or document camera is not there; the message says what to check."""
+
+
+class ScannerFailed(RuntimeError):
+    """The scanner is there but a scan did not work (it hung, refused an option, sent no
+    image); the message says what it answered."""
+
+
 class KioskPortUnavailable(RuntimeError):
     """The counter screen's port on 127.0.0.1 is taken by another program (or not allowed)."""
 

@@ -11,6 +11,7 @@ from typing import Literal
 
 from protocol import appliance, citizen, kiosk
 from protocol.base import Empty, News, Ok, Request
+from protocol.documents import CallDocuments, Documents
 from protocol.signalling import ApplianceMedia, ApplianceSignal, Media, MediaRecorded, Signal
 from protocol.views import CallView, Lobby
 
@@ -89,6 +90,14 @@ EVENTS: tuple[EventSpec, ...] = (
         "to_client",
         citizen.Replaced,
         "the same link was opened elsewhere; this connection is closed next. Do not reconnect",
+    ),
+    EventSpec(
+        CITIZEN,
+        "documents",
+        "to_client",
+        Documents,
+        "the appointment's files and checklist, whenever they change (a file came in, was "
+        "reviewed or deleted); files themselves go over HTTP",
     ),
     # /appliance, appliance → hub
     EventSpec(
@@ -226,6 +235,13 @@ EVENTS: tuple[EventSpec, ...] = (
         "signed-in clerk. Nothing personal: fetch `day` (the appliance does at once, and once "
         "more if news arrives while it fetches; it still refetches every minute, as time "
         "alone changes `may_close`)",
+    ),
+    EventSpec(
+        APPLIANCE,
+        "documents",
+        "to_client",
+        CallDocuments,
+        "the files and checklist of a call this appliance holds, whenever they change",
     ),
     # kiosk page ↔ appliance
     EventSpec(

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, StringConstraints, model_validator
 
 from protocol.appliance import Clerk, Counter
 from protocol.base import Error, News, Request, absent_when_null
-from protocol.limits import MAX_NOTES, MAX_PASSWORD, MAX_USERNAME, AppointmentId
+from protocol.documents import Documents
+from protocol.limits import MAX_NOTES, MAX_PASSWORD, MAX_USERNAME, UUID_PATTERN, AppointmentId
 from protocol.views import CallView, DayEntry, WithLobby
 from protocol.vocabulary import ClerkOutcome
 
@@ -79,8 +80,56 @@ class Send(Command):
     on: bool
 
 
+MAX_REASON = 500
+MAX_SCAN_PAGES = 30
+DocumentId = Annotated[str, StringConstraints(pattern=UUID_PATTERN)]
+
+
+class Review(Command):
+    """Accept a citizen's file, or ask for it again (`reason` required then)."""
+
+    cmd: Literal["review"]
+    appointment: AppointmentId
+    document: DocumentId
+    accepted: bool
+    reason: str = Field("", max_length=MAX_REASON)
+
+
+class Scan(Command):
+    """Scan a page, or discard the pages not sent."""
+
+    cmd: Literal["scan", "scan_discard"]
+
+
+class OnPage(Command):
+    """Turn a scanned page a quarter, remove it, or scan it again."""
+
+    cmd: Literal["scan_rotate", "scan_remove", "scan_retake"]
+    page: int = Field(ge=0, lt=MAX_SCAN_PAGES)
+
+
+class SendScan(Command):
+    """The scanned pages as one PDF to the citizen, optionally answering a checklist entry."""
+
+    cmd: Literal["scan_send"]
+    appointment: AppointmentId
+    name: str = Field(min_length=1, max_length=100)
+    item: int | None = Field(None, ge=0, le=100)
+
+
 AnyCommand = Annotated[
-    SignIn | Unlock | Plain | OnAppointment | Record | Notes | Send, Field(discriminator="cmd")
+    SignIn
+    | Unlock
+    | Plain
+    | OnAppointment
+    | Record
+    | Notes
+    | Send
+    | Review
+    | Scan
+    | OnPage
+    | SendScan,
+    Field(discriminator="cmd"),
 ]
 
 # --- appliance → page ---
@@ -128,6 +177,21 @@ class Devices(News):
     scanner: DeviceHealth
 
 
+class ScanPageView(News):
+    """A scanned page waiting to be sent; its preview is at /scan/<id>.jpg?rotation=<r>."""
+
+    id: str
+    rotation: int
+
+
+class ScanView(News):
+    """The scanner's desk: whether this counter can scan, a scan under way, the pages."""
+
+    available: bool
+    scanning: bool
+    pages: list[ScanPageView]
+
+
 class KioskState(WithLobby):
     """Everything the page shows, in one message; names and appointments only while a clerk
     works with it (screens day, call, outcome); `lobby` is `{}` otherwise."""
@@ -142,6 +206,8 @@ class KioskState(WithLobby):
     record: RecordOnScreen | None
     sending: Sending
     devices: Devices
+    documents: Documents | None = None  # of the call on screen
+    scan: ScanView | None = None
 
 
 class StateMessage(News):

@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
 
 from protocol.base import News
+from protocol.documents import Completeness
 from protocol.limits import AppointmentId
 from protocol.signalling import IceServer
 from protocol.vocabulary import CallStateName, DeviceCheck, OutcomeName, WaitReason
@@ -60,9 +61,10 @@ class HeldCall(CallView):
 
 
 class LobbyEntry(CallView):
-    """A citizen in the lobby: the call and their wait."""
+    """A citizen in the lobby: the call, their wait, and how complete their documents are."""
 
     wait: WaitView | None
+    documents: Completeness | None = None
 
 
 class Lobby(News):
@@ -95,6 +97,7 @@ class DayEntry(News):
     state: CallStateName
     outcome: OutcomeName | None
     may_close: bool
+    documents: Completeness | None = None  # of the service's checklist, before the call
 
 
 def empty_as_none(value: Any) -> Any:

@@ -3,11 +3,12 @@ and the media of a call. The core imports no adapter; the daemon hands it implem
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from protocol.base import Request
+from protocol.documents import Documents
 from protocol.kiosk import CallMedia, Quality
 from protocol.signalling import ApplianceSignal, IceServer
 
@@ -85,4 +86,53 @@ class Media(Protocol):
 
     async def close(self) -> None:
         """Release the devices (let the speaker finish what it has)."""
+        ...
+
+
+@dataclass(frozen=True)
+class FileDownload:
+    """A document on its way from the hub: what it is, and its bytes in chunks."""
+
+    name: str
+    media_type: str
+    chunks: AsyncIterator[bytes]
+
+
+class Files(Protocol):
+    """The hub's documents of an appointment (over HTTP: files do not go through Socket.IO)."""
+
+    async def listing(self, appointment: str) -> Documents | None:
+        """The files and checklist now (None when the hub cannot be asked)."""
+        ...
+
+    async def download(self, appointment: str, document: str) -> FileDownload | None:
+        """One file (None when refused or the hub cannot be reached)."""
+        ...
+
+    async def upload(self, appointment: str, pdf: bytes, name: str, item: int | None) -> Answer:
+        """Hand the citizen a file the clerk made (a scan as PDF)."""
+        ...
+
+    async def review(self, appointment: str, document: str, accepted: bool, reason: str) -> Answer:
+        """Accept a file, or ask for it again with a reason."""
+        ...
+
+
+class Scanner(Protocol):
+    """The counter's scanner or document camera: pages captured and kept until sent."""
+
+    async def capture(self) -> str:
+        """Scan one page; its id (DeviceMissing or a timeout when the scanner fails)."""
+        ...
+
+    def preview(self, page: str, rotation: int) -> bytes:
+        """A JPEG of one page as it would be sent (rotated by `rotation` degrees)."""
+        ...
+
+    async def pdf(self, pages: Sequence[tuple[str, int]]) -> bytes:
+        """The pages, each with its rotation, as one PDF."""
+        ...
+
+    def discard(self, pages: Sequence[str]) -> None:
+        """Forget pages (sent, removed or abandoned)."""
         ...

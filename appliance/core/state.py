@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from protocol.appliance import Clerk
 from protocol.appliance import Counter as CounterInfo
+from protocol.documents import CallDocuments
 from protocol.kiosk import CallMedia, DeviceHealth, HubLinkState, Kind, Quality
 from protocol.views import CallView, DayEntry, Lobby
 
@@ -47,6 +48,14 @@ class CallSnapshot:
 
 
 @dataclass(frozen=True)
+class ScanPage:
+    """A page scanned and not sent yet, with the rotation the clerk gave it."""
+
+    id: str
+    rotation: int = 0  # degrees clockwise: 0, 90, 180 or 270
+
+
+@dataclass(frozen=True)
 class CounterState:
     """Everything the counter knows that a screen might show."""
 
@@ -59,3 +68,7 @@ class CounterState:
     to_record: CallView | None
     sending: tuple[bool, bool]  # camera, microphone
     devices: DeviceReport = field(default_factory=DeviceReport)
+    documents: CallDocuments | None = None  # of the held call
+    scan: tuple[ScanPage, ...] = ()
+    scanning: bool = False
+    can_scan: bool = False

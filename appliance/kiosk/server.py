@@ -36,6 +36,8 @@ from protocol.kiosk import (
     KioskState,
     LockView,
     RecordOnScreen,
+    ScanPageView,
+    ScanView,
     Sending,
     StateMessage,
 )
@@ -103,6 +105,8 @@ class Kiosk:
         app.router.add_get("/healthz", self.healthz)
         app.router.add_get(f"/protocol/v{VERSION}/kiosk.schema.json", self.schema)
         app.router.add_get("/favicon.ico", self.favicon)
+        app.router.add_get("/documents/{appointment}/{document}", self.document)
+        app.router.add_get("/scan/{page}.jpg", self.scan_preview)
         app.router.add_static("/static", HERE / "static")
         return app
 
@@ -113,6 +117,38 @@ class Kiosk:
     async def schema(self, request: web.Request) -> web.Response:
         """The JSON Schema of this socket's messages (the page's commands, state and replies)."""
         return web.Response(text=_schema(), content_type="application/schema+json")
+
+    def _working(self) -> None:
+        """Files reach the screen only while a clerk works with it (signed in, unlocked)."""
+        if self.counter.clerk is None or self.lock.locked:
+            raise web.HTTPForbidden(text="a clerk must sign in and unlock first")
+
+    async def document(self, request: web.Request) -> web.StreamResponse:
+        """A file of the call under way, fetched from the hub for the clerk's screen."""
+        self._working()
+        download = await self.counter.download(
+            request.match_info["appointment"], request.match_info["document"]
+        )
+        if download is None:
+            raise web.HTTPNotFound(text="no such document in the call under way")
+        headers = {"Content-Type": download.media_type, "Content-Disposition": "inline"}
+        response = web.StreamResponse(headers={**headers, **_security_headers(request.path)})
+        await response.prepare(request)
+        async for chunk in download.chunks:
+            await response.write(chunk)
+        await response.write_eof()
+        return response
+
+    async def scan_preview(self, request: web.Request) -> web.Response:
+        """A scanned page as it would be sent."""
+        self._working()
+        scanner = self.counter.scanner
+        page = request.match_info["page"]
+        pages = {p.id: p.rotation for p in self.counter.scan_pages}
+        if scanner is None or page not in pages:
+            raise web.HTTPNotFound(text="no such page")
+        preview = await asyncio.to_thread(scanner.preview, page, pages[page])
+        return web.Response(body=preview, content_type="image/jpeg")
 
     async def healthz(self, request: web.Request) -> web.Response:
         """The daemon answers, and how its hub link stands (for the launcher, watchdogs and
@@ -158,12 +194,8 @@ class Kiosk:
             # come without one, and only the kiosk's own page may drive the counter.
             raise web.HTTPForbidden(text="the kiosk's socket is for the kiosk's own page")
         response = await handler(request)
-        response.headers["Content-Security-Policy"] = (
-            "default-src 'self'; connect-src 'self'; img-src 'self' data:; "
-            "style-src 'self'; script-src 'self'; frame-ancestors 'none'"
-        )
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Cache-Control"] = "no-store"
+        if not response.prepared:  # a streamed response set them before it started
+            response.headers.update(_security_headers(request.path))
         return response
 
     async def page(self, request: web.Request) -> web.Response:
@@ -282,6 +314,14 @@ class Kiosk:
             else None,
             sending=Sending(camera=now.sending[0], microphone=now.sending[1]),
             devices=_devices(now),
+            documents=now.documents if show else None,
+            scan=ScanView(
+                available=now.can_scan,
+                scanning=now.scanning,
+                pages=[ScanPageView(id=p.id, rotation=p.rotation) for p in now.scan]
+                if show
+                else [],
+            ),
         )
 
     # --- commands ---
@@ -350,6 +390,29 @@ class Kiosk:
         if isinstance(command, commands.Send):
             counter.send(command.kind, command.on)
             return {"ok": True}
+        if isinstance(command, commands.Review):
+            if not command.accepted and not command.reason.strip():
+                return _refusal(None, "reason_required", "say why the file is needed again")
+            reason = command.reason.strip()
+            return _ack(
+                await counter.review(
+                    command.appointment, command.document, command.accepted, reason
+                )
+            )
+        if isinstance(command, commands.Scan):
+            if command.cmd == "scan":
+                return _ack(await counter.scan())
+            counter.discard_scan()
+            counter.changed()
+            return {"ok": True}
+        if isinstance(command, commands.OnPage):
+            if command.cmd == "scan_rotate":
+                return _ack(counter.rotate_page(command.page))
+            if command.cmd == "scan_remove":
+                return _ack(counter.remove_page(command.page))
+            return _ack(await counter.scan(replace=command.page))
+        if isinstance(command, commands.SendScan):
+            return _ack(await counter.send_scan(command.appointment, command.name, command.item))
         raise AssertionError(f"unhandled command {command!r}")
 
     async def _sign_out(self) -> None:
@@ -377,6 +440,18 @@ class Credits:
         """The page drew a frame."""
         self._free = min(self._free + 1, self._window)
         self._event.set()
+
+
+def _security_headers(path: str) -> dict[str, str]:
+    """What every answer of the kiosk carries: only its own resources, never framed by others
+    (a file of the call is shown in a frame of the kiosk's own page)."""
+    frames = "'self'" if path.startswith("/documents/") else "'none'"
+    return {
+        "Content-Security-Policy": "default-src 'self'; connect-src 'self'; img-src 'self' data:; "
+        f"style-src 'self'; script-src 'self'; frame-ancestors {frames}",
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "no-store",
+    }
 
 
 @cache

@@ -83,3 +83,14 @@ def test_drafts_only_for_our_appointments_and_at_most_max():
     assert drafts.get(ours[-1]) == ""
     drafts.forget()
     assert drafts.kept() == {}
+
+
+def test_the_core_handles_every_event_the_hub_sends_an_appliance():
+    """The hub link hands each event to `Counter.on_<event>`: a new event in the protocol's
+    table without its handler would fail here, not at a counter."""
+    from appliance.core import Counter
+    from protocol.appliance import NAMESPACE
+    from protocol.events import names
+
+    missing = sorted(e for e in names(NAMESPACE, "to_client") if not hasattr(Counter, f"on_{e}"))
+    assert missing == []

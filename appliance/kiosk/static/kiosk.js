@@ -191,6 +191,7 @@
     if (state.lobby && state.lobby.waiting) renderLobby(state);
     renderDay(state.day || []);
     renderCall(state.call, state);
+    renderDocuments(state);
     renderOutcome(state.record);
     if (screen === "locked" || screen === "sign_in") forget();
     if (screen === "locked") {
@@ -298,8 +299,6 @@
       $("call-who").textContent = call.name || "";
       $("citizen-video").setAttribute("aria-label", `${T.video_citizen}: ${call.name || ""}`);
       $("call-service").textContent = call.service ? serviceName(call.service) : "";
-      $("checklist").replaceChildren(...(call.service ? documents(call.service) : []).map((doc, i) =>
-        el("li", {}, el("label", {}, el("input", { type: "checkbox", id: "check-" + i }), doc))));
       $("call-notes").value = call.notes || "";
       kiosk.frames.citizen = 0;
     }
@@ -318,6 +317,89 @@
     tick();
   }
 
+  // --- documents and the scanner ---
+
+  function size(bytes) {
+    return bytes >= 1048576 ? `${(bytes / 1048576).toFixed(1)} MB` : `${Math.max(1, Math.round(bytes / 1024))} KB`;
+  }
+
+  function itemName(item) {
+    return lang === "en" ? item.name_en : item.name_de;
+  }
+
+  function renderDocuments(state) {
+    const call = state.call;
+    if (!call) return;
+    const docs = state.documents;
+    const checklist = docs ? docs.checklist
+      : documents(call.service || {}).map((name, index) => ({ index, name_de: name, name_en: name, state: "missing", reason: null }));
+    $("checklist").replaceChildren(...checklist.map((item) => el("li", { className: "item-" + item.state },
+      el("span", { textContent: itemName(item) }), " ",
+      el("span", { className: "badge", textContent: T["item_" + item.state] }),
+      item.reason ? el("span", { className: "facts", textContent: " – " + item.reason }) : null)));
+    const files = docs ? docs.documents : [];
+    $("documents").replaceChildren(...files.map((doc) => documentEntry(call.appointment, doc)));
+    if (!files.length) $("documents").append(el("li", { className: "facts", textContent: T.no_documents }));
+    const scan = state.scan;
+    $("scan-desk").hidden = !(scan && scan.available);
+    if (!scan || !scan.available) return;
+    $("scan").disabled = scan.scanning;
+    $("scan").textContent = scan.scanning ? T.scanning : $("scan").dataset.label;
+    $("scan-send-row").hidden = !scan.pages.length;
+    $("scan-pages").replaceChildren(...scan.pages.map((page, index) => scanPage(page, index)));
+  }
+
+  function documentEntry(appointment, doc) {
+    const show = el("button", { type: "button", className: "button", textContent: T.show });
+    show.setAttribute("aria-label", `${T.show}: ${doc.name}`);
+    show.addEventListener("click", () => view(appointment, doc));
+    const item = el("li", { className: "document state-" + doc.state },
+      el("p", {}, el("strong", { textContent: doc.name }), " · ", size(doc.size), " · ",
+        doc.sender === "clerk" ? T.from_clerk : T.from_citizen),
+      show);
+    if (doc.sender === "citizen") {
+      const accept = el("button", { type: "button", className: "button", textContent: T.accept, disabled: doc.state === "accepted" });
+      accept.setAttribute("aria-label", `${T.accept}: ${doc.name}`);
+      accept.addEventListener("click", async () => {
+        showError($("documents-error"), await send("review", { appointment, document: doc.id, accepted: true }));
+      });
+      const again = el("button", { type: "button", className: "button", textContent: T.ask_again });
+      again.setAttribute("aria-label", `${T.ask_again}: ${doc.name}`);
+      const reason = el("input", { maxLength: 500, id: "reason-" + doc.id });
+      const ask = el("button", { type: "button", className: "button", textContent: T.send_reason });
+      const form = el("p", { hidden: true }, el("label", { htmlFor: reason.id, textContent: T.reason }), reason, ask);
+      again.addEventListener("click", () => { form.hidden = false; reason.focus(); });
+      ask.addEventListener("click", async () => {
+        showError($("documents-error"), await send("review", { appointment, document: doc.id, accepted: false, reason: reason.value }));
+      });
+      item.append(accept, again, form);
+    }
+    return item;
+  }
+
+  function view(appointment, doc) {
+    const url = `/documents/${appointment}/${doc.id}`;
+    $("viewer-title").textContent = doc.name;
+    const body = doc.media_type.startsWith("image/")
+      ? el("img", { src: url, alt: doc.name })
+      : el("iframe", { src: url, title: doc.name });
+    $("viewer-body").replaceChildren(body);
+    $("viewer").showModal();
+  }
+
+  function scanPage(page, index) {
+    const label = fill(T.page, { number: index + 1 });
+    const button = (text, cmd) => {
+      const node = el("button", { type: "button", className: "button", textContent: text });
+      node.setAttribute("aria-label", `${text}: ${label}`);
+      node.addEventListener("click", async () => showError($("documents-error"), await send(cmd, { page: index })));
+      return node;
+    };
+    return el("li", {},
+      el("img", { src: `/scan/${page.id}.jpg?rotation=${page.rotation}`, alt: label }),
+      button(T.rotate, "scan_rotate"), button(T.retake, "scan_retake"), button(T.remove, "scan_remove"));
+  }
+
   // A locked or signed-out screen keeps nothing of the citizens on the page.
   function forget() {
     for (const id of ["call-who", "outcome-who"]) {
@@ -326,6 +408,9 @@
     }
     for (const id of ["call-notes", "outcome-notes"]) $(id).value = "";
     $("checklist").replaceChildren();
+    $("documents").replaceChildren();
+    $("scan-pages").replaceChildren();
+    if ($("viewer").open) $("viewer").close();
     $("lobby-cue").hidden = true;
     for (const id of ["citizen-video", "self-video"]) {
       const canvas = $(id);
@@ -381,6 +466,17 @@
       });
     }
     $("switch-clerk").addEventListener("click", () => send("sign_out"));
+    $("scan").dataset.label = $("scan").textContent;
+    $("scan").addEventListener("click", async () => showError($("documents-error"), await send("scan")));
+    $("scan-discard").addEventListener("click", () => send("scan_discard"));
+    $("scan-send").addEventListener("click", async () => {
+      const call = kiosk.state && kiosk.state.call;
+      if (!call) return;
+      const reply = await send("scan_send", { appointment: call.appointment, name: $("scan-name").value || "Dokument" });
+      showError($("documents-error"), reply);
+      if (reply.ok) $("announce").textContent = T.sent_scan;
+    });
+    $("viewer-close").addEventListener("click", () => $("viewer").close());
     $("sign-out").addEventListener("click", () => send("sign_out"));
     $("lock-button").addEventListener("click", () => send("lock"));
     $("hang-up").addEventListener("click", () => {
