@@ -15,13 +15,13 @@ from typing import TypeVar
 
 from pydantic import ValidationError
 
+from appliance.core.documents import DocumentDesk
 from appliance.core.drafts import DraftRefused, Drafts
 from appliance.core.early import EarlySignals
 from appliance.core.ports import (
     HUB_UNREACHABLE,
     Answer,
     CallMediaSession,
-    FileDownload,
     Files,
     Hub,
     Media,
@@ -32,7 +32,6 @@ from appliance.core.state import (
     CounterState,
     DeviceReport,
     LinkState,
-    ScanPage,
     Sending,
 )
 from protocol.appliance import Admitted as AdmittedAnswer
@@ -62,8 +61,6 @@ log = logging.getLogger("appliance.counter")
 T = TypeVar("T", bound=News)
 DAY_COALESCE_S = 0.3  # lobby and call news arrive in bursts: fetch the day once per burst
 DAY_REFRESH_S = 60.0
-MAX_SCAN_PAGES = 30  # one document; more pages are another document
-SCANNER_FAILED = "scanner_failed"
 
 
 @dataclass(frozen=True)
@@ -91,8 +88,7 @@ class Counter:
     ) -> None:
         self.hub = hub
         self.media = media
-        self.files = files
-        self.scanner = scanner
+
         self.options = options
         self.sending = sending or Sending()
         self.link: LinkState = "connecting"
@@ -106,9 +102,7 @@ class Counter:
         self.to_record: CallView | None = None  # an ended call awaiting its outcome
         self.devices = DeviceReport()
         self.drafts = Drafts()
-        self.documents: dict[str, CallDocuments] = {}  # of the calls held
-        self.scan_pages: list[ScanPage] = []
-        self.scanning = False
+        self.desk = DocumentDesk(files, scanner, self.changed, lambda a: a in self.calls)
         self.screens = 0  # kiosk pages open now: someone who can be asked for an outcome
         self.unsent_ends: set[str] = set()  # hung up while the hub was unreachable
         self.hello = asyncio.Event()
@@ -150,10 +144,10 @@ class Counter:
             to_record=self.to_record,
             sending=(self.sending.camera, self.sending.microphone),
             devices=self.devices,
-            documents=self.documents.get(call.appointment) if call is not None else None,
-            scan=tuple(self.scan_pages),
-            scanning=self.scanning,
-            can_scan=self.scanner is not None and self.files is not None,
+            documents=self.desk.documents.get(call.appointment) if call is not None else None,
+            scan=tuple(self.desk.scan_pages),
+            scanning=self.desk.scanning,
+            can_scan=self.desk.can_scan,
         )
 
     def link_changed(self, link: LinkState) -> None:
@@ -195,7 +189,7 @@ class Counter:
         self.clerk, self.clerk_session = None, None
         self.lobby, self.day = None, []
         self.drafts.forget()
-        self.discard_scan()
+        self.desk.discard_scan()
         self.changed()
         return answer
 
@@ -211,7 +205,7 @@ class Counter:
     async def hang_up(self, appointment: str) -> Answer:
         """End the call at once (recorded as done until the clerk picks the outcome)."""
         call = self.calls.pop(appointment, None)
-        self.documents.pop(appointment, None)
+        self.desk.forget(appointment)
         if call is not None:
             await call.close()
         answer = await self._request("end", End(appointment=appointment, outcome="done"))
@@ -246,7 +240,7 @@ class Counter:
             # The hub tells the ending appliance nothing more: drop a call held for it here.
             call = self.calls.pop(appointment, None)
             self.views.pop(appointment, None)
-            self.documents.pop(appointment, None)
+            self.desk.forget(appointment)
             if call is not None:
                 await call.close()
         self.refresh_day()
@@ -325,7 +319,7 @@ class Counter:
         if view.state == "ended":
             call = self.calls.pop(appointment, None)
             self.views.pop(appointment, None)
-            self.documents.pop(appointment, None)
+            self.desk.forget(appointment)
             if call is not None:
                 await call.close()
                 # Ended by the hub (dropped, or the clerk's end from elsewhere): still ask.
@@ -365,109 +359,7 @@ class Counter:
 
     async def on_documents(self, news: CallDocuments) -> None:
         """The files or the checklist of a held call changed."""
-        if news.appointment in self.calls:
-            self.documents[news.appointment] = news
-            self.changed()
-
-    # --- documents and the scanner ---
-
-    async def _fetch_documents(self, appointment: str) -> None:
-        """What the appointment brought before the call (news covers every change after)."""
-        if self.files is None:
-            return
-        listing = await self.files.listing(appointment)
-        if listing is not None and appointment in self.calls:
-            self.documents.setdefault(
-                appointment, CallDocuments(appointment=appointment, **listing.model_dump())
-            )
-            self.changed()
-
-    def _refuse_unless_held(self, appointment: str) -> Answer | None:
-        if self.files is None:
-            return Answer.refusal("no_documents", "this counter exchanges no documents")
-        if appointment not in self.calls:
-            return Answer.refusal("not_your_call", "documents only of the call under way")
-        return None
-
-    async def review(self, appointment: str, document: str, accepted: bool, reason: str) -> Answer:
-        """Accept a citizen's file, or ask for it again with a reason."""
-        refused = self._refuse_unless_held(appointment)
-        if refused is not None or self.files is None:
-            return refused or Answer.refusal("no_documents", "")
-        return await self.files.review(appointment, document, accepted, reason)
-
-    async def download(self, appointment: str, document: str) -> FileDownload | None:
-        """A file of the call under way, for the clerk's screen."""
-        if self._refuse_unless_held(appointment) is not None or self.files is None:
-            return None
-        return await self.files.download(appointment, document)
-
-    async def scan(self, replace: int | None = None) -> Answer:
-        """Scan a page (or scan page `replace` again)."""
-        if self.scanner is None or self.files is None:
-            return Answer.refusal("no_scanner", "this counter has no scanner")
-        if self.scanning:
-            return Answer.refusal("busy", "a scan is under way")
-        if replace is None and len(self.scan_pages) >= MAX_SCAN_PAGES:
-            return Answer.refusal("too_many_pages", f"at most {MAX_SCAN_PAGES} pages")
-        if replace is not None and not 0 <= replace < len(self.scan_pages):
-            return Answer.refusal("unknown_page", "no such page")
-        self.scanning = True
-        self.changed()
-        try:
-            page = await self.scanner.capture()
-        except Exception as exc:  # a device that fails must never take the counter with it
-            log.warning("scan failed: %s", exc)
-            return Answer.refusal(SCANNER_FAILED, str(exc))
-        finally:
-            self.scanning = False
-            self.changed()
-        if replace is None:
-            self.scan_pages.append(ScanPage(page))
-        else:
-            self.scanner.discard([self.scan_pages[replace].id])
-            self.scan_pages[replace] = ScanPage(page)
-        return Answer(True)
-
-    def rotate_page(self, index: int) -> Answer:
-        """Turn a scanned page a quarter clockwise."""
-        if not 0 <= index < len(self.scan_pages):
-            return Answer.refusal("unknown_page", "no such page")
-        page = self.scan_pages[index]
-        self.scan_pages[index] = ScanPage(page.id, (page.rotation + 90) % 360)
-        self.changed()
-        return Answer(True)
-
-    def remove_page(self, index: int) -> Answer:
-        """Drop a scanned page."""
-        if not 0 <= index < len(self.scan_pages):
-            return Answer.refusal("unknown_page", "no such page")
-        page = self.scan_pages.pop(index)
-        if self.scanner is not None:
-            self.scanner.discard([page.id])
-        self.changed()
-        return Answer(True)
-
-    def discard_scan(self) -> None:
-        """Forget every page not sent."""
-        if self.scanner is not None and self.scan_pages:
-            self.scanner.discard([page.id for page in self.scan_pages])
-        self.scan_pages.clear()
-
-    async def send_scan(self, appointment: str, name: str, item: int | None) -> Answer:
-        """The scanned pages as one PDF to the citizen of the call under way."""
-        refused = self._refuse_unless_held(appointment)
-        if refused is not None or self.files is None or self.scanner is None:
-            return refused or Answer.refusal("no_scanner", "this counter has no scanner")
-        if not self.scan_pages:
-            return Answer.refusal("no_pages", "scan a page first")
-        pages = [(page.id, page.rotation) for page in self.scan_pages]
-        pdf = await self.scanner.pdf(pages)
-        answer = await self.files.upload(appointment, pdf, name, item)
-        if answer.ok:
-            self.discard_scan()
-            self.changed()
-        return answer
+        self.desk.news(news)
 
     # --- the day ---
 
@@ -527,7 +419,7 @@ class Counter:
             early = self._early.take(appointment)
             if early:
                 call.apply_soon(early)
-            self._documents_task = asyncio.ensure_future(self._fetch_documents(appointment))
+            self._documents_task = asyncio.ensure_future(self.desk.fetch(appointment))
         return call
 
     async def close(self) -> None:

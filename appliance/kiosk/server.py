@@ -126,7 +126,7 @@ class Kiosk:
     async def document(self, request: web.Request) -> web.StreamResponse:
         """A file of the call under way, fetched from the hub for the clerk's screen."""
         self._working()
-        download = await self.counter.download(
+        download = await self.counter.desk.download(
             request.match_info["appointment"], request.match_info["document"]
         )
         if download is None:
@@ -142,9 +142,9 @@ class Kiosk:
     async def scan_preview(self, request: web.Request) -> web.Response:
         """A scanned page as it would be sent."""
         self._working()
-        scanner = self.counter.scanner
+        scanner = self.counter.desk.scanner
         page = request.match_info["page"]
-        pages = {p.id: p.rotation for p in self.counter.scan_pages}
+        pages = {p.id: p.rotation for p in self.counter.desk.scan_pages}
         if scanner is None or page not in pages:
             raise web.HTTPNotFound(text="no such page")
         preview = await asyncio.to_thread(scanner.preview, page, pages[page])
@@ -395,24 +395,24 @@ class Kiosk:
                 return _refusal(None, "reason_required", "say why the file is needed again")
             reason = command.reason.strip()
             return _ack(
-                await counter.review(
+                await counter.desk.review(
                     command.appointment, command.document, command.accepted, reason
                 )
             )
         if isinstance(command, commands.Scan):
             if command.cmd == "scan":
-                return _ack(await counter.scan())
-            counter.discard_scan()
+                return _ack(await counter.desk.scan())
+            counter.desk.discard_scan()
             counter.changed()
             return {"ok": True}
         if isinstance(command, commands.OnPage):
             if command.cmd == "scan_rotate":
-                return _ack(counter.rotate_page(command.page))
+                return _ack(counter.desk.rotate_page(command.page))
             if command.cmd == "scan_remove":
-                return _ack(counter.remove_page(command.page))
-            return _ack(await counter.scan(replace=command.page))
+                return _ack(counter.desk.remove_page(command.page))
+            return _ack(await counter.desk.scan(replace=command.page))
         if isinstance(command, commands.SendScan):
-            return _ack(await counter.send_scan(command.appointment, command.name, command.item))
+            return _ack(await counter.desk.send_scan(command.appointment, command.name, command.item))
         raise AssertionError(f"unhandled command {command!r}")
 
     async def _sign_out(self) -> None:
