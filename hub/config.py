@@ -80,6 +80,17 @@ class Settings(BaseSettings):
     # Name and e-mail of past appointments are blanked this many days after them.
     retention_days: int = Field(30, ge=1, le=3650)
 
+    # Documents of appointments (docs/operations.md "Documents"): where they are kept
+    # (encrypted), how large they may be, how long they are kept after the appointment, and
+    # clamd's socket (a path or host:port) for a virus scan of every file (none when unset).
+    documents_storage: Literal["database", "folder"] = "database"
+    documents_folder: Path | None = None  # default: <data_dir>/documents
+    documents_max_file_mb: int = Field(20, ge=1, le=1024)
+    documents_max_appointment_mb: int = Field(50, ge=1, le=100 * 1024)
+    documents_retention_days: int = Field(7, ge=0, le=3650)
+    documents_upload_hours: int = Field(24, ge=1, le=24 * 30)  # an unfinished upload's life
+    clamd_socket: str | None = None
+
     # Plain text (paragraphs separated by blank lines) for the privacy notice and imprint pages.
     privacy_text: str = ""
     imprint_text: str = ""
@@ -177,6 +188,11 @@ class Settings(BaseSettings):
     def effective_outbox_dir(self) -> Path:
         """Where mails are written when no SMTP server is configured."""
         return self.outbox_dir or self.data_dir / "outbox"
+
+    @property
+    def effective_documents_folder(self) -> Path:
+        """Where documents lie with `documents_storage = "folder"`."""
+        return self.documents_folder or self.data_dir / "documents"
 
     def effective_secret_key(self) -> str:
         """The configured secret key, or one generated once and kept in the data folder."""
