@@ -14,6 +14,7 @@ from appliance.core.state import Sending
 from appliance.devices import open_devices
 from appliance.devices.health import DeviceMonitor
 from appliance.errors import KioskPortUnavailable
+from appliance.hub_files import HubFiles
 from appliance.hub_link import HubLink
 from appliance.kiosk.lock import ScreenLock
 from appliance.kiosk.server import Kiosk
@@ -41,13 +42,14 @@ class Appliance:
             sending=sending,
         )
         self.link = HubLink(settings)
+        self.files = HubFiles(settings, lambda: self.counter.clerk_session)
         options = Options(
             auto_admit=settings.auto_admit,
             clerk_username=settings.clerk_username,
             clerk_password=settings.clerk_password,
             ask_outcomes=settings.kiosk,
         )
-        self.counter = Counter(self.link, self.media, options, sending)
+        self.counter = Counter(self.link, self.media, options, sending, files=self.files)
         self.link.bind(self.counter)
         self.monitor = DeviceMonitor(self.devices, self.feed, self.counter.devices_changed)
         self.kiosk: Kiosk | None = None
@@ -81,6 +83,7 @@ class Appliance:
             self.kiosk = None
         await self.counter.close()
         await self.media.close()
+        await self.files.close()
         await self.link.disconnect()
 
 

@@ -81,6 +81,7 @@ TEXTS: dict[str, str] = {
     "admit": N_("Admit"),
     "no_show": N_("Did not come"),
     "video_citizen": N_("Video of the citizen"),
+    "documents_count": N_("Documents {done} of {required}"),
     "item_missing": N_("missing"),
     "item_uploaded": N_("uploaded – please check"),
     "item_accepted": N_("accepted"),

@@ -220,6 +220,19 @@
     return el("span", { className: "badge " + (result || "none"), textContent: T["check_" + (result || "none")] });
   }
 
+  // How much of the checklist came ahead: from the entry, or (lobby cards) from the same
+  // appointment in the day list.
+  function completeness(entry) {
+    let found = entry.documents;
+    if (!found && kiosk.state) {
+      const same = (kiosk.state.day || []).find((e) => e.appointment === entry.appointment);
+      found = same && same.documents;
+    }
+    if (!found || !found.required) return null;
+    return el("span", { className: "badge docs" + (found.done >= found.required ? " complete" : ""),
+      textContent: fill(T.documents_count, { done: found.done, required: found.required }) });
+  }
+
   function waitingCard(entry, fresh) {
     const admit = el("button", { type: "button", className: "button primary big", textContent: T.admit });
     admit.setAttribute("aria-label", `${T.admit}: ${entry.name}`);
@@ -235,7 +248,7 @@
       el("div", {},
         el("p", {}, el("strong", { textContent: entry.name }), " · ", clock(entry.start)),
         el("p", { textContent: serviceName(entry.service) }),
-        el("p", {}, checkBadge(entry.device_check), " ", since)),
+        el("p", {}, checkBadge(entry.device_check), " ", completeness(entry), " ", since)),
       admit);
   }
 
@@ -273,7 +286,8 @@
       const item = el("li", { className: past ? "past" : "" },
         el("time", { dateTime: entry.start, textContent: clock(entry.start) }),
         el("p", { className: "what" }, el("strong", { textContent: entry.name }), " · ",
-          serviceName(entry.service), el("br"), status, " ", checkBadge(entry.device_check)));
+          serviceName(entry.service), el("br"), status, " ", checkBadge(entry.device_check), " ",
+          completeness(entry)));
       if (entry.may_close) {
         const button = el("button", { type: "button", className: "button", textContent: T.no_show });
         button.setAttribute("aria-label", `${T.no_show}: ${entry.name}`);
