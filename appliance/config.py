@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from typing import Literal
 
 from pydantic import Field, field_validator
@@ -36,6 +37,23 @@ class ApplianceSettings(BaseSettings):
     # default), or by the daemon itself through ALSA ("pulse": PulseAudio or PipeWire).
     speaker: Literal["kiosk", "alsa", "pulse", "none"] = "kiosk"
     speaker_device: str = "default"
+    # The counter's scanner (appliance/devices/scanner; docs/operations.md, "The scanner"):
+    # none, a SANE scanner through `scanimage`, a camera as document camera, or a synthetic
+    # photographed page (demo, tests).
+    scanner: Literal["none", "sane", "camera", "synthetic"] = "none"
+    # SANE's name of the scanner as `scanimage -L` shows it (`test`: SANE's own test device);
+    # empty: the first scanimage finds.
+    scanner_device: str = ""
+    scanner_resolution: int = Field(300, ge=50, le=1200)  # dpi, SANE scanners
+    # What pages become: colour, greyscale, or text binarised to black and white.
+    scanner_mode: Literal["color", "gray", "text"] = "gray"
+    # More scanimage arguments, e.g. "-x 210 -y 297" for an A4 area.
+    scanner_options: str = ""
+    # Which camera takes the document camera's stills: the call's camera (through the relay),
+    # a USB camera (OpenCV, /dev/video<document_camera_device>) or a Pi camera (picamera2,
+    # camera number document_camera_device).
+    document_camera: Literal["call", "opencv", "picamera2"] = "call"
+    document_camera_device: int = Field(1, ge=0, le=64)
     # Demo and tests: sign this clerk in by itself and admit whoever waits, first come first.
     clerk_username: str | None = None
     clerk_password: str | None = None
@@ -45,6 +63,12 @@ class ApplianceSettings(BaseSettings):
     kiosk_port: int = Field(8470, ge=0, le=65535)
     kiosk_idle_lock_seconds: int = Field(300, ge=15, le=86400)
     kiosk_sign_out_minutes: int = Field(60, ge=1, le=24 * 60)
+
+    @field_validator("scanner_options")
+    @classmethod
+    def _arguments(cls, value: str) -> str:
+        shlex.split(value)  # unbalanced quotes are refused here, not at the first scan
+        return value
 
     @field_validator("hub_url")
     @classmethod

@@ -1,6 +1,6 @@
-"""The counter's devices: camera, microphone and speaker (the scanner comes next), each opened
-from the settings with its backend loaded lazily, and shared by every call through one relay.
-`health` watches that each one delivers."""
+"""The counter's devices: camera, microphone, speaker and scanner, each opened from the
+settings with its backend loaded lazily; camera and microphone are shared by every call through
+one relay. `health` watches that each one delivers."""
 
 from __future__ import annotations
 
@@ -11,12 +11,14 @@ from aiortc.contrib.media import MediaRelay
 
 from appliance.devices.audio import open_microphone, open_speaker
 from appliance.devices.camera import open_camera
+from appliance.devices.scanner import open_scanner
 
 if TYPE_CHECKING:
     from aiortc import MediaStreamTrack
 
     from appliance.config import ApplianceSettings
     from appliance.devices.audio.speaker import AlsaSpeaker
+    from appliance.devices.scanner import Scanner
 
 
 @dataclass
@@ -27,13 +29,16 @@ class Devices:
     microphone: MediaStreamTrack | None
     speaker: AlsaSpeaker | None
     relay: MediaRelay
+    scanner: Scanner | None = None
 
 
 def open_devices(settings: ApplianceSettings) -> Devices:
     """Open what the settings name (DeviceMissing says what to check when one is not there)."""
+    camera, relay = open_camera(settings), MediaRelay()
     return Devices(
-        camera=open_camera(settings),
+        camera=camera,
         microphone=open_microphone(settings),
         speaker=open_speaker(settings),
-        relay=MediaRelay(),
+        relay=relay,
+        scanner=open_scanner(settings, camera, relay),
     )

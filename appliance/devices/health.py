@@ -1,10 +1,12 @@
 """Liveness of the devices: while a screen is open the camera is read (the clerk's own picture,
 a thumbnail) and the microphone listened to; one that delivers nothing for a while is reported
-`stalled`, a missing one `absent`. The core gets a report whenever it changes."""
+`stalled`, a missing one `absent`. The scanner, when there is one, is asked every few seconds.
+The core gets a report whenever it changes."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
@@ -17,12 +19,17 @@ from protocol.kiosk import DeviceHealth
 if TYPE_CHECKING:
     from av import VideoFrame
 
+    from appliance.devices.scanner import Scanner
+
+log = logging.getLogger("appliance.devices")
+
 STALLED_S = 2.0  # a camera or microphone silent this long is reported
 CHECK_S = 1.0
 # The clerk's own picture is a thumbnail: a third of the camera's rate at 320 px wide is plenty,
 # and leaves the screen's time to the citizen's picture.
 SELF_VIEW_EVERY = 3
 SELF_VIEW_WIDTH = 320
+SCANNER_CHECK_S = 5.0  # a scanner's check starts a process (scanimage) or opens a camera
 
 
 class DeviceMonitor:
@@ -41,10 +48,11 @@ class DeviceMonitor:
         self.clock = clock
         self._reading_since: float | None = None  # when the self view started reading
         self._heard_at: float | None = None
+        self._scanner: DeviceHealth = "absent"
 
     async def run(self) -> None:
         """Until cancelled: the self view while screens are open, and a check every second."""
-        await asyncio.gather(self._self_view(), self._check())
+        await asyncio.gather(self._self_view(), self._check(), self._check_scanner())
 
     async def _check(self) -> None:
         while True:
@@ -57,8 +65,14 @@ class DeviceMonitor:
             camera=self._camera(),
             microphone=self._microphone(),
             speaker="ok",
-            scanner="absent",
+            scanner=self._scanner,
         )
+
+    async def _check_scanner(self) -> None:
+        """The scanner's own check, every few seconds (none configured: absent)."""
+        while self.devices.scanner is not None:
+            self._scanner = await scanner_health(self.devices.scanner)
+            await asyncio.sleep(SCANNER_CHECK_S)
 
     def _camera(self) -> DeviceHealth:
         """ok, or stalled when the camera delivered nothing for a while (once it is read)."""
@@ -109,3 +123,19 @@ class DeviceMonitor:
                 track.stop()
                 listening.cancel()
                 self._reading_since = None
+
+
+async def scanner_health(
+    scanner: Scanner | None, timeout: float = 2 * SCANNER_CHECK_S
+) -> DeviceHealth:
+    """The scanner's health: absent without one, stalled when its check does not end in time
+    or fails unexpectedly (a device must never take the monitor with it)."""
+    if scanner is None:
+        return "absent"
+    try:
+        return await asyncio.wait_for(scanner.check(), timeout)
+    except TimeoutError:
+        return "stalled"
+    except Exception:
+        log.exception("scanner check of %s failed", scanner.name)
+        return "stalled"
