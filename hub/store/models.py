@@ -1,4 +1,5 @@
-"""Tables: catalogue, schedules, counters, appointments and the occupancy grid."""
+"""Tables: catalogue, schedules, counters, appointments, the occupancy grid, calls and
+documents."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ from typing import TYPE_CHECKING, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -340,3 +343,90 @@ class CallEventRow(Base):
     counter_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     device_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     clerk_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class DocumentRow(Base):
+    """A file of an appointment (hub.operations.documents), kept encrypted in `storage`.
+
+    The id is random (UUID 4), so no one guesses another appointment's file; `wrapped_key` is
+    the file's own key, encrypted with the key derived from the hub's secret.
+    """
+
+    __tablename__ = "documents"
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    appointment_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("appointments.id", ondelete="CASCADE"), index=True
+    )
+    item: Mapped[int | None] = mapped_column(Integer, nullable=True)  # the checklist's index
+    name: Mapped[str] = mapped_column(String(200))
+    media_type: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sender: Mapped[str] = mapped_column(String(8))
+    state: Mapped[str] = mapped_column(String(8))
+    reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    wrapped_key: Mapped[bytes] = mapped_column(LargeBinary(64))
+    storage: Mapped[str] = mapped_column(String(8))
+    records: Mapped[int] = mapped_column(Integer)
+    __table_args__ = (
+        CheckConstraint("sender IN ('citizen', 'clerk')", name="sender"),
+        CheckConstraint("state IN ('uploaded', 'accepted', 'again')", name="state"),
+        CheckConstraint("storage IN ('database', 'folder')", name="storage"),
+        CheckConstraint("size >= 0 AND records >= 1", name="size"),
+    )
+
+
+class DocumentUploadRow(Base):
+    """An upload under way (resumable): what was declared, and how much has arrived. Its parts
+    are kept encrypted like documents, under the upload's own key."""
+
+    __tablename__ = "document_uploads"
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    appointment_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("appointments.id", ondelete="CASCADE"), index=True
+    )
+    item: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    name: Mapped[str] = mapped_column(String(200))
+    sender: Mapped[str] = mapped_column(String(8))
+    size: Mapped[int] = mapped_column(BigInteger)
+    received: Mapped[int] = mapped_column(BigInteger, default=0)
+    records: Mapped[int] = mapped_column(Integer, default=0)
+    wrapped_key: Mapped[bytes] = mapped_column(LargeBinary(64))
+    storage: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    __table_args__ = (
+        CheckConstraint("sender IN ('citizen', 'clerk')", name="sender"),
+        CheckConstraint("storage IN ('database', 'folder')", name="storage"),
+        CheckConstraint("received >= 0 AND received <= size", name="received"),
+    )
+
+
+class DocumentChunkRow(Base):
+    """One encrypted record of a document or an upload's part (the database storage)."""
+
+    __tablename__ = "document_chunks"
+    blob_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class DocumentAccessRow(Base):
+    """Who did what with an appointment's documents, and when: never any content."""
+
+    __tablename__ = "document_access"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    appointment_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("appointments.id", ondelete="CASCADE"), index=True
+    )
+    document_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[str] = mapped_column(String(200), default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    __table_args__ = (
+        CheckConstraint(
+            "action IN ('upload', 'view', 'download', 'review', 'delete')", name="action"
+        ),
+    )
