@@ -12,7 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 OWN = ("hub", "appliance", "protocol", "provisioning")
-FRAMEWORK_FREE = ("hub.booking", "hub.calls", "protocol", "appliance.core")
+FRAMEWORK_FREE = ("hub.booking", "hub.calls", "hub.documents", "protocol", "appliance.core")
 FORBIDDEN = {
     "flask",
     "flask_socketio",
