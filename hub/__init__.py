@@ -32,6 +32,7 @@ def create_app(
     from hub.api import errors
     from hub.metrics import HubMetrics
     from hub.notify.configured import mail_policy, transport
+    from hub.operations.documents import configure as configure_documents
     from hub.store import Store
     from hub.web import bp as web_bp
     from hub.web.outbox import bp as outbox_bp
@@ -57,6 +58,8 @@ def create_app(
     app.extensions["settings"] = settings
     app.extensions["clock"] = clock
     app.extensions["store"] = store or Store(settings.effective_database_url)
+    # Storage, limits, keys and virus scanner of the documents (hub.operations.documents).
+    configure_documents(app.extensions["store"], settings)
     app.extensions["mails"] = mail_policy(settings)
     app.extensions["mail_transport"] = transport(settings)
 

@@ -61,6 +61,18 @@ def forget_past(app: Flask) -> None:
         log.info("retention: forgot the personal data of %d past appointments", forgotten)
 
 
+def forget_documents(app: Flask) -> None:
+    """Delete documents past their retention period, expired uploads and what a crash left
+    (hub.operations.documents)."""
+    from hub.operations.documents import forget_documents
+
+    ext = app.extensions
+    days = ext["settings"].documents_retention_days
+    deleted = forget_documents(ext["store"], ext["clock"](), days)
+    if deleted:
+        log.info("documents: deleted %d documents past their retention period", deleted)
+
+
 def drop_revoked(app: Flask) -> None:
     """Close this process's connections of revoked appliances (hub.realtime.registry)."""
     app.extensions["realtime"].drop_revoked()
@@ -80,13 +92,14 @@ JOBS = (
     Job("mail", deliver_mail, every="mail_poll_seconds"),
     Job("holds", release_holds, every="mail_poll_seconds"),
     Job("retention", forget_past, every=3600.0),
+    Job("documents", forget_documents, every=3600.0),
     Job("revocations", drop_revoked, every=1.0, first_after=1.0),
     Job("presence", keep_presence, every="presence_seconds", first_after=1.0),
     # Coalesces bursts (a hundred citizens arriving at nine) into at most four broadcasts a
     # second, and never spends more than about a third of the process on them.
     Job("lobby", publish_lobby, every=0.25, on_demand=True, max_share=1 / 3),
 )
-MAIL = ("mail", "holds", "retention")
+MAIL = ("mail", "holds", "retention", "documents")
 REALTIME = ("revocations", "presence", "lobby")
 
 
