@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from hub.booking.rules import BookingPolicy
 from hub.documents import crypto
 from hub.documents.kinds import MB, Limits
+from hub.jobs import runner
 from hub.operations import documents as ops
 from hub.operations.booking import BookingRequest, book
 from hub.store import Store
@@ -438,3 +439,16 @@ def hypothesis_appointment(store: Store) -> uuid.UUID:
         found = appointment(store)
         store._hypothesis_appointment = found  # type: ignore[attr-defined]
     return found
+
+
+def test_the_documents_job_deletes_files_once_the_app_s_clock_passes_the_period(app, store):
+    """create_app configures the documents from the settings (database storage, 7 days), and
+    the `documents` round of hub/jobs deletes what is due."""
+    appt = appointment(store)
+    document = upload(store, appt, jpeg_bytes())
+    assert ops.config_of(store).storage == "database" and count(store, DocumentChunkRow) == 1
+    runner(app).run_once("documents")
+    assert ops.documents(store, appt) == [document]
+    app.extensions["clock"] = lambda: berlin(2026, 3, 9, 9, 21)  # 7 days and a minute after
+    runner(app).run_once("documents")
+    assert ops.documents(store, appt) == [] and count(store, DocumentChunkRow) == 0
