@@ -30,11 +30,13 @@ def create_app(
     from hub import error_handlers, health, i18n, jobs, ratelimit, realtime, security
     from hub.api import bp as api_bp
     from hub.api import errors
+    from hub.api.counter_documents import bp as counter_documents_bp
     from hub.metrics import HubMetrics
     from hub.notify.configured import mail_policy, transport
     from hub.operations.documents import configure as configure_documents
     from hub.store import Store
     from hub.web import bp as web_bp
+    from hub.web.documents import bp as documents_bp
     from hub.web.outbox import bp as outbox_bp
 
     settings = settings or load_settings()
@@ -78,5 +80,7 @@ def create_app(
     # which a cross-site form or link cannot send without a CORS preflight (none is allowed).
     security.csrf.exempt(api_bp)
     app.register_blueprint(web_bp)
+    app.register_blueprint(documents_bp)
+    app.register_blueprint(counter_documents_bp)
     app.register_blueprint(outbox_bp)
     return app

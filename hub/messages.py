@@ -52,4 +52,55 @@ ERRORS: dict[str, tuple[int, Any]] = {
     "rate_limited": (429, _l("Too many requests. Please wait a moment and try again.")),
     "internal_error": (500, _l("Something went wrong on our side. Please try again later.")),
     "unavailable": (503, _l("The service is unavailable at the moment.")),
+    "unknown_device": (401, _l("This counter appliance is unknown or has been revoked.")),
+    "not_signed_in": (401, _l("A clerk must sign in at this counter first.")),
+}
+
+# Refusals of a document or an upload (hub.documents.errors), for citizens and clerks alike:
+# code -> (HTTP status, message); the message may name the limits `file_mb`, `appointment_mb`.
+DOCUMENT_ERRORS: dict[str, tuple[int, Any]] = {
+    "too_large": (
+        413,
+        _l(
+            "This file is larger than %(file_mb)s MB. Please send a smaller one, for example "
+            "a photo in a lower resolution or a PDF with fewer pages."
+        ),
+    ),
+    "appointment_full": (
+        413,
+        _l(
+            "Together with the files already sent, this would be more than %(appointment_mb)s "
+            "MB for this appointment. Please send a smaller file."
+        ),
+    ),
+    "unsupported_type": (
+        415,
+        _l(
+            "Only PDF, JPEG, PNG and HEIC files can be sent. This file is none of them, "
+            "whatever its name says."
+        ),
+    ),
+    "damaged": (
+        422,
+        _l("This file is damaged or cannot be read. Please save or photograph it again."),
+    ),
+    "infected": (
+        422,
+        _l("Our virus scanner found malware in this file. It was refused and not kept."),
+    ),
+    "bad_offset": (409, _l("Part of the file went missing on the way; continue from “received”.")),
+    "unknown_upload": (
+        404,
+        _l("This upload no longer exists (it was cancelled or has expired). Please start again."),
+    ),
+    "unknown_document": (404, _l("This document does not exist or has been deleted.")),
+    "not_allowed": (403, _l("This is not possible (any more) with this appointment's documents.")),
+    "reason_required": (
+        422,
+        _l("Asking for a document again needs a reason of at most 500 characters."),
+    ),
+    "scanner_unavailable": (
+        503,
+        _l("Files cannot be checked for viruses at the moment. Please try again later."),
+    ),
 }

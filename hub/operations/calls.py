@@ -468,6 +468,7 @@ class LinkState:
     start: datetime
     end: datetime
     call_ended: bool
+    appointment_id: uuid.UUID
 
 
 def link_state(store: Store, join_token: str) -> LinkState | None:
@@ -477,15 +478,19 @@ def link_state(store: Store, join_token: str) -> LinkState | None:
     with store.transaction() as session:
         found = session.execute(
             select(
-                AppointmentRow.status, AppointmentRow.start_at, AppointmentRow.end_at, CallRow.state
+                AppointmentRow.status,
+                AppointmentRow.start_at,
+                AppointmentRow.end_at,
+                CallRow.state,
+                AppointmentRow.id,
             )
             .outerjoin(CallRow, CallRow.appointment_id == AppointmentRow.id)
             .where(AppointmentRow.join_token_hash == hash_token(join_token))
         ).first()
     if found is None:
         return None
-    status, start, end, state = found
-    return LinkState(status, start, end, state == State.ENDED)
+    status, start, end, state, appointment_id = found
+    return LinkState(status, start, end, state == State.ENDED, appointment_id)
 
 
 def current_call(store: Store, appointment_id: uuid.UUID) -> Call | None:
