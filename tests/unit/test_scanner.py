@@ -259,6 +259,8 @@ def test_without_a_page_in_sight_the_whole_frame_is_the_scan():
     assert find_page(frame) is None
     page = to_page(frame)
     assert (page.width, page.height) == (800, 600)
+    large = to_page(np.full((3000, 4000, 3), 60, np.uint8))
+    assert (large.width, large.height) == (3508, 2631)  # A4's long side at 300 dpi at most
 
 
 def test_a_frame_that_is_no_bgr_image_is_refused():
@@ -317,6 +319,19 @@ def test_a_pi_document_camera_outside_raspberry_pi_os_says_what_to_install():
     assert run(scanner.check()) == "absent"
     with pytest.raises(ScannerMissing, match="python3-picamera2"):
         run(scanner.scan())
+
+
+def test_the_devices_open_the_call_camera_as_document_camera():
+    from appliance.devices import open_devices
+
+    devices = open_devices(ApplianceSettings(scanner="camera", audio="none", speaker="none"))
+    try:
+        assert isinstance(devices.scanner, DocumentCamera)
+        assert isinstance(devices.scanner.source, TrackStill)
+        assert devices.scanner.source.track is devices.camera
+        assert devices.scanner.source.relay is devices.relay
+    finally:
+        devices.camera.stop()
 
 
 def test_the_call_camera_as_document_camera_needs_the_call_camera():

@@ -32,19 +32,20 @@ INK_CONTRAST = 25  # ink is this much darker than the paper around it
 
 
 def to_page(frame: NDArray[np.uint8], mode: ScanMode = "gray") -> Page:
-    """The page in a camera's BGR frame, flat, upright within a quarter turn, cropped and
-    evenly lit (the whole frame when no page's edges are found)."""
+    """The page in a camera's BGR frame, flat, cropped and evenly lit, upright when it lay
+    turned by less than 45° (the whole frame when no page's edges are found)."""
     if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
         raise ValueError(f"a camera frame is BGR (h, w, 3) with 8-bit samples, not {frame.shape}")
     corners = find_page(frame)
     if corners is None:
         flat = frame if mode == "color" else _u8(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY))
+        if max(flat.shape[:2]) > MAX_SIDE:
+            shrink = MAX_SIDE / max(flat.shape[:2])
+            flat = _u8(cv2.resize(flat, None, fx=shrink, fy=shrink, interpolation=cv2.INTER_AREA))
     else:  # only the page's part of the frame is converted and warped
-        left, top = np.floor(corners.min(axis=0)).clip(0).astype(int)
-        right, bottom = np.ceil(corners.max(axis=0)).astype(int) + 1
-        region = frame[top:bottom, left:right]
+        region, corners = around(frame, corners)
         source = region if mode == "color" else _u8(cv2.cvtColor(region, cv2.COLOR_BGR2GRAY))
-        flat = flatten(source, corners - np.array([left, top], np.float32))
+        flat = flatten(source, corners)
     even = even_light(flat)
     dpi = max(10, round(max(flat.shape[:2]) / LONG_SIDE_IN))
     if mode == "text":
@@ -99,6 +100,15 @@ def _quadrilateral(contour: MatLike) -> MatLike | None:
         if len(approx) == 4 and cv2.isContourConvex(approx):
             return approx
     return None
+
+
+def around(
+    frame: NDArray[np.uint8], corners: NDArray[np.float32]
+) -> tuple[NDArray[np.uint8], NDArray[np.float32]]:
+    """The part of the frame the corners enclose (a view, not a copy), and the corners in it."""
+    left, top = np.floor(corners.min(axis=0)).clip(0).astype(int)
+    right, bottom = np.ceil(corners.max(axis=0)).astype(int) + 1
+    return frame[top:bottom, left:right], corners - np.array([left, top], np.float32)
 
 
 def order_corners(points: NDArray[np.float32]) -> NDArray[np.float32]:
