@@ -187,7 +187,15 @@ def rewrite_pdf(source: Path, target: Path) -> None:
                     del pdf.Root[key]
             _clean(pdf.trailer)
             # Only objects reachable from the trailer are written: what was cut off is gone.
-            pdf.save(target, encryption=False, object_stream_mode=pikepdf.ObjectStreamMode.generate)
+            # Stream data (page content, images) is copied as it came: recompressing a
+            # scan's images would cost a second per 20 MB and change nothing active.
+            pdf.save(
+                target,
+                encryption=False,
+                object_stream_mode=pikepdf.ObjectStreamMode.generate,
+                compress_streams=False,
+                stream_decode_level=pikepdf.StreamDecodeLevel.none,
+            )
     except DocumentRefused:
         raise
     except pikepdf.PasswordError:
