@@ -13,6 +13,7 @@ from appliance.core import Counter, Options
 from appliance.core.state import Sending
 from appliance.devices import open_devices
 from appliance.devices.health import DeviceMonitor
+from appliance.devices.scanner.keeper import PageKeeper
 from appliance.errors import KioskPortUnavailable
 from appliance.hub_files import HubFiles
 from appliance.hub_link import HubLink
@@ -49,7 +50,10 @@ class Appliance:
             clerk_password=settings.clerk_password,
             ask_outcomes=settings.kiosk,
         )
-        self.counter = Counter(self.link, self.media, options, sending, files=self.files)
+        scanner = PageKeeper(self.devices.scanner) if self.devices.scanner is not None else None
+        self.counter = Counter(
+            self.link, self.media, options, sending, files=self.files, scanner=scanner
+        )
         self.link.bind(self.counter)
         self.monitor = DeviceMonitor(self.devices, self.feed, self.counter.devices_changed)
         self.kiosk: Kiosk | None = None

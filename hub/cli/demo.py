@@ -124,8 +124,8 @@ def _demo_appliance(store: Store, settings: Settings) -> str:
 
 
 def _start_demo_appliance(hub_url: str, credential: str, kiosk_port: int) -> subprocess.Popen:
-    """`buergeramt appliance` (the command appliance/ registers) with the synthetic camera,
-    admitting whoever waits. A child process: the hub never imports the appliance."""
+    """`buergeramt appliance` (the command appliance/ registers) with the synthetic camera and
+    scanner, admitting whoever waits. A child process: the hub never imports the appliance."""
     env = {
         **os.environ,
         "BUERGERAMT_APPLIANCE_HUB_URL": hub_url,
@@ -134,6 +134,8 @@ def _start_demo_appliance(hub_url: str, credential: str, kiosk_port: int) -> sub
         "BUERGERAMT_APPLIANCE_CLERK_USERNAME": DEMO_CLERK,
         "BUERGERAMT_APPLIANCE_CLERK_PASSWORD": DEMO_PASSWORD,
         "BUERGERAMT_APPLIANCE_AUTO_ADMIT": "true",
+        # A rendered certificate photographed at an angle: the demo's clerk can scan.
+        "BUERGERAMT_APPLIANCE_SCANNER": "synthetic",
     }
     command = [sys.executable, "-c", "from hub.cli import main; main()", "appliance"]
     return subprocess.Popen(command, env=env)

@@ -423,6 +423,17 @@ def day(store: Store, counter_id: int, start: datetime, end: datetime) -> list[A
         ]
 
 
+def counters_of(store: Store, appointment_id: uuid.UUID) -> set[int]:
+    """The counters whose day shows an appointment: its own, and the one that took its call."""
+    with store.transaction() as session:
+        row = session.execute(
+            select(AppointmentRow.counter_id, CallRow.counter_id)
+            .outerjoin(CallRow, CallRow.appointment_id == AppointmentRow.id)
+            .where(AppointmentRow.id == appointment_id)
+        ).first()
+    return set() if row is None else {c for c in row if c is not None}
+
+
 DEVICE_CHECKS = ("ready", "audio_only", "needs_help")
 
 

@@ -15,6 +15,7 @@ from hub.booking.timezone import local_date, start_of_local_day
 from hub.calls.lifecycle import Event, Outcome, State
 from hub.context import hub_settings, now, store
 from hub.operations import accounts, calls
+from hub.operations import documents as files
 from hub.operations.calls import CallRefused
 from hub.realtime.guard import (
     ConnectionRefusedError,
@@ -230,7 +231,9 @@ class ApplianceNamespace(GuardedNamespace):
         today = local_date(now())
         start = start_of_local_day(today)
         end = start_of_local_day(today + timedelta(days=1))
-        return Day(day=day_view(calls.day(store(), counter, start, end), now())).wire()
+        day = calls.day(store(), counter, start, end)
+        complete = files.completeness(store(), [a.appointment_id for a in day])
+        return Day(day=day_view(day, now(), complete)).wire()
 
 
 def _check_version(version: Any) -> None:

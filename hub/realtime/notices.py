@@ -23,12 +23,20 @@ from hub.calls.ice import ice_servers
 from hub.calls.lifecycle import ACTIVE, Event, State, may_close_as_no_show
 from hub.context import hub_settings, now, store
 from hub.operations import calls
+from hub.operations import documents as files
 from hub.operations.calls import Call
 from protocol import appliance as appliance_protocol
 from protocol import citizen as citizen_protocol
 from protocol.appliance import Revoked
 from protocol.base import News
 from protocol.citizen import PeerNotice, Status
+from protocol.documents import (
+    CallDocuments,
+    ChecklistItem,
+    Completeness,
+    Documents,
+    DocumentView,
+)
 from protocol.signalling import IceServer, MediaRecorded
 from protocol.views import CallView, DayEntry, HeldCall, Lobby, LobbyEntry, ServiceView, WaitView
 
@@ -128,9 +136,15 @@ def held_call(call: Call) -> HeldCall:
     return HeldCall(**_call_fields(call), ice_servers=ice_for(call.appointment_id))
 
 
-def day_view(day: list[calls.Appointment], at: datetime) -> list[DayEntry]:
+def day_view(
+    day: list[calls.Appointment],
+    at: datetime,
+    completeness: dict[uuid.UUID, tuple[int, int]] | None = None,
+) -> list[DayEntry]:
     """A counter's day as its appliance shows it: booking, service (with what to bring),
-    the call's state once anyone joined, and whether it may be closed as a no-show."""
+    the call's state once anyone joined, whether it may be closed as a no-show, and how much
+    of the checklist the citizen sent ahead."""
+    complete = completeness or {}
 
     def state(a: calls.Appointment) -> State:
         return a.call.state if a.call else State.SCHEDULED
@@ -148,6 +162,7 @@ def day_view(day: list[calls.Appointment], at: datetime) -> list[DayEntry]:
             state=state(a).value,
             outcome=a.call.outcome.value if a.call and a.call.outcome else None,
             may_close=not a.cancelled and may_close_as_no_show(state(a), a.start, at),
+            documents=_completeness(complete.get(a.appointment_id)),
         )
         for a in day
     ]
@@ -302,3 +317,49 @@ def record_media(
         return MediaRecorded(state=already.value).wire()
     tell(call)
     return MediaRecorded(state=call.state.value).wire()
+
+
+def _completeness(pair: tuple[int, int] | None) -> Completeness | None:
+    return None if pair is None else Completeness(done=pair[0], required=pair[1])
+
+
+def documents_view(appointment: uuid.UUID) -> Documents:
+    """An appointment's files and checklist as both parties see them."""
+    return Documents(
+        documents=[
+            DocumentView(
+                id=str(d.id),
+                item=d.item,
+                name=d.name,
+                media_type=d.media_type,
+                size=d.size,
+                sender=d.sender,
+                state=d.state,
+                reason=d.reason,
+                created_at=to_local_iso(d.created_at),
+            )
+            for d in files.documents(store(), appointment)
+        ],
+        checklist=[
+            ChecklistItem(
+                index=entry.index,
+                name_de=entry.name_de,
+                name_en=entry.name_en,
+                state=entry.state,
+                reason=entry.reason,
+                documents=[str(d) for d in entry.document_ids],
+            )
+            for entry in files.checklist(store(), appointment)
+        ],
+    )
+
+
+def tell_documents(appointment: uuid.UUID) -> None:
+    """A file came in, was reviewed or deleted: tell both parties of the call (wherever they
+    are connected), and the counter's day (its completeness changed)."""
+    view = documents_view(appointment)
+    sio = _socketio()
+    sio.emit("documents", view.wire(), to=citizen_room(appointment), namespace=CITIZEN)
+    to_appliance = CallDocuments(appointment=str(appointment), **view.model_dump())
+    sio.emit("documents", to_appliance.wire(), to=appliance_room(appointment), namespace=APPLIANCE)
+    store().day_changed(calls.counters_of(store(), appointment))

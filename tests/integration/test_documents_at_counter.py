@@ -1,0 +1,129 @@
+"""Documents between a citizen and a real counter appliance (core, hub link, HTTP files adapter,
+synthetic scanner, kiosk) during a call: a file the citizen sends reaches the counter within a
+second, the clerk's review reaches the citizen, and a scan goes to the citizen as one PDF that
+the citizen downloads; the kiosk shows the files only to a working clerk."""
+
+from __future__ import annotations
+
+import io
+import uuid
+
+import httpx
+import pikepdf
+import pytest
+from PIL import Image
+
+from tests.support.appliance_runner import RunningAppliance
+from tests.support.document_http import Citizen, large_photo
+from tests.support.environment import MONDAY_EARLY, berlin
+from tests.support.realtime_clients import PASSWORD, citizen, make_desk
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def call_under_way(sqlite_store, serve_hub):
+    """A hub at 08:50, an appointment at 09:00, its counter's appliance (synthetic scanner,
+    kiosk) admitting it, and the citizen's page (Socket.IO) in the call."""
+    desk = make_desk(sqlite_store, MONDAY_EARLY)
+    booking = desk.book(berlin(2026, 3, 2, 9, 0), 0, "anmeldung")
+    hub = serve_hub(
+        sqlite_store.url,
+        clock_start=berlin(2026, 3, 2, 8, 50).isoformat(),
+        rate_limit_enabled="false",
+        secret_key="documents-at-the-counter",
+    )
+    appliance = RunningAppliance(
+        kiosk=True,
+        hub_url=hub.url,
+        device_credential=desk.credentials[booking.counter],
+        clerk_username="clerk",
+        clerk_password=PASSWORD,
+        auto_admit=True,
+        scanner="synthetic",
+    ).start()
+    page = citizen(hub.url, booking.join_token).connect()
+    try:
+        page.next("status", state="admitted", timeout=15)
+        appliance.wait_for(lambda: str(booking.id) in appliance.counter.calls)
+        yield hub, appliance, page, booking
+    finally:
+        page.close()
+        appliance.stop()
+
+
+def held_documents(appliance, appointment: str):
+    listing = appliance.counter.desk.documents.get(appointment)
+    return listing.documents if listing is not None else []
+
+
+def test_a_citizens_file_reaches_the_counter_and_the_clerks_review_reaches_the_citizen(
+    call_under_way,
+):
+    hub, appliance, page, booking = call_under_way
+    appointment = str(booking.id)
+    photo = large_photo(800, 600)
+    finished = Citizen(hub.url, "join", booking.join_token).upload("Ausweis.jpg", photo, item=0)
+    assert finished.status_code == 201, finished.text
+    document = finished.json()["id"]
+    # Announced by the hub (the `documents` event), not found by a refresh a minute later.
+    appliance.wait_for(
+        lambda: document in {d.id for d in held_documents(appliance, appointment)}, timeout=5
+    )
+    news = page.next("documents", timeout=5)
+    assert [d["id"] for d in news["documents"]] == [document]
+    assert news["checklist"][0]["state"] == "uploaded"
+
+    answer = appliance.run(
+        appliance.counter.desk.review(appointment, document, False, "Bitte ohne Blendung")
+    )
+    assert answer.ok, answer
+    again = page.next("documents", timeout=5)
+    assert again["documents"][0]["state"] == "again"
+    assert again["checklist"][0]["state"] == "again"
+    assert again["checklist"][0]["reason"] == "Bitte ohne Blendung"
+
+    # The kiosk shows the file to the signed-in clerk, fetched from the hub by the appliance.
+    shown = httpx.get(f"{appliance.kiosk_url}/documents/{appointment}/{document}")
+    assert shown.status_code == 200
+    assert Image.open(io.BytesIO(shown.content)).size == (800, 600)
+    stranger = httpx.get(f"{appliance.kiosk_url}/documents/{appointment}/{uuid.uuid4()}")
+    assert stranger.status_code == 404
+
+
+def test_a_scan_goes_to_the_citizen_as_one_pdf(call_under_way):
+    hub, appliance, page, booking = call_under_way
+    appointment = str(booking.id)
+    desk = appliance.counter.desk
+    for _ in range(2):
+        assert appliance.run(desk.scan(), timeout=60).ok
+    assert appliance.run(desk.scan(), timeout=60).ok
+    assert desk.remove_page(2).ok  # the clerk drops the third page again
+    assert desk.rotate_page(1).ok
+    preview = httpx.get(f"{appliance.kiosk_url}/scan/{desk.scan_pages[1].id}.jpg")
+    assert preview.status_code == 200 and preview.content[:2] == b"\xff\xd8"
+    answer = appliance.run(desk.send_scan(appointment, "Meldebescheinigung", None), timeout=60)
+    assert answer.ok, answer
+    assert desk.scan_pages == []  # sent: nothing kept on the counter
+    news = page.next("documents", timeout=5)
+    [sent] = [d for d in news["documents"] if d["sender"] == "clerk"]
+    assert sent["media_type"] == "application/pdf"
+    got = Citizen(hub.url, "join", booking.join_token).download(sent["id"])
+    assert got.status_code == 200
+    with pikepdf.open(io.BytesIO(got.content)) as document:
+        assert len(document.pages) == 2
+        first, second = (page.mediabox for page in document.pages)
+        # The second page was turned a quarter: its sides are swapped.
+        assert (float(first[2]) > float(first[3])) != (float(second[2]) > float(second[3]))
+
+
+def test_the_kiosk_shows_no_file_to_a_locked_or_absent_clerk(call_under_way):
+    hub, appliance, _page, booking = call_under_way
+    appointment = str(booking.id)
+    finished = Citizen(hub.url, "join", booking.join_token).upload(
+        "Ausweis.jpg", large_photo(320, 240)
+    )
+    document = finished.json()["id"]
+    appliance.run(appliance.counter.sign_out())
+    refused = httpx.get(f"{appliance.kiosk_url}/documents/{appointment}/{document}")
+    assert refused.status_code == 403
