@@ -15,6 +15,7 @@ from hub.store.models import CallRow
 from tests.browser.test_call import joined_lobby
 from tests.support.appliance_runner import RunningAppliance
 from tests.support.browser import CHROMIUM
+from tests.support.document_http import Citizen, large_photo
 from tests.support.environment import MONDAY_EARLY, berlin, free_port
 from tests.support.realtime_clients import PASSWORD, make_desk
 from tests.support.waiting import wait_until
@@ -49,7 +50,10 @@ def counter(sqlite_store, serve_hub):
     later = next(b for b in at_ten if b.counter == booking.counter)
     hub = serve_hub(store.url, clock_start=berlin(2026, 3, 2, 8, 50).isoformat())
     appliance = RunningAppliance(
-        kiosk=True, hub_url=hub.url, device_credential=desk.credentials[booking.counter]
+        kiosk=True,
+        hub_url=hub.url,
+        device_credential=desk.credentials[booking.counter],
+        scanner="synthetic",
     ).start()
     yield hub, booking, later, appliance, store
     appliance.stop()
@@ -128,8 +132,10 @@ def test_a_clerk_signs_in_admits_talks_and_records_the_outcome(counter, media_br
     assert max(sent) > 60, sent  # the fake camera's picture is not black
     assert all(abs(a - b) < 40 for a, b in zip(sent, shown, strict=True)), (sent, shown)
     assert page.locator("#call-quality").inner_text().startswith("Verbindung")
-    checklist = page.locator("#checklist input[type=checkbox]")
+    # The service's checklist, each item with its state (nothing sent ahead here).
+    checklist = page.locator("#checklist li")
     assert checklist.count() >= 1
+    assert "fehlt" in checklist.nth(0).inner_text()
 
     # Mute reaches the appliance's outgoing audio; notes are kept while typing.
     page.get_by_role("button", name="Stumm").click()
@@ -315,4 +321,60 @@ def test_the_kiosk_speaks_english_too_and_says_when_the_appliance_is_gone(counte
     check.shot(page, "appliance-gone")
     appliance.run(appliance.kiosk.start())
     on_screen(page, "sign_in", timeout=15000)
+    context.close()
+
+
+def test_the_clerk_sees_reviews_and_scans_documents_in_the_call(counter, media_browser, check):
+    """The citizen's photo appears on the kiosk, the clerk looks at it and asks for it again
+    with a reason; then scans two pages, turns one and sends them as one PDF."""
+    hub, booking, _, appliance, _ = counter
+    context, page = kiosk_page(media_browser, appliance, "1280x800")
+    sign_in(page)
+    on_screen(page, "day")
+    citizen, _citizen_page = joined_lobby(media_browser, hub, booking)
+    page.get_by_role("button", name="Einlassen: Person 0").click()
+    on_screen(page, "call")
+
+    phone = Citizen(hub.url, "join", booking.join_token)
+    photo = phone.upload("Ausweis.jpg", large_photo(640, 480), item=0)
+    assert photo.status_code == 201, photo.text
+    files = page.locator("#documents li")
+    files.get_by_text("Ausweis.jpg").wait_for(timeout=5000)
+    assert "von der Bürgerin / dem Bürger" in files.nth(0).inner_text()
+    page.locator("#checklist li").nth(0).get_by_text("hochgeladen – bitte prüfen").wait_for()
+
+    page.get_by_role("button", name="Anzeigen: Ausweis.jpg").click()
+    shown = page.locator("#viewer img")
+    page.wait_for_function("() => document.querySelector('#viewer img').naturalWidth === 640")
+    check.accessible(page)
+    check.shot(page, "documents-viewer")
+    page.get_by_role("button", name="Schließen").click()
+    assert not shown.is_visible()
+
+    page.get_by_role("button", name="Erneut anfordern: Ausweis.jpg").click()
+    page.get_by_label("Warum wird es erneut gebraucht?").fill("Bitte ohne Blendung")
+    page.get_by_role("button", name="Anfordern: Ausweis.jpg", exact=True).click()
+    page.locator("#checklist li").nth(0).get_by_text("erneut angefordert").wait_for()
+    listed = phone.listing().json()
+    assert listed["checklist"][0]["reason"] == "Bitte ohne Blendung"
+
+    for count in (1, 2):
+        page.get_by_role("button", name="Scannen", exact=True).click()
+        page.wait_for_function(
+            f"() => document.querySelectorAll('#scan-pages img').length === {count}",
+            timeout=30000,
+        )
+    page.get_by_role("button", name="Drehen: Seite 2").click()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#scan-pages img')].every((i) => i.naturalWidth > 0)"
+    )
+    check.accessible(page)
+    check.shot(page, "documents-scanned")
+    page.get_by_label("Name des Dokuments").fill("Meldebescheinigung")
+    page.get_by_role("button", name="An die Bürgerin / den Bürger senden").click()
+    files.get_by_text("Meldebescheinigung").wait_for(timeout=10000)
+    assert page.locator("#scan-pages img").count() == 0
+    [sent] = [d for d in phone.listing().json()["documents"] if d["sender"] == "clerk"]
+    assert sent["media_type"] == "application/pdf"
+    citizen.close()
     context.close()

@@ -367,10 +367,11 @@
     const show = el("button", { type: "button", className: "button", textContent: T.show });
     show.setAttribute("aria-label", `${T.show}: ${doc.name}`);
     show.addEventListener("click", () => view(appointment, doc));
+    const actions = el("div", { className: "actions" }, show);
     const item = el("li", { className: "document state-" + doc.state },
       el("p", {}, el("strong", { textContent: doc.name }), " · ", size(doc.size), " · ",
         doc.sender === "clerk" ? T.from_clerk : T.from_citizen),
-      show);
+      actions);
     if (doc.sender === "citizen") {
       const accept = el("button", { type: "button", className: "button", textContent: T.accept, disabled: doc.state === "accepted" });
       accept.setAttribute("aria-label", `${T.accept}: ${doc.name}`);
@@ -381,12 +382,14 @@
       again.setAttribute("aria-label", `${T.ask_again}: ${doc.name}`);
       const reason = el("input", { maxLength: 500, id: "reason-" + doc.id });
       const ask = el("button", { type: "button", className: "button", textContent: T.send_reason });
+      ask.setAttribute("aria-label", `${T.send_reason}: ${doc.name}`);
       const form = el("p", { hidden: true }, el("label", { htmlFor: reason.id, textContent: T.reason }), reason, ask);
       again.addEventListener("click", () => { form.hidden = false; reason.focus(); });
       ask.addEventListener("click", async () => {
         showError($("documents-error"), await send("review", { appointment, document: doc.id, accepted: false, reason: reason.value }));
       });
-      item.append(accept, again, form);
+      actions.append(accept, again);
+      item.append(form);
     }
     return item;
   }
@@ -411,7 +414,8 @@
     };
     return el("li", {},
       el("img", { src: `/scan/${page.id}.jpg?rotation=${page.rotation}`, alt: label }),
-      button(T.rotate, "scan_rotate"), button(T.retake, "scan_retake"), button(T.remove, "scan_remove"));
+      el("div", { className: "actions" },
+        button(T.rotate, "scan_rotate"), button(T.retake, "scan_retake"), button(T.remove, "scan_remove")));
   }
 
   // A locked or signed-out screen keeps nothing of the citizens on the page.
