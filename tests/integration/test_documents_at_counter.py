@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from tests.support.appliance_runner import RunningAppliance
-from tests.support.document_http import Citizen, large_photo
+from tests.support.document_http import Citizen, large_photo, pdf
 from tests.support.environment import MONDAY_EARLY, berlin
 from tests.support.realtime_clients import PASSWORD, citizen, make_desk
 
@@ -127,3 +127,38 @@ def test_the_kiosk_shows_no_file_to_a_locked_or_absent_clerk(call_under_way):
     appliance.run(appliance.counter.sign_out())
     refused = httpx.get(f"{appliance.kiosk_url}/documents/{appointment}/{document}")
     assert refused.status_code == 403
+
+
+def test_documents_sent_ahead_show_in_the_clerks_day(sqlite_store, serve_hub):
+    """A file the citizen sends ahead from the manage page counts in the clerk's day list at
+    once (the hub tells the counter, which fetches its day again)."""
+    desk = make_desk(sqlite_store, MONDAY_EARLY)
+    booking = desk.book(berlin(2026, 3, 2, 11, 0), 0, "anmeldung")
+    hub = serve_hub(
+        sqlite_store.url,
+        clock_start=berlin(2026, 3, 2, 8, 50).isoformat(),
+        rate_limit_enabled="false",
+        secret_key="documents-at-the-counter",
+    )
+    appliance = RunningAppliance(
+        hub_url=hub.url,
+        device_credential=desk.credentials[booking.counter],
+        clerk_username="clerk",
+        clerk_password=PASSWORD,
+    ).start()
+    try:
+
+        def entry():
+            return next(e for e in appliance.counter.day if e.appointment == str(booking.id))
+
+        appliance.wait_for(
+            lambda: any(e.appointment == str(booking.id) for e in appliance.counter.day)
+        )
+        before = entry().documents
+        assert before is not None and before.done == 0 and before.required >= 1
+        manage = Citizen(hub.url, "manage", booking.manage_token)
+        assert manage.upload("Wohnungsgeberbestaetigung.pdf", pdf(), item=0).status_code == 201
+        appliance.wait_for(lambda: entry().documents.done == 1, timeout=5)
+        assert entry().documents.required == before.required
+    finally:
+        appliance.stop()
