@@ -150,13 +150,13 @@ def ingest(
     config = config_of(store)
     check_size(source.stat().st_size, config.limits)
     if config.clamd:
-        off_loop(lambda: Clamd(config.clamd or "").scan_file(source))
+        Clamd(config.clamd).scan_file(source)  # waiting on a socket: gevent's loop goes on
     with source.open("rb") as file:
         kind = sniff(file.read(HEAD_BYTES))
     if kind is None:
         raise DocumentRefused("unsupported_type", "only PDF, JPEG, PNG and HEIC files are taken")
     with work_file(config) as clean:
-        off_loop(lambda: sanitise(kind, source, clean, config.limits))
+        off_loop(lambda: sanitise(kind, source, clean, config.limits))  # CPU: beside the loop
         size = clean.stat().st_size
         check_size(size, config.limits)
         document_id = uuid.uuid4()
@@ -193,7 +193,9 @@ def ingest(
                     conn, document_id, 0, crypto.encrypt_file(key, document_id, clean)
                 )
                 conn.execute(insert(DOCUMENTS).values(records=records, **row))
-                log_access(conn, appointment_id, document_id, actor, "upload", now, shown)
+                # Kind and size, not the name: the log outlives the files (names are personal).
+                detail = f"{kind.media_type}, {size} bytes"
+                log_access(conn, appointment_id, document_id, actor, "upload", now, detail)
         except BaseException:
             blobs.purge([document_id])  # a folder's file; rolled back with the rows otherwise
             raise
