@@ -117,6 +117,8 @@ ACTIVE_ANNOTATIONS = frozenset(
 )
 # Actions that stay inside the document; every other kind is removed.
 SAFE_ACTIONS = frozenset({"/GoTo", "/Named"})
+# The four named actions every reader knows; others name a viewer's menu items (Print, SaveAs).
+SAFE_NAMES = frozenset({"/NextPage", "/PrevPage", "/FirstPage", "/LastPage"})
 
 
 def _safe_action(action: Any) -> bool:
@@ -125,6 +127,8 @@ def _safe_action(action: Any) -> bool:
     if not isinstance(action, pikepdf.Dictionary):
         return False
     if action.get("/S") not in SAFE_ACTIONS:
+        return False
+    if action.get("/S") == "/Named" and action.get("/N") not in SAFE_NAMES:
         return False
     follow = action.get("/Next")  # a chain: every link must be safe
     if follow is None:

@@ -67,7 +67,7 @@ def heic(path: Path, size: tuple[int, int] = (640, 480)) -> Path:
 
 def pdf_with_everything_active(path: Path) -> Path:
     """A one-page PDF saying "Hello" that runs JavaScript when opened and on a page event,
-    carries an attachment, a form field, a link that launches a program and one to a website."""
+    carries an attachment, a form field, links that launch a program, open a website or print."""
     import pikepdf
 
     pdf = pikepdf.new()
@@ -116,7 +116,13 @@ def pdf_with_everything_active(path: Path) -> Path:
         Rect=[10, 100, 100, 120],
         A=pikepdf.Dictionary(S=pikepdf.Name.GoTo, D=pikepdf.Array([page.obj, pikepdf.Name.Fit])),
     )
-    page.Annots = pdf.make_indirect(pikepdf.Array([field, launch, web, inside]))
+    printing = pikepdf.Dictionary(
+        Type=pikepdf.Name.Annot,
+        Subtype=pikepdf.Name.Link,
+        Rect=[10, 130, 100, 150],
+        A=pikepdf.Dictionary(S=pikepdf.Name.Named, N=pikepdf.Name.Print),  # a viewer's menu
+    )
+    page.Annots = pdf.make_indirect(pikepdf.Array([field, launch, web, inside, printing]))
     pdf.Root.AcroForm = pikepdf.Dictionary(Fields=pikepdf.Array([field]))
     pdf.save(path)
     return path
