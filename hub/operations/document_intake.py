@@ -105,13 +105,18 @@ def check_allowance(used: int, size: int, limits: Limits) -> None:
 
 
 def upload_row(
-    conn: Connection, appointment_id: uuid.UUID, upload_id: uuid.UUID, now: datetime, lock: bool
+    conn: Connection,
+    appointment_id: uuid.UUID,
+    upload_id: uuid.UUID,
+    now: datetime | None,
+    lock: bool,
 ) -> Row[Any]:
+    """The upload of this appointment (unexpired at `now`, when given), or `unknown_upload`."""
     query = select(UPLOADS).where(
-        UPLOADS.c.id == upload_id,
-        UPLOADS.c.appointment_id == appointment_id,
-        UPLOADS.c.expires_at > now,
+        UPLOADS.c.id == upload_id, UPLOADS.c.appointment_id == appointment_id
     )
+    if now is not None:
+        query = query.where(UPLOADS.c.expires_at > now)
     row = conn.execute(query.with_for_update() if lock else query).one_or_none()
     if row is None:
         raise DocumentRefused("unknown_upload", "no such upload (finished, cancelled or expired)")

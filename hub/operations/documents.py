@@ -166,14 +166,7 @@ def begin_upload(
 def upload_state(store: Store, appointment_id: uuid.UUID, upload_id: uuid.UUID) -> UploadState:
     """How far an upload has come: where a client resumes after a dropped connection."""
     with store.engine.connect() as conn:
-        row = conn.execute(
-            select(UPLOADS).where(
-                UPLOADS.c.id == upload_id, UPLOADS.c.appointment_id == appointment_id
-            )
-        ).one_or_none()
-    if row is None:
-        raise DocumentRefused("unknown_upload", "no such upload (finished, cancelled or expired)")
-    return _upload_state(row)
+        return _upload_state(upload_row(conn, appointment_id, upload_id, None, lock=False))
 
 
 def append(
@@ -227,13 +220,7 @@ def append(
 def cancel(store: Store, appointment_id: uuid.UUID, upload_id: uuid.UUID) -> None:
     """Give up an upload: its parts are deleted."""
     with store.engine.begin() as conn:
-        row = conn.execute(
-            select(UPLOADS).where(
-                UPLOADS.c.id == upload_id, UPLOADS.c.appointment_id == appointment_id
-            )
-        ).one_or_none()
-        if row is None:
-            raise DocumentRefused("unknown_upload", "no such upload")
+        row = upload_row(conn, appointment_id, upload_id, None, lock=True)
         storages = drop_uploads(store, conn, [row])
     purge(storages, [upload_id])
 
