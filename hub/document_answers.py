@@ -19,15 +19,14 @@ from flask import Response, jsonify, request, stream_with_context
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from werkzeug.exceptions import ClientDisconnected, HTTPException, RequestEntityTooLarge
 
-from hub.booking.timezone import to_local_iso
 from hub.context import hub_settings
 from hub.documents.errors import DocumentRefused
 from hub.i18n import current_language
 from hub.messages import DOCUMENT_ERRORS, ERRORS
-from protocol.documents import ChecklistItem, DocumentView
+from protocol.documents import Documents
 
 if TYPE_CHECKING:
-    from hub.operations.documents import ChecklistEntry, Document, UploadState
+    from hub.operations.documents import Document, UploadState
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -210,47 +209,25 @@ def upload_json(state: UploadState) -> dict[str, Any]:
     }
 
 
-def document_json(document: Document) -> dict[str, Any]:
-    """One document as the realtime `documents` event describes it (protocol.documents)."""
-    return DocumentView(
-        id=str(document.id),
-        item=document.item,
-        name=document.name,
-        media_type=document.media_type,
-        size=document.size,
-        sender=document.sender,
-        state=document.state,
-        reason=document.reason,
-        created_at=to_local_iso(document.created_at),
-    ).wire()
+Links = Callable[[str, str], dict[str, str | None]]
 
 
-def checklist_json(entry: ChecklistEntry) -> dict[str, Any]:
-    """One checklist entry, with its name in the request's language as well."""
-    wire = ChecklistItem(
-        index=entry.index,
-        name_de=entry.name_de,
-        name_en=entry.name_en,
-        state=entry.state,
-        reason=entry.reason,
-        documents=[str(d) for d in entry.document_ids],
-    ).wire()
-    wire["name"] = entry.name_en if current_language() == "en" else entry.name_de
-    return wire
+def listing(view: Documents, links: Links) -> dict[str, Any]:
+    """The appointment's documents and checklist as the realtime `documents` event tells them
+    (`view`), each document with its `links` (from its id and media type), each checklist entry
+    with its name in the request's language as well, and the limits."""
+    wire = view.wire()
+    for document in wire["documents"]:
+        document.update(links(document["id"], document["media_type"]))
+    english = current_language() == "en"
+    for entry in wire["checklist"]:
+        entry["name"] = entry["name_en"] if english else entry["name_de"]
+    return wire | {"limits": limits(), "types": list(ACCEPTED_TYPES)}
 
 
-def listing(
-    documents: Iterable[Document],
-    checklist: Iterable[ChecklistEntry],
-    links: Callable[[Document], dict[str, str | None]],
-) -> dict[str, Any]:
-    """The appointment's documents (each with its `links`), its checklist and the limits."""
-    return {
-        "documents": [document_json(d) | links(d) for d in documents],
-        "checklist": [checklist_json(e) for e in checklist],
-        "limits": limits(),
-        "types": list(ACCEPTED_TYPES),
-    }
+def document_entry(view: Documents, links: Links, document: uuid.UUID) -> dict[str, Any]:
+    """One document of `listing` (the answer of a finished upload or a review)."""
+    return next(d for d in listing(view, links)["documents"] if d["id"] == str(document))
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
@@ -277,16 +254,6 @@ def disposition(kind: str, name: str) -> str:
 INLINE_POLICY = (
     "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'self'"
 )
-
-
-def documents_changed(appointment: uuid.UUID) -> None:
-    """Both parties hear of it at once: the realtime `documents` event to the appointment's
-    citizen page and appliance (after every new, reviewed or deleted document)."""
-    from hub.realtime import notices  # the realtime channel tells; loaded when first needed
-
-    tell = getattr(notices, "tell_documents", None)
-    if tell is not None:  # TODO(documents): call it directly once hub.realtime has it
-        tell(appointment)
 
 
 def file_response(document: Document, chunks: Iterable[bytes], *, inline: bool) -> Response:

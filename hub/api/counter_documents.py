@@ -10,7 +10,6 @@ appointment is answered 404, as one that does not exist.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 
 from flask import Blueprint, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
@@ -21,11 +20,11 @@ from hub.document_answers import (
     CHUNK_BYTES,
     VIEWABLE,
     BadInput,
+    Links,
     ReviewBody,
     bad_input_response,
     body_pieces,
-    document_json,
-    documents_changed,
+    document_entry,
     file_response,
     int_arg,
     json_body,
@@ -35,7 +34,7 @@ from hub.document_answers import (
 from hub.documents.errors import DocumentRefused
 from hub.operations import accounts, documents
 from hub.operations.counter_access import may_handle
-from hub.operations.documents import Document
+from hub.realtime.notices import documents_view, tell_documents
 from hub.security import csrf
 
 bp = Blueprint("counter_documents", __name__, url_prefix="/api/v1/counter")
@@ -72,31 +71,29 @@ def _clerk(appointment: uuid.UUID) -> str:
     return f"clerk:{clerk.id}"
 
 
-def _links(appointment: uuid.UUID) -> Callable[[Document], dict[str, str | None]]:
-    def links(document: Document) -> dict[str, str | None]:
+def _links(appointment: uuid.UUID) -> Links:
+    def links(document: str, media_type: str) -> dict[str, str | None]:
         def to(endpoint: str) -> str:
-            return url_for(endpoint, appointment_id=appointment, document_id=document.id)
+            return url_for(endpoint, appointment_id=appointment, document_id=document)
 
-        view = to("counter_documents.view")
         return {
             "url": to("counter_documents.download"),
-            "view_url": view if document.media_type in VIEWABLE else None,
+            "view_url": to("counter_documents.view") if media_type in VIEWABLE else None,
         }
 
     return links
+
+
+def _answer(appointment: uuid.UUID, document: uuid.UUID) -> dict[str, object]:
+    """The document as it stands now, with its links."""
+    return document_entry(documents_view(appointment), _links(appointment), document)
 
 
 @bp.get(BASE)
 def listed(appointment_id: uuid.UUID) -> ResponseReturnValue:
     """The appointment's documents and checklist (both languages' names), with the limits."""
     _clerk(appointment_id)
-    return jsonify(
-        listing(
-            documents.documents(store(), appointment_id),
-            documents.checklist(store(), appointment_id),
-            _links(appointment_id),
-        )
-    )
+    return jsonify(listing(documents_view(appointment_id), _links(appointment_id)))
 
 
 @bp.post(BASE)
@@ -128,8 +125,8 @@ def hand_over(appointment_id: uuid.UUID) -> ResponseReturnValue:
     except BaseException:
         documents.cancel(store(), appointment_id, upload.id)
         raise
-    documents_changed(appointment_id)
-    return jsonify(document_json(document) | _links(appointment_id)(document)), 201
+    tell_documents(appointment_id)
+    return jsonify(_answer(appointment_id, document.id)), 201
 
 
 @bp.post(BASE + "/<uuid:document_id>/review")
@@ -146,8 +143,8 @@ def review(appointment_id: uuid.UUID, document_id: uuid.UUID) -> ResponseReturnV
         actor=actor,
         now=now(),
     )
-    documents_changed(appointment_id)
-    return jsonify(document_json(document) | _links(appointment_id)(document))
+    tell_documents(appointment_id)
+    return jsonify(_answer(appointment_id, document.id))
 
 
 @bp.delete(BASE + "/<uuid:document_id>")
@@ -155,7 +152,7 @@ def delete(appointment_id: uuid.UUID, document_id: uuid.UUID) -> ResponseReturnV
     """Delete a document (one sent by mistake, say)."""
     actor = _clerk(appointment_id)
     documents.delete_document(store(), appointment_id, document_id, actor=actor, now=now())
-    documents_changed(appointment_id)
+    tell_documents(appointment_id)
     return "", 204
 
 

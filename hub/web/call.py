@@ -175,5 +175,9 @@ def join(token: str) -> ResponseReturnValue:
     over = _over(token)
     if over is not None:
         status = 404 if over == "unknown_token" else 200
-        return render_template("call.html", over=text[over], lang=current_language()), status
+        # After the call its documents can still be downloaded here (and from the manage page).
+        kept = token if over == "call_ended" else None
+        return render_template(
+            "call.html", over=text[over], token=kept, lang=current_language()
+        ), status
     return render_template("call.html", token=token, lang=current_language(), messages=text)

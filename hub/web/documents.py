@@ -10,7 +10,6 @@ DELETE, which a page of another site cannot send here without a CORS preflight (
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 
 from flask import Blueprint, abort, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
@@ -23,10 +22,10 @@ from hub.document_answers import (
     CHUNK_BYTES,
     VIEWABLE,
     BadInput,
+    Links,
     UploadStart,
     bad_input_response,
-    document_json,
-    documents_changed,
+    document_entry,
     file_response,
     http_error_json,
     int_arg,
@@ -41,8 +40,8 @@ from hub.documents.errors import DocumentRefused
 from hub.i18n import current_language
 from hub.operations import booking, calls, documents
 from hub.operations.booking import NotFound as NoAppointment
-from hub.operations.documents import Document
 from hub.ratelimit import limiter, read_limit, write_limit
+from hub.realtime.notices import documents_view, tell_documents
 from hub.security import csrf
 from hub.web.views import error_page
 
@@ -70,6 +69,7 @@ def messages() -> dict[str, str]:
         "show": _("Show"),
         "hide": _("Hide"),
         "show_named": _("Show %(name)s", name="{name}"),
+        "hide_named": _("Hide %(name)s", name="{name}"),
         "sending": _("Sending %(name)s …", name="{name}"),
         "progress": _("Sending %(name)s: %(percent)s %%", name="{name}", percent="{percent}"),
         "checking": _("Checking %(name)s …", name="{name}"),
@@ -85,6 +85,10 @@ def messages() -> dict[str, str]:
         "too_large": refusal_text("too_large"),
         "busy": _("Please wait until the current file has been sent."),
         "failed": _("The file could not be sent. Please try again."),
+        "delete": _("Delete"),
+        "delete_named": _("Delete %(name)s", name="{name}"),
+        "confirm_delete": _("Delete %(name)s? The clerk will no longer see it.", name="{name}"),
+        "deleted": _("%(name)s has been deleted.", name="{name}"),
         "new_from_clerk": _("The clerk has sent you a document: %(name)s", name="{name}"),
         "asked_again": _("The clerk asks you to send %(name)s again.", name="{name}"),
     }
@@ -98,6 +102,7 @@ def documents_config(link: str, token: str, uploads: bool) -> dict[str, object]:
         "lang": current_language(),
         "uploads": uploads,
         "file_mb": hub_settings().documents_max_file_mb,
+        "days": hub_settings().documents_retention_days,
         "messages": messages(),
     }
 
@@ -122,13 +127,13 @@ def _actor(link: str) -> str:
     return f"citizen:{link}"
 
 
-def _links(link: str, token: str) -> Callable[[Document], dict[str, str | None]]:
+def _links(link: str, token: str) -> Links:
     """Where the page fetches a document (to save it, or to show it)."""
 
-    def links(document: Document) -> dict[str, str | None]:
-        url = url_for("documents.download", link=link, token=token, document_id=document.id)
-        view = url_for("documents.view", link=link, token=token, document_id=document.id)
-        return {"url": url, "view_url": view if document.media_type in VIEWABLE else None}
+    def links(document: str, media_type: str) -> dict[str, str | None]:
+        url = url_for("documents.download", link=link, token=token, document_id=document)
+        view = url_for("documents.view", link=link, token=token, document_id=document)
+        return {"url": url, "view_url": view if media_type in VIEWABLE else None}
 
     return links
 
@@ -156,13 +161,7 @@ def _http(exc: HTTPException) -> ResponseReturnValue:
 def listed(link: str, token: str) -> ResponseReturnValue:
     """The appointment's documents and its service's checklist, with the limits."""
     appointment = _appointment(link, token)
-    return jsonify(
-        listing(
-            documents.documents(store(), appointment),
-            documents.checklist(store(), appointment),
-            _links(link, token),
-        )
-    )
+    return jsonify(listing(documents_view(appointment), _links(link, token)))
 
 
 @bp.post(BASE + "/uploads")
@@ -211,8 +210,9 @@ def finish(link: str, token: str, upload_id: uuid.UUID) -> ResponseReturnValue:
     if not request.is_json:  # the same rule as every write of this blueprint
         raise BadInput("unsupported_media_type")
     document = documents.finish(store(), appointment, upload_id, actor=_actor(link), now=now())
-    documents_changed(appointment)
-    return jsonify(document_json(document) | _links(link, token)(document)), 201
+    tell_documents(appointment)
+    view = documents_view(appointment)
+    return jsonify(document_entry(view, _links(link, token), document.id)), 201
 
 
 @bp.delete(BASE + "/uploads/<uuid:upload_id>")
@@ -230,7 +230,7 @@ def delete(link: str, token: str, document_id: uuid.UUID) -> ResponseReturnValue
     """Take back a document the citizen sent (not once it is accepted)."""
     appointment = _appointment(link, token)
     documents.delete_document(store(), appointment, document_id, actor=_actor(link), now=now())
-    documents_changed(appointment)
+    tell_documents(appointment)
     return "", 204
 
 

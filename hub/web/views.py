@@ -361,6 +361,7 @@ def privacy() -> ResponseReturnValue:
         lang=current_language(),
         text=hub_settings().privacy_text or None,
         kind="privacy",
+        documents_days=hub_settings().documents_retention_days,
     )
 
 

@@ -199,6 +199,8 @@
     socket.on("peer_left", () => say(text.peer_left));
     socket.on("peer_rejoined", () => offer());
     socket.on("replaced", () => { socket.disconnect(); finish(); say(text.replaced); });
+    // The payload names what changed; the panel fetches the list with its links (documents.js).
+    socket.on("documents", () => { if (window.bvDocuments) window.bvDocuments.refresh(); });
   }
 
   function onStatus(status) {
