@@ -81,6 +81,7 @@ __all__ = [
     "forget_documents",
     "open_document",
     "review",
+    "rewrap_keys",
     "upload_state",
 ]
 
@@ -457,3 +458,24 @@ def delete_document(
         blobs.drop(conn, [document_id])
         log_access(conn, appointment_id, document_id, actor, "delete", now)
     blobs.purge([document_id])
+
+
+def rewrap_keys(store: Store, old_secret: str) -> int:
+    """After the hub's secret key changed: wrap every file key (documents and uploads) that
+    `old_secret` wrapped under the configured key instead; how many. Keys already under the
+    configured one stay; one under neither stops it (Undecryptable) with nothing changed."""
+    config = config_of(store)
+    old = crypto.wrapping_key(old_secret)
+    changed = 0
+    with store.engine.begin() as conn:
+        for table in (DOCUMENTS, UPLOADS):
+            for row in conn.execute(select(table.c.id, table.c.wrapped_key)).all():
+                try:
+                    crypto.unwrap(config.wrapping, row.wrapped_key, row.id)
+                    continue  # already under the current secret
+                except crypto.Undecryptable:
+                    key = crypto.unwrap(old, row.wrapped_key, row.id)
+                wrapped = crypto.wrap(config.wrapping, key, row.id)
+                conn.execute(update(table).where(table.c.id == row.id).values(wrapped_key=wrapped))
+                changed += 1
+    return changed

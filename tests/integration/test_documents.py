@@ -458,3 +458,24 @@ def test_the_documents_job_deletes_files_once_the_app_s_clock_passes_the_period(
     app.extensions["clock"] = lambda: berlin(2026, 3, 9, 9, 21)  # 7 days and a minute after
     runner(app).run_once("documents")
     assert ops.documents(store, appt) == [] and count(store, DocumentChunkRow) == 0
+
+
+def test_after_the_secret_changed_rewrapping_the_keys_makes_the_files_readable_again(
+    docs, tmp_path
+):
+    appt = appointment(docs)
+    document = upload(docs, appt, jpeg_bytes((50, 40)))
+    pending = ops.begin_upload(
+        docs, appt, name="b.jpg", size=10, item=None, sender="citizen", now=NOW
+    )
+    storage = ops.config_of(docs).storage
+    configured(docs, tmp_path, storage, wrapping=crypto.wrapping_key("the new secret"))
+    with pytest.raises(crypto.Undecryptable):
+        read(docs, appt, document.id)
+    with pytest.raises(crypto.Undecryptable):  # a wrong old secret changes nothing
+        ops.rewrap_keys(docs, "not the old secret")
+    assert ops.rewrap_keys(docs, "test secret") == 2  # the document and the upload
+    assert ops.rewrap_keys(docs, "test secret") == 0
+    with Image.open(io.BytesIO(read(docs, appt, document.id))) as image:
+        assert image.size == (50, 40)
+    assert ops.append(docs, appt, pending.id, 0, b"0123456789", NOW).received == 10
