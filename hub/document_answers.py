@@ -19,10 +19,11 @@ from flask import Response, jsonify, request, stream_with_context
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from werkzeug.exceptions import ClientDisconnected, HTTPException, RequestEntityTooLarge
 
-from hub.context import hub_settings
+from hub.context import hub_settings, now, store
 from hub.documents.errors import DocumentRefused
 from hub.i18n import current_language
 from hub.messages import DOCUMENT_ERRORS, ERRORS
+from hub.operations import documents
 from protocol.documents import Documents
 
 if TYPE_CHECKING:
@@ -273,3 +274,18 @@ def file_response(document: Document, chunks: Iterable[bytes], *, inline: bool) 
     else:
         response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
+
+
+def send_document(
+    appointment: uuid.UUID, document: uuid.UUID, actor: str, *, inline: bool
+) -> Response:
+    """Open a document for `actor` (logged as viewed or downloaded) and stream it."""
+    found, chunks = documents.open_document(
+        store(),
+        appointment,
+        document,
+        actor=actor,
+        action="view" if inline else "download",
+        now=now(),
+    )
+    return file_response(found, chunks, inline=inline)

@@ -25,11 +25,11 @@ from hub.document_answers import (
     bad_input_response,
     body_pieces,
     document_entry,
-    file_response,
     int_arg,
     json_body,
     listing,
     refusal_response,
+    send_document,
 )
 from hub.documents.errors import DocumentRefused
 from hub.operations import accounts, documents
@@ -159,18 +159,10 @@ def delete(appointment_id: uuid.UUID, document_id: uuid.UUID) -> ResponseReturnV
 @bp.get(BASE + "/<uuid:document_id>")
 def download(appointment_id: uuid.UUID, document_id: uuid.UUID) -> ResponseReturnValue:
     """A document as a file."""
-    actor = _clerk(appointment_id)
-    document, chunks = documents.open_document(
-        store(), appointment_id, document_id, actor=actor, action="download", now=now()
-    )
-    return file_response(document, chunks, inline=False)
+    return send_document(appointment_id, document_id, _clerk(appointment_id), inline=False)
 
 
 @bp.get(BASE + "/<uuid:document_id>/view")
 def view(appointment_id: uuid.UUID, document_id: uuid.UUID) -> ResponseReturnValue:
     """A document to show on the clerk's screen (logged as viewed, not downloaded)."""
-    actor = _clerk(appointment_id)
-    document, chunks = documents.open_document(
-        store(), appointment_id, document_id, actor=actor, action="view", now=now()
-    )
-    return file_response(document, chunks, inline=True)
+    return send_document(appointment_id, document_id, _clerk(appointment_id), inline=True)

@@ -26,7 +26,6 @@ from hub.document_answers import (
     UploadStart,
     bad_input_response,
     document_entry,
-    file_response,
     http_error_json,
     int_arg,
     json_body,
@@ -34,6 +33,7 @@ from hub.document_answers import (
     read_body,
     refusal_response,
     refusal_text,
+    send_document,
     upload_json,
 )
 from hub.documents.errors import DocumentRefused
@@ -238,19 +238,11 @@ def delete(link: str, token: str, document_id: uuid.UUID) -> ResponseReturnValue
 @limiter.limit(read_limit)
 def download(link: str, token: str, document_id: uuid.UUID) -> ResponseReturnValue:
     """A document as a file to save."""
-    appointment = _appointment(link, token)
-    document, chunks = documents.open_document(
-        store(), appointment, document_id, actor=_actor(link), action="download", now=now()
-    )
-    return file_response(document, chunks, inline=False)
+    return send_document(_appointment(link, token), document_id, _actor(link), inline=False)
 
 
 @bp.get(BASE + "/<uuid:document_id>/view")
 @limiter.limit(read_limit)
 def view(link: str, token: str, document_id: uuid.UUID) -> ResponseReturnValue:
     """A document shown by the browser itself (images, PDFs); other kinds download."""
-    appointment = _appointment(link, token)
-    document, chunks = documents.open_document(
-        store(), appointment, document_id, actor=_actor(link), action="view", now=now()
-    )
-    return file_response(document, chunks, inline=True)
+    return send_document(_appointment(link, token), document_id, _actor(link), inline=True)

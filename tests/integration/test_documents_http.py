@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from hub import create_app
 from hub.store import Store
-from hub.store.models import DocumentAccessRow, DocumentUploadRow
+from hub.store.models import CallRow, DocumentAccessRow, DocumentUploadRow
 from tests.support.document_http import (
     Citizen,
     Clerk,
@@ -464,3 +464,38 @@ def test_random_pieces_and_offsets_leave_the_upload_consistent(client, store):
         assert client.get(base).json["documents"] == []
 
     check()
+
+
+def test_after_the_call_and_the_appointment_the_files_stay_to_download_only(office, serve_hub):
+    scan = office.clerk_of(office.a).request(
+        "POST",
+        office.clerk_of(office.a).url(office.a.id),
+        params={"name": "bescheid.pdf"},
+        content=pdf(),
+    )
+    assert scan.status_code == 201
+    with office.store.transaction() as session:
+        session.add(
+            CallRow(
+                appointment_id=office.a.id,
+                state="ended",
+                counter_id=office.a.counter,
+                updated_at=NOW,
+            )
+        )
+    # The join link's page after the call: the panel, to download, without sending.
+    page = httpx.get(f"{office.hub.url}/join/{office.a.join_token}", timeout=30).text
+    assert "Dieses Gespräch hat bereits stattgefunden." in page
+    assert 'id="documents"' in page and 'id="document-pick"' not in page
+    assert '"uploads": false' in page
+    # The manage page once the appointment is over: the same.
+    later = serve_hub(
+        office.store.url, **{**SETTINGS, "clock_start": berlin(2026, 3, 2, 10, 0).isoformat()}
+    )
+    page = httpx.get(f"{later.url}/manage/{office.a.manage_token}", timeout=30).text
+    assert 'id="documents"' in page and 'id="document-pick"' not in page
+    download = Citizen(later.url, "manage", office.a.manage_token).download(scan.json()["id"])
+    assert download.status_code == 200 and download.content.startswith(b"%PDF")
+    # Before it, the manage page offers to send.
+    page = httpx.get(f"{office.hub.url}/manage/{office.b.manage_token}", timeout=30).text
+    assert 'id="document-pick"' in page and '"uploads": true' in page
