@@ -499,3 +499,17 @@ def test_after_the_call_and_the_appointment_the_files_stay_to_download_only(offi
     # Before it, the manage page offers to send.
     page = httpx.get(f"{office.hub.url}/manage/{office.b.manage_token}", timeout=30).text
     assert 'id="document-pick"' in page and '"uploads": true' in page
+
+
+def test_announcing_files_is_rate_limited_like_the_other_writes(sqlite_store, serve_hub):
+    desk = make_desk(sqlite_store, MONDAY_EARLY)
+    booking = desk.book(berlin(2026, 3, 2, 9, 0), 0, "anmeldung")
+    limits = {**SETTINGS, "rate_limit_enabled": "true", "rate_limit_booking": "2/minute"}
+    hub = serve_hub(sqlite_store.url, **limits)
+    citizen = Citizen(hub.url, "manage", booking.manage_token)
+    assert [citizen.begin("a.pdf", 10).status_code for _ in range(2)] == [201, 201]
+    limited = citizen.begin("a.pdf", 10)
+    assert limited.status_code == 429
+    assert limited.json()["error"]["code"] == "rate_limited"
+    assert limited.headers["retry-after"]
+    assert citizen.listing().status_code == 200  # reading has its own, larger allowance
