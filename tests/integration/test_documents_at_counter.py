@@ -19,10 +19,21 @@ from tests.support.environment import MONDAY_EARLY, berlin
 from tests.support.realtime_clients import PASSWORD, citizen, make_desk
 
 pytestmark = pytest.mark.slow
+# The document camera photographing a rendered certificate, and SANE's own `test` device (a
+# real SANE backend that needs no hardware; Debian's sane-utils).
+SCANNERS = {
+    "synthetic": {"scanner": "synthetic"},
+    "sane": {
+        "scanner": "sane",
+        "scanner_device": "test",
+        "scanner_resolution": 75,
+        "scanner_options": "--test-picture Grid",
+    },
+}
 
 
-@pytest.fixture
-def call_under_way(sqlite_store, serve_hub):
+@pytest.fixture(params=["synthetic"])
+def call_under_way(request, sqlite_store, serve_hub):
     """A hub at 08:50, an appointment at 09:00, its counter's appliance (synthetic scanner,
     kiosk) admitting it, and the citizen's page (Socket.IO) in the call."""
     desk = make_desk(sqlite_store, MONDAY_EARLY)
@@ -40,7 +51,7 @@ def call_under_way(sqlite_store, serve_hub):
         clerk_username="clerk",
         clerk_password=PASSWORD,
         auto_admit=True,
-        scanner="synthetic",
+        **SCANNERS[request.param],
     ).start()
     page = citizen(hub.url, booking.join_token).connect()
     try:
@@ -162,3 +173,49 @@ def test_documents_sent_ahead_show_in_the_clerks_day(sqlite_store, serve_hub):
         assert entry().documents.required == before.required
     finally:
         appliance.stop()
+
+
+def _grey(image: bytes, size: tuple[int, int]):
+    import numpy as np
+
+    return np.asarray(Image.open(io.BytesIO(image)).convert("L").resize(size), dtype=float)
+
+
+def _correlation(a, b) -> float:
+    a, b = a - a.mean(), b - b.mean()
+    return float((a * b).sum() / ((a * a).sum() * (b * b).sum()) ** 0.5)
+
+
+@pytest.mark.parametrize("call_under_way", ["synthetic", "sane"], indirect=True)
+def test_the_citizen_gets_the_page_the_clerk_saw(call_under_way, tmp_path):
+    """Scanned with the document camera and with SANE's test device: the page of the PDF the
+    citizen downloads, drawn by poppler, is the page the clerk's screen showed."""
+    import shutil
+    import subprocess
+
+    if shutil.which("scanimage") is None or shutil.which("pdftocairo") is None:
+        from tests.support.environment import IN_CI
+
+        assert not IN_CI, "CI installs sane-utils and poppler-utils (.ci/run)"
+        pytest.skip("needs scanimage (sane-utils) and pdftocairo (poppler-utils)")
+    hub, appliance, page, booking = call_under_way
+    desk = appliance.counter.desk
+    assert appliance.run(desk.scan(), timeout=60).ok
+    shown = httpx.get(f"{appliance.kiosk_url}/scan/{desk.scan_pages[0].id}.jpg").content
+    answer = appliance.run(desk.send_scan(str(booking.id), "Scan", None), timeout=60)
+    assert answer.ok, answer
+    [sent] = [d for d in page.next("documents", timeout=5)["documents"] if d["sender"] == "clerk"]
+    pdf = tmp_path / "scan.pdf"
+    pdf.write_bytes(Citizen(hub.url, "join", booking.join_token).download(sent["id"]).content)
+    subprocess.run(
+        ["pdftocairo", "-png", "-r", "40", "-singlefile", str(pdf), str(tmp_path / "page")],
+        check=True,
+        capture_output=True,
+    )
+    drawn = (tmp_path / "page.png").read_bytes()
+    size = Image.open(io.BytesIO(shown)).size
+    assert _correlation(_grey(shown, size), _grey(drawn, size)) > 0.9
+    # And not just any picture: the same comparison against noise says no.
+    noise = io.BytesIO()
+    Image.effect_noise(size, 64).save(noise, "PNG")
+    assert _correlation(_grey(shown, size), _grey(noise.getvalue(), size)) < 0.3
