@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, field_validator
@@ -54,6 +55,10 @@ class ApplianceSettings(BaseSettings):
     # camera number document_camera_device).
     document_camera: Literal["call", "opencv", "picamera2"] = "call"
     document_camera_device: int = Field(1, ge=0, le=64)
+    # Folders whose PDFs and images the clerk may hand to the citizen as they are (where the
+    # municipal software prints to; a USB stick's mount point), as a JSON list:
+    # BUERGERAMT_APPLIANCE_DOCUMENT_FOLDERS='["/srv/druck", "/media/usb"]'.
+    document_folders: tuple[Path, ...] = ()
     # Demo and tests: sign this clerk in by itself and admit whoever waits, first come first.
     clerk_username: str | None = None
     clerk_password: str | None = None

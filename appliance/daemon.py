@@ -17,6 +17,7 @@ from appliance.devices.scanner.keeper import PageKeeper
 from appliance.errors import KioskPortUnavailable
 from appliance.hub_files import HubFiles
 from appliance.hub_link import HubLink
+from appliance.inbox import FolderInbox
 from appliance.kiosk.lock import ScreenLock
 from appliance.kiosk.server import Kiosk
 from appliance.media.feed import Feed
@@ -51,8 +52,9 @@ class Appliance:
             ask_outcomes=settings.kiosk,
         )
         scanner = PageKeeper(self.devices.scanner) if self.devices.scanner is not None else None
+        inbox = FolderInbox(settings.document_folders) if settings.document_folders else None
         self.counter = Counter(
-            self.link, self.media, options, sending, files=self.files, scanner=scanner
+            self.link, self.media, options, sending, files=self.files, scanner=scanner, inbox=inbox
         )
         self.link.bind(self.counter)
         self.monitor = DeviceMonitor(self.devices, self.feed, self.counter.devices_changed)

@@ -101,13 +101,14 @@ class HubFiles:
         media_type = response.headers.get("Content-Type", "application/octet-stream")
         return FileDownload(name=document, media_type=media_type, chunks=chunks())
 
-    async def upload(self, appointment: str, pdf: bytes, name: str, item: int | None) -> Answer:
+    async def upload(self, appointment: str, data: bytes, name: str, item: int | None) -> Answer:
         """Hand the citizen a file the clerk made."""
         params = {"name": name, **({"item": str(item)} if item is not None else {})}
-        headers = {**self._headers(), "Content-Type": "application/pdf"}
+        # The hub recognises the kind by content; the type here is only a label.
+        headers = {**self._headers(), "Content-Type": "application/octet-stream"}
         try:
             async with self._session().post(
-                self._url(appointment), params=params, data=pdf, headers=headers
+                self._url(appointment), params=params, data=data, headers=headers
             ) as response:
                 return await self._answer(response)
         except (aiohttp.ClientError, TimeoutError):

@@ -117,6 +117,14 @@ class SendScan(Command):
     item: int | None = Field(None, ge=0, le=100)
 
 
+class SendFile(Command):
+    """A file from the operator's folders to the citizen, by its id in the state's `folder`."""
+
+    cmd: Literal["send_file"]
+    appointment: AppointmentId
+    file: str = Field(pattern=r"^[0-9a-f]{16}$")
+
+
 AnyCommand = Annotated[
     SignIn
     | Unlock
@@ -128,7 +136,8 @@ AnyCommand = Annotated[
     | Review
     | Scan
     | OnPage
-    | SendScan,
+    | SendScan
+    | SendFile,
     Field(discriminator="cmd"),
 ]
 
@@ -192,6 +201,14 @@ class ScanView(News):
     pages: list[ScanPageView]
 
 
+class FolderFile(News):
+    """A file in the operator's folders the clerk may hand over as it is."""
+
+    id: str
+    name: str
+    size: int
+
+
 class KioskState(WithLobby):
     """Everything the page shows, in one message; names and appointments only while a clerk
     works with it (screens day, call, outcome); `lobby` is `{}` otherwise."""
@@ -208,6 +225,7 @@ class KioskState(WithLobby):
     devices: Devices
     documents: Documents | None = None  # of the call on screen
     scan: ScanView | None = None
+    folder: list[FolderFile] = Field(default_factory=list)  # only during a call
 
 
 class StateMessage(News):

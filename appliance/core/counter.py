@@ -24,6 +24,7 @@ from appliance.core.ports import (
     CallMediaSession,
     Files,
     Hub,
+    Inbox,
     Media,
     Scanner,
 )
@@ -85,6 +86,7 @@ class Counter:
         *,
         files: Files | None = None,
         scanner: Scanner | None = None,
+        inbox: Inbox | None = None,
     ) -> None:
         self.hub = hub
         self.media = media
@@ -102,7 +104,7 @@ class Counter:
         self.to_record: CallView | None = None  # an ended call awaiting its outcome
         self.devices = DeviceReport()
         self.drafts = Drafts()
-        self.desk = DocumentDesk(files, scanner, self.changed, lambda a: a in self.calls)
+        self.desk = DocumentDesk(files, scanner, self.changed, lambda a: a in self.calls, inbox)
         self.screens = 0  # kiosk pages open now: someone who can be asked for an outcome
         self.unsent_ends: set[str] = set()  # hung up while the hub was unreachable
         self.hello = asyncio.Event()

@@ -3,10 +3,11 @@ clerk scans until they go to the citizen as one PDF."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 
-from appliance.core.ports import Answer, FileDownload, Files, Scanner
+from appliance.core.ports import Answer, FileDownload, Files, Inbox, InboxFile, Scanner
 from appliance.core.state import ScanPage
 from protocol.documents import CallDocuments
 
@@ -24,9 +25,11 @@ class DocumentDesk:
         scanner: Scanner | None,
         changed: Callable[[], None],
         held: Callable[[str], bool],
+        inbox: Inbox | None = None,
     ) -> None:
         self.files = files
         self.scanner = scanner
+        self.inbox = inbox
         self._changed = changed
         self._held = held
         self.documents: dict[str, CallDocuments] = {}
@@ -145,3 +148,18 @@ class DocumentDesk:
             self.discard_scan()
             self._changed()
         return answer
+
+    def inbox_files(self) -> list[InboxFile]:
+        """What the operator's folders hold now (nothing without folders)."""
+        return self.inbox.listing() if self.inbox is not None and self.files is not None else []
+
+    async def send_file(self, appointment: str, ident: str) -> Answer:
+        """A file from the operator's folders to the citizen of the call under way."""
+        refused = self._refuse_unless_held(appointment)
+        if refused is not None or self.files is None or self.inbox is None:
+            return refused or Answer.refusal("no_inbox", "this counter has no folder to send from")
+        found = await asyncio.to_thread(self.inbox.read, ident)
+        if found is None:
+            return Answer.refusal("unknown_file", "the file is no longer there")
+        name, data = found
+        return await self.files.upload(appointment, data, name, None)

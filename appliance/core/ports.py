@@ -109,8 +109,8 @@ class Files(Protocol):
         """One file (None when refused or the hub cannot be reached)."""
         ...
 
-    async def upload(self, appointment: str, pdf: bytes, name: str, item: int | None) -> Answer:
-        """Hand the citizen a file the clerk made (a scan as PDF)."""
+    async def upload(self, appointment: str, data: bytes, name: str, item: int | None) -> Answer:
+        """Hand the citizen a file (a scan as PDF, a file from the operator's folders)."""
         ...
 
     async def review(self, appointment: str, document: str, accepted: bool, reason: str) -> Answer:
@@ -135,4 +135,26 @@ class Scanner(Protocol):
 
     def discard(self, pages: Sequence[str]) -> None:
         """Forget pages (sent, removed or abandoned)."""
+        ...
+
+
+@dataclass(frozen=True)
+class InboxFile:
+    """A file the clerk can hand over as it is."""
+
+    id: str
+    name: str
+    size: int
+    modified: float  # unix time
+
+
+class Inbox(Protocol):
+    """Folders the operator names (the print folder, a USB stick)."""
+
+    def listing(self) -> list[InboxFile]:
+        """The newest files there."""
+        ...
+
+    def read(self, ident: str) -> tuple[str, bytes] | None:
+        """A listed file's name and bytes (None when it is no longer there)."""
         ...

@@ -100,6 +100,7 @@ TEXTS: dict[str, str] = {
     "retake": N_("Scan again"),
     "remove": N_("Remove"),
     "sent_scan": N_("Sent to the citizen."),
+    "send_file": N_("Send"),
     "error_scanner_failed": N_("The scanner did not deliver a page: {message}"),
     "error_reason_required": N_("Please say why the file is needed again."),
 }

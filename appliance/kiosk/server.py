@@ -33,6 +33,7 @@ from protocol import kiosk as commands
 from protocol.kiosk import (
     CallOnScreen,
     Devices,
+    FolderFile,
     KioskState,
     LockView,
     RecordOnScreen,
@@ -93,6 +94,7 @@ class Kiosk:
         self._dirty = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._runner: web.AppRunner | None = None
+        self._folder_shown: list[str] = []
         counter.listeners.append(self._dirty.set)
 
     # --- serving ---
@@ -269,7 +271,10 @@ class Kiosk:
             was_locked = self.lock.locked
             if self.lock.tick(self.clock(), busy=bool(self.counter.calls)):
                 await self._sign_out()
-            if self.lock.locked != was_locked:
+            # A file the municipal software just printed into the folder shows by itself.
+            folder = [f.id for f in self.counter.desk.inbox_files()] if self.counter.calls else []
+            if self.lock.locked != was_locked or folder != self._folder_shown:
+                self._folder_shown = folder
                 self._dirty.set()
 
     # --- state ---
@@ -294,6 +299,7 @@ class Kiosk:
         # Names and appointments reach the page only while a clerk works with it.
         show = screen in (Screen.DAY, Screen.CALL, Screen.OUTCOME)
         drafts = self.counter.drafts
+        desk = self.counter.desk
         return KioskState(
             screen=screen.value,
             hub=now.link,
@@ -322,6 +328,9 @@ class Kiosk:
                 if show
                 else [],
             ),
+            folder=[FolderFile(id=f.id, name=f.name, size=f.size) for f in desk.inbox_files()]
+            if show and now.call is not None
+            else [],
         )
 
     # --- commands ---
@@ -390,29 +399,34 @@ class Kiosk:
         if isinstance(command, commands.Send):
             counter.send(command.kind, command.on)
             return {"ok": True}
+        return await self._document_command(command)
+
+    async def _document_command(self, command: Any) -> dict[str, Any]:
+        """Files of the call, the scanner's pages and the operator's folders."""
+        desk = self.counter.desk
         if isinstance(command, commands.Review):
             if not command.accepted and not command.reason.strip():
                 return _refusal(None, "reason_required", "say why the file is needed again")
-            reason = command.reason.strip()
-            return _ack(
-                await counter.desk.review(
-                    command.appointment, command.document, command.accepted, reason
-                )
+            review = desk.review(
+                command.appointment, command.document, command.accepted, command.reason.strip()
             )
+            return _ack(await review)
         if isinstance(command, commands.Scan):
             if command.cmd == "scan":
-                return _ack(await counter.desk.scan())
-            counter.desk.discard_scan()
-            counter.changed()
+                return _ack(await desk.scan())
+            desk.discard_scan()
+            self.counter.changed()
             return {"ok": True}
         if isinstance(command, commands.OnPage):
             if command.cmd == "scan_rotate":
-                return _ack(counter.desk.rotate_page(command.page))
+                return _ack(desk.rotate_page(command.page))
             if command.cmd == "scan_remove":
-                return _ack(counter.desk.remove_page(command.page))
-            return _ack(await counter.desk.scan(replace=command.page))
+                return _ack(desk.remove_page(command.page))
+            return _ack(await desk.scan(replace=command.page))
         if isinstance(command, commands.SendScan):
-            return _ack(await counter.desk.send_scan(command.appointment, command.name, command.item))
+            return _ack(await desk.send_scan(command.appointment, command.name, command.item))
+        if isinstance(command, commands.SendFile):
+            return _ack(await desk.send_file(command.appointment, command.file))
         raise AssertionError(f"unhandled command {command!r}")
 
     async def _sign_out(self) -> None:

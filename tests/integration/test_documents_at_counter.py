@@ -33,7 +33,7 @@ SCANNERS = {
 
 
 @pytest.fixture(params=["synthetic"])
-def call_under_way(request, sqlite_store, serve_hub):
+def call_under_way(request, sqlite_store, serve_hub, tmp_path):
     """A hub at 08:50, an appointment at 09:00, its counter's appliance (synthetic scanner,
     kiosk) admitting it, and the citizen's page (Socket.IO) in the call."""
     desk = make_desk(sqlite_store, MONDAY_EARLY)
@@ -51,6 +51,7 @@ def call_under_way(request, sqlite_store, serve_hub):
         clerk_username="clerk",
         clerk_password=PASSWORD,
         auto_admit=True,
+        document_folders=[str(tmp_path / "druck")],
         **SCANNERS[request.param],
     ).start()
     page = citizen(hub.url, booking.join_token).connect()
@@ -219,3 +220,53 @@ def test_the_citizen_gets_the_page_the_clerk_saw(call_under_way, tmp_path):
     noise = io.BytesIO()
     Image.effect_noise(size, 64).save(noise, "PNG")
     assert _correlation(_grey(shown, size), _grey(noise.getvalue(), size)) < 0.3
+
+
+def test_a_file_from_the_print_folder_goes_to_the_citizen_through_the_kiosk(
+    call_under_way, tmp_path
+):
+    """The municipal software printed a certificate into the counter's folder: the kiosk lists
+    it during the call, and one command hands it to the citizen, who downloads the same PDF
+    (rewritten by the hub, still one page)."""
+    import asyncio
+    import json
+
+    import aiohttp
+
+    from tests.support.document_http import pdf
+
+    hub, appliance, page, booking = call_under_way
+    (tmp_path / "druck").mkdir()
+    (tmp_path / "druck" / "Meldebescheinigung.pdf").write_bytes(pdf())
+
+    async def hand_over() -> tuple[dict, dict]:
+        url = appliance.kiosk_url
+        async with (
+            aiohttp.ClientSession() as http,
+            http.ws_connect(f"{url}/ws", headers={"Origin": url}) as ws,
+        ):
+
+            async def text() -> dict:  # state and replies; media frames come as binary
+                while (message := await ws.receive(timeout=30)).type != aiohttp.WSMsgType.TEXT:
+                    pass
+                return json.loads(message.data)
+
+            state: dict = {}
+            while not state.get("folder"):
+                message = await text()
+                state = message["state"] if message["type"] == "state" else state
+            [listed] = state["folder"]
+            command = {"id": 1, "cmd": "send_file", "appointment": str(booking.id)}
+            await ws.send_str(json.dumps({**command, "file": listed["id"]}))
+            while (reply := await text())["type"] != "reply":
+                pass
+            return listed, reply
+
+    listed, reply = asyncio.run_coroutine_threadsafe(hand_over(), appliance.loop).result(60)
+    assert listed["name"] == "Meldebescheinigung.pdf"
+    assert reply["ok"], reply
+    [sent] = [d for d in page.next("documents", timeout=5)["documents"] if d["sender"] == "clerk"]
+    assert (sent["name"], sent["media_type"]) == ("Meldebescheinigung.pdf", "application/pdf")
+    got = Citizen(hub.url, "join", booking.join_token).download(sent["id"])
+    with pikepdf.open(io.BytesIO(got.content)) as document:
+        assert len(document.pages) == 1

@@ -354,6 +354,19 @@
     const files = docs ? docs.documents : [];
     $("documents").replaceChildren(...files.map((doc) => documentEntry(call.appointment, doc)));
     if (!files.length) $("documents").append(el("li", { className: "facts", textContent: T.no_documents }));
+    const folder = state.folder || [];
+    $("folder-block").hidden = !folder.length;
+    $("folder").replaceChildren(...folder.map((file) => {
+      const give = el("button", { type: "button", className: "button", textContent: T.send_file });
+      give.setAttribute("aria-label", `${T.send_file}: ${file.name}`);
+      give.addEventListener("click", async () => {
+        const reply = await send("send_file", { appointment: call.appointment, file: file.id });
+        showError($("documents-error"), reply);
+        if (reply.ok) $("announce").textContent = T.sent_scan;
+      });
+      return el("li", {}, el("p", {}, el("strong", { textContent: file.name }), " · ", size(file.size)),
+        el("div", { className: "actions" }, give));
+    }));
     const scan = state.scan;
     $("scan-desk").hidden = !(scan && scan.available);
     if (!scan || !scan.available) return;
@@ -428,6 +441,7 @@
     $("checklist").replaceChildren();
     $("documents").replaceChildren();
     $("scan-pages").replaceChildren();
+    $("folder").replaceChildren();
     if ($("viewer").open) $("viewer").close();
     $("lobby-cue").hidden = true;
     for (const id of ["citizen-video", "self-video"]) {
