@@ -59,6 +59,18 @@ EXAMPLES: dict[type[BaseModel], dict[str, Any]] = {
     kiosk.Record: {"id": 5, "cmd": "record", "appointment": UUID, "outcome": "no_show"},
     kiosk.Notes: {"id": 6, "cmd": "notes", "appointment": UUID, "notes": "Entwurf"},
     kiosk.Send: {"id": 7, "cmd": "send", "kind": "camera", "on": False},
+    kiosk.Review: {
+        "id": 8,
+        "cmd": "review",
+        "appointment": UUID,
+        "document": UUID,
+        "accepted": False,
+        "reason": "unscharf",
+    },
+    kiosk.Scan: {"id": 9, "cmd": "scan"},
+    kiosk.OnPage: {"id": 10, "cmd": "scan_rotate", "page": 1},
+    kiosk.SendScan: {"id": 11, "cmd": "scan_send", "appointment": UUID, "name": "Bescheinigung"},
+    kiosk.SendFile: {"id": 12, "cmd": "send_file", "appointment": UUID, "file": "0123456789abcdef"},
 }
 
 
