@@ -42,6 +42,8 @@ bench: $(STAMP) translations
 	$(BIN)/python bench/signalling.py
 	$(BIN)/python bench/call.py
 	$(BIN)/python bench/kiosk.py
+	$(BIN)/python bench/documents.py
+	$(BIN)/python bench/scanning.py
 
 clean:
 	rm -rf $(VENV) var test-artifacts node_modules
