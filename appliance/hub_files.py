@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import aiohttp
-from pydantic import ValidationError
 
 from appliance.config import ApplianceSettings
 from appliance.core.ports import HUB_UNREACHABLE, Answer, FileDownload
@@ -70,13 +69,7 @@ class HubFiles:
         except (aiohttp.ClientError, TimeoutError) as exc:
             log.warning("documents of %s not fetched: %s", appointment, exc)
             return None
-        if not answer.ok:
-            return None
-        try:
-            return Documents.model_validate(answer.data)
-        except ValidationError as exc:
-            log.warning("the hub's documents are not what the protocol says: %s", exc)
-            return None
+        return answer.read(Documents)
 
     async def download(self, appointment: str, document: str) -> FileDownload | None:
         """One file, streamed (None when refused or the hub cannot be reached)."""

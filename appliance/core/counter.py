@@ -11,9 +11,6 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
-
-from pydantic import ValidationError
 
 from appliance.core.documents import DocumentDesk
 from appliance.core.drafts import DraftRefused, Drafts
@@ -50,7 +47,7 @@ from protocol.appliance import (
     SignIn,
 )
 from protocol.appliance import Counter as CounterInfo
-from protocol.base import Empty, News, Request
+from protocol.base import Empty, Request
 from protocol.citizen import PeerNotice
 from protocol.documents import CallDocuments
 from protocol.kiosk import Kind
@@ -59,7 +56,6 @@ from protocol.views import CallView, DayEntry, HeldCall, Lobby
 from protocol.vocabulary import ClerkOutcome
 
 log = logging.getLogger("appliance.counter")
-T = TypeVar("T", bound=News)
 DAY_COALESCE_S = 0.3  # lobby and call news arrive in bursts: fetch the day once per burst
 DAY_REFRESH_S = 60.0
 
@@ -176,7 +172,7 @@ class Counter:
     async def sign_in(self, username: str, password: str) -> Answer:
         """Sign a clerk in at this counter."""
         answer = await self._request("sign_in", SignIn(username=username, password=password))
-        signed = _read(SignedIn, answer)
+        signed = answer.read(SignedIn)
         if signed is not None:
             self.clerk, self.clerk_session = signed.clerk, signed.session
             self.lobby = signed.lobby
@@ -198,7 +194,7 @@ class Counter:
     async def admit(self, appointment: str) -> Answer:
         """Let a waiting citizen in."""
         answer = await self._request("admit", CallRef(appointment=appointment))
-        admitted = _read(AdmittedAnswer, answer)
+        admitted = answer.read(AdmittedAnswer)
         if admitted is not None:
             self._hold(admitted.call)
             self.changed()
@@ -213,7 +209,7 @@ class Counter:
         answer = await self._request("end", End(appointment=appointment, outcome="done"))
         if answer.code == HUB_UNREACHABLE:
             self.unsent_ends.add(appointment)  # told when the hub is back (see hello)
-        done = _read(CallDone, answer)
+        done = answer.read(CallDone)
         view = done.call if done is not None else self.views.get(appointment)
         self.views.pop(appointment, None)
         if view is not None:
@@ -379,7 +375,8 @@ class Counter:
         while self._day_stale:
             await asyncio.sleep(DAY_COALESCE_S)
             self._day_stale = False
-            day = _read(Day, await self._request("day", Empty()))
+            answer = await self._request("day", Empty())
+            day = answer.read(Day)
             if day is not None:
                 self.day = day.day
                 self.changed()
@@ -432,14 +429,3 @@ class Counter:
         for task in (self._day_task, self._admit_task, self._documents_task):
             if task is not None:
                 task.cancel()
-
-
-def _read(model: type[T], answer: Answer) -> T | None:
-    """The answer's data as `model`, or None when refused or not what the protocol says."""
-    if not answer.ok:
-        return None
-    try:
-        return model.read(answer.data)
-    except ValidationError as exc:
-        log.warning("hub answered in a form this appliance does not read: %s", exc)
-        return None

@@ -3,16 +3,21 @@ and the media of a call. The core imports no adapter; the daemon hands it implem
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
-from protocol.base import Request
+from pydantic import ValidationError
+
+from protocol.base import News, Request
 from protocol.documents import Documents
 from protocol.kiosk import CallMedia, Quality
 from protocol.signalling import ApplianceSignal, IceServer
 
 HUB_UNREACHABLE = "hub_unreachable"
+log = logging.getLogger("appliance.hub")
+N = TypeVar("N", bound=News)
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,16 @@ class Answer:
     def refusal(cls, code: str, message: str) -> Answer:
         """Refused here, without asking the hub."""
         return cls(False, code=code, message=message)
+
+    def read(self, model: type[N]) -> N | None:
+        """The data as `model`, or None when refused or not what the protocol says."""
+        if not self.ok:
+            return None
+        try:
+            return model.read(self.data)
+        except ValidationError as exc:
+            log.warning("the hub answered in a form this appliance does not read: %s", exc)
+            return None
 
 
 class Hub(Protocol):

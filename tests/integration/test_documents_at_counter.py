@@ -32,18 +32,23 @@ SCANNERS = {
 }
 
 
+def served(store, serve_hub):
+    """The hub at 08:50 on the day of the appointments."""
+    return serve_hub(
+        store.url,
+        clock_start=berlin(2026, 3, 2, 8, 50).isoformat(),
+        rate_limit_enabled="false",
+        secret_key="documents-at-the-counter",
+    )
+
+
 @pytest.fixture(params=["synthetic"])
 def call_under_way(request, sqlite_store, serve_hub, tmp_path):
     """A hub at 08:50, an appointment at 09:00, its counter's appliance (synthetic scanner,
     kiosk) admitting it, and the citizen's page (Socket.IO) in the call."""
     desk = make_desk(sqlite_store, MONDAY_EARLY)
     booking = desk.book(berlin(2026, 3, 2, 9, 0), 0, "anmeldung")
-    hub = serve_hub(
-        sqlite_store.url,
-        clock_start=berlin(2026, 3, 2, 8, 50).isoformat(),
-        rate_limit_enabled="false",
-        secret_key="documents-at-the-counter",
-    )
+    hub = served(sqlite_store, serve_hub)
     appliance = RunningAppliance(
         kiosk=True,
         hub_url=hub.url,
@@ -146,12 +151,7 @@ def test_documents_sent_ahead_show_in_the_clerks_day(sqlite_store, serve_hub):
     once (the hub tells the counter, which fetches its day again)."""
     desk = make_desk(sqlite_store, MONDAY_EARLY)
     booking = desk.book(berlin(2026, 3, 2, 11, 0), 0, "anmeldung")
-    hub = serve_hub(
-        sqlite_store.url,
-        clock_start=berlin(2026, 3, 2, 8, 50).isoformat(),
-        rate_limit_enabled="false",
-        secret_key="documents-at-the-counter",
-    )
+    hub = served(sqlite_store, serve_hub)
     appliance = RunningAppliance(
         hub_url=hub.url,
         device_credential=desk.credentials[booking.counter],
