@@ -75,3 +75,98 @@ def closures_add(first: datetime, last: datetime | None, reason: str, schedule_n
     except CatalogueError as exc:
         raise catalogue_error(exc, last_day="--to") from None
     click.echo(f"closed {first_day} to {last_day}")
+
+
+@services.command("fees")
+@click.argument("service_id")
+def services_fees(service_id: str) -> None:
+    """Show a service's fee items: code, amount, quantity, booking keys, label."""
+    from hub.booking.fees import format_euros
+    from hub.operations.catalogue import CatalogueError
+    from hub.operations.fees import list_fee_items
+
+    try:
+        items = list_fee_items(open_store(current_settings()), service_id)
+    except CatalogueError as exc:
+        raise catalogue_error(exc) from None
+    if not items:
+        click.echo(f"{service_id}: no fees")
+    for i in items:
+        quantity = "variable" if i.variable_quantity else "fixed"
+        keys = f"KZ {i.kassenzeichen or '-'} HHSt {i.haushaltsstelle or '-'}"
+        click.echo(
+            f"{i.code:24} {format_euros(i.amount_cents):>12}  {quantity:8} {keys}  {i.label_de}"
+        )
+
+
+@services.command("fee-set")
+@click.argument("service_id")
+@click.argument("code")
+@click.option("--label", "label_de", required=True, help="What clerk and citizen read (German).")
+@click.option("--label-en", default="", help="The label in English.")
+@click.option("--purpose", required=True, help="Booking text for the bank: ≤ 27 of A-Z 0-9 -.")
+@click.option("--amount-cents", required=True, type=click.IntRange(0, 999_999))
+@click.option("--kassenzeichen", default="", help="The cash office's Kassenzeichen.")
+@click.option("--haushaltsstelle", default="", help="The budget line the fee is booked to.")
+@click.option(
+    "--variable-quantity/--fixed-quantity",
+    default=False,
+    help="Whether the clerk may ask for more than one.",
+)
+def services_fee_set(
+    service_id: str,
+    code: str,
+    label_de: str,
+    label_en: str,
+    purpose: str,
+    amount_cents: int,
+    kassenzeichen: str,
+    haushaltsstelle: str,
+    variable_quantity: bool,
+) -> None:
+    """Add a fee item to a service, or change the one with this CODE."""
+    from hub.booking.fees import FeeError, FeeItem
+    from hub.operations.catalogue import CatalogueError
+    from hub.operations.fees import set_fee_item
+
+    options = {
+        "code": "CODE",
+        "label_de": "--label",
+        "label_en": "--label-en",
+        "purpose": "--purpose",
+        "amount_cents": "--amount-cents",
+        "kassenzeichen": "--kassenzeichen",
+        "haushaltsstelle": "--haushaltsstelle",
+    }
+    try:
+        item = FeeItem(
+            code,
+            label_de,
+            label_en,
+            purpose,
+            amount_cents,
+            kassenzeichen,
+            haushaltsstelle,
+            variable_quantity,
+        )
+        set_fee_item(open_store(current_settings()), service_id, item)
+    except FeeError as exc:
+        raise catalogue_error(CatalogueError(str(exc), exc.field), **options) from None
+    except CatalogueError as exc:
+        raise catalogue_error(exc, **options) from None
+    click.echo(f"set fee {code} of {service_id}")
+
+
+@services.command("fee-remove")
+@click.argument("service_id")
+@click.argument("code")
+def services_fee_remove(service_id: str, code: str) -> None:
+    """Remove the fee item CODE from a service."""
+    from hub.operations.catalogue import CatalogueError
+    from hub.operations.fees import remove_fee_item
+
+    try:
+        remove_fee_item(open_store(current_settings()), service_id, code)
+    except CatalogueError as exc:
+        raise catalogue_error(exc, code="CODE") from None
+    click.echo(f"removed fee {code} of {service_id}")

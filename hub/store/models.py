@@ -430,3 +430,22 @@ class DocumentAccessRow(Base):
             "action IN ('upload', 'view', 'download', 'review', 'delete')", name="action"
         ),
     )
+
+
+class FeeItemRow(Base):
+    """A fee of a service (see hub.booking.fees.FeeItem), in the order clerks see them."""
+
+    __tablename__ = "fee_items"
+    service_id: Mapped[str] = mapped_column(
+        ForeignKey("services.id", ondelete="CASCADE"), primary_key=True
+    )
+    code: Mapped[str] = mapped_column(String(36), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    label_de: Mapped[str] = mapped_column(String(100))
+    label_en: Mapped[str] = mapped_column(String(100), default="")
+    purpose: Mapped[str] = mapped_column(String(27))
+    amount_cents: Mapped[int] = mapped_column(Integer)
+    kassenzeichen: Mapped[str] = mapped_column(String(36), default="")
+    haushaltsstelle: Mapped[str] = mapped_column(String(36), default="")
+    variable_quantity: Mapped[bool] = mapped_column(Boolean, default=False)
+    __table_args__ = (CheckConstraint("amount_cents BETWEEN 0 AND 999999", name="amount"),)

@@ -1,4 +1,5 @@
-"""Default data for a fresh database: the seed's services, opening hours and two counters."""
+"""Default data for a fresh database: the seed's services with their fees, opening hours and two
+counters."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hub.booking.catalogue import SEED_SERVICES
+from hub.booking.fees import SEED_FEES
 from hub.booking.schedule import AROUND_THE_CLOCK, SEED_PERIODS, OpeningPeriod
+from hub.store.fees import replace_fee_items
 from hub.store.models import CounterRow, OpeningPeriodRow, ScheduleRow, ServiceRow
 
 STANDARD_SCHEDULE = "Standard"
@@ -58,6 +61,9 @@ def seed_defaults(session: Session, counters: int = 2, *, without_appliance: boo
                 position=s.position,
             )
         )
+    session.flush()
+    for service_id, items in SEED_FEES.items():
+        replace_fee_items(session, service_id, items)
     standard = add_schedule(session, STANDARD_SCHEDULE, SEED_PERIODS)
     for n in range(1, counters + 1):
         session.add(
