@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import time
 from datetime import datetime
+from pathlib import Path
+from typing import IO
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
@@ -69,3 +74,29 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def wait_until_healthy(
+    url: str, process: subprocess.Popen, log: Path, name: str, seconds: float = 30
+) -> None:
+    """Wait until `url` answers 200; fail with the process's log when it exits or is too slow."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited: {log.read_text()}")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{name} did not start: {log.read_text()}")
+
+
+def stop_process(process: subprocess.Popen, log_file: IO[str]) -> None:
+    """Terminate a served process (kill it after 10 s) and close its log."""
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log_file.close()

@@ -6,18 +6,21 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from hub import create_app
 from hub.clock import fixed_clock
 from hub.config import Settings
 from hub.store import Store
-from tests.support.environment import MONDAY_EARLY, free_port
+from tests.support.environment import (
+    MONDAY_EARLY,
+    free_port,
+    stop_process,
+    wait_until_healthy,
+)
 
 
 def make_settings(tmp_path: Path, **overrides: object) -> Settings:
@@ -100,25 +103,11 @@ class ServedHub:
         self._launch()
 
     def _wait_ready(self) -> None:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"hub exited: {self.log.read_text()}")
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        raise RuntimeError(f"hub did not start: {self.log.read_text()}")
+        wait_until_healthy(f"{self.url}/healthz", self.process, self.log, "hub")
 
     def stop(self) -> None:
         """Terminate the process and close its log."""
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        self._log_file.close()
+        stop_process(self.process, self._log_file)
 
 
 @pytest.fixture
