@@ -121,6 +121,15 @@ class Settings(BaseSettings):
     turn_ttl_minutes: int = Field(180, ge=5, le=24 * 60)
     clerk_session_hours: int = Field(12, ge=1, le=24 * 7)
 
+    # Fees paid online (hub/payments): the city's XBezahldienste platform, or the payment
+    # sandbox. Unset payment_url: no online payment. The ids are given by the platform.
+    payment_url: str | None = None
+    payment_originator_id: str = "buergeramt"
+    payment_endpoint_id: str = "default"
+    payment_user: str | None = None
+    payment_password: str | None = None
+    payment_timeout_seconds: float = Field(10.0, gt=0, le=120)
+
     # Who may read /metrics: these addresses or networks (direct requests, or through proxies
     # the hub trusts), or anyone with `Authorization: Bearer <metrics_token>`.
     metrics_allow: list[str] = Field(default_factory=lambda: ["127.0.0.1/32", "::1/128"])

@@ -16,6 +16,7 @@ pytest_plugins = [
     "tests.support.hub",
     "tests.support.mail",
     "tests.support.browser",
+    "tests.support.payment_sandbox",
 ]
 
 TESTS = Path(__file__).resolve().parent

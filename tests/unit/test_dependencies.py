@@ -18,13 +18,14 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-OWN = {"hub", "appliance", "protocol", "provisioning"}
+OWN = {"hub", "appliance", "protocol", "provisioning", "payment_sandbox"}
 # Which extras each top-level package is installed with (the base dependencies always).
 EXTRAS = {
     "hub": ["hub"],
     "appliance": ["appliance", "pi"],
     "protocol": [],
     "provisioning": [],
+    "payment_sandbox": ["hub"],
 }
 
 
