@@ -22,6 +22,7 @@ TEXTS = {
     "de": {
         "title": "Bezahlen – Test-Bezahldienst",
         "sandbox": "Test-Bezahldienst: Hier fließt kein echtes Geld.",
+        "purpose": "Verwendungszweck",
         "item": "Position",
         "quantity": "Anzahl",
         "amount": "Betrag",
@@ -36,6 +37,7 @@ TEXTS = {
     "en": {
         "title": "Pay – test payment service",
         "sandbox": "Test payment service: no real money moves here.",
+        "purpose": "Purpose",
         "item": "Item",
         "quantity": "Quantity",
         "amount": "Amount",
@@ -51,11 +53,12 @@ TEXTS = {
 
 
 def money(amount: Any, lang: str) -> str:
-    """Euros as people read them: 13,00 € in German, €13.00 in English."""
+    """Euros as people read them: 13,00 € in German (a space that never breaks), €13.00 in
+    English."""
     value = Decimal(str(amount)).quantize(Decimal("0.01"))
     if lang == "en":
         return f"€{value:,}"
-    return f"{value:,}".replace(",", " ").replace(".", ",").replace(" ", ".") + " €"
+    return f"{value:,}".replace(",", " ").replace(".", ",").replace(" ", ".") + "\u00a0€"
 
 
 def problem(status: int, code: str, text: str, **extra: Any) -> Response:

@@ -47,7 +47,7 @@ def test_paid_on_the_pay_page_reads_paid(client, payment_sandbox):
     assert created.total_cents == 2000
     assert created.pay_url == f"{payment_sandbox.url}/pay/{created.transaction_id}"
     page = httpx.get(created.pay_url)
-    assert 'lang="de"' in page.text and "20,00 €" in page.text and "Bezahlen" in page.text
+    assert 'lang="de"' in page.text and "20,00\u00a0€" in page.text and "Bezahlen" in page.text
     assert "€20.00" in httpx.get(created.pay_url, params={"lang": "en"}).text
 
     back = payment_sandbox.press(created.transaction_id, "pay")
