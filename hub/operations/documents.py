@@ -22,6 +22,7 @@ from typing import Any, Literal
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Connection, Row
 
+from hub.booking.tokens import hash_token
 from hub.documents import crypto
 from hub.documents.checklist import (
     SENDERS,
@@ -60,6 +61,7 @@ from hub.operations.document_store import (
 )
 from hub.store import Store
 from hub.store.blobs import MissingRecords
+from hub.store.engine import retrying
 
 __all__ = [
     "ChecklistEntry",
@@ -79,6 +81,7 @@ __all__ = [
     "documents",
     "finish",
     "forget_documents",
+    "manage_appointment",
     "open_document",
     "review",
     "rewrap_keys",
@@ -116,6 +119,20 @@ class ChecklistEntry:
 
 def _upload_state(row: Row[Any]) -> UploadState:
     return UploadState(row.id, row.received, row.size, row.item, row.name)
+
+
+def manage_appointment(store: Store, manage_token: str) -> uuid.UUID | None:
+    """The id of the appointment behind a manage link, or None: only the id, in one query and
+    without an ORM session (an upload asks this for every piece it sends)."""
+    query = select(APPOINTMENTS.c.id).where(
+        APPOINTMENTS.c.manage_token_hash == hash_token(manage_token)
+    )
+
+    def read() -> uuid.UUID | None:
+        with store.engine.connect() as conn:
+            return conn.scalar(query)
+
+    return retrying(read)
 
 
 # ---- uploads ---------------------------------------------------------------------------------
@@ -182,6 +199,12 @@ def append(
     says how much that is); kept encrypted at once, in the same transaction."""
     config = config_of(store)
     with store.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # A part need not wait for the disk: should PostgreSQL itself crash, the last
+            # parts go together with the `received` that counts them (one transaction), and
+            # the client, told `bad_offset` with what is held, sends them again. The
+            # document (in `finish`) commits as every other transaction does.
+            conn.exec_driver_sql("SET LOCAL synchronous_commit TO off")
         row = upload_row(conn, appointment_id, upload_id, now, lock=True)
         received, size = row.received, row.size
         if offset != received:

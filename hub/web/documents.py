@@ -38,8 +38,7 @@ from hub.document_answers import (
 )
 from hub.documents.errors import DocumentRefused
 from hub.i18n import current_language
-from hub.operations import booking, calls, documents
-from hub.operations.booking import NotFound as NoAppointment
+from hub.operations import calls, documents
 from hub.ratelimit import limiter, read_limit, write_limit
 from hub.realtime.notices import documents_view, tell_documents
 from hub.security import csrf
@@ -116,10 +115,10 @@ def _appointment(link: str, token: str) -> uuid.UUID:
         if state is None:
             abort(404)
         return state.appointment_id
-    try:
-        return booking.find_by_manage_token(store(), token).id
-    except NoAppointment:
+    found = documents.manage_appointment(store(), token)
+    if found is None:
         abort(404)
+    return found
 
 
 def _actor(link: str) -> str:
