@@ -129,6 +129,9 @@ class Settings(BaseSettings):
     payment_user: str | None = None
     payment_password: str | None = None
     payment_timeout_seconds: float = Field(10.0, gt=0, le=120)
+    # A payment request nobody finished by then expires; the `payments` job follows open ones.
+    payment_expiry_minutes: int = Field(30, ge=1, le=7 * 24 * 60)
+    payment_poll_seconds: float = Field(3.0, gt=0, le=3600)
 
     # Who may read /metrics: these addresses or networks (direct requests, or through proxies
     # the hub trusts), or anyone with `Authorization: Bearer <metrics_token>`.

@@ -73,6 +73,27 @@ def forget_documents(app: Flask) -> None:
         log.info("documents: deleted %d documents past their retention period", deleted)
 
 
+def follow_payments(app: Flask) -> None:
+    """Create, settle or expire open payment requests (hub.operations.payments); nothing
+    without a payment platform configured."""
+    from hub.operations.payments import follow
+    from hub.payments.xbezahldienste import XBezahldienste
+
+    ext = app.extensions
+    if "payment_provider" not in ext:  # one client (and its connections) per app
+        ext["payment_provider"] = XBezahldienste.from_settings(ext["settings"])
+    if ext["payment_provider"] is not None:
+        report = follow(ext["store"], ext["payment_provider"], ext["clock"]())
+        if report.created or report.settled or report.expired or report.flagged:
+            log.info(
+                "payments: %d created, %d final, %d expired, %d paid after cancel or expiry",
+                len(report.created),
+                len(report.settled),
+                len(report.expired),
+                len(report.flagged),
+            )
+
+
 def drop_revoked(app: Flask) -> None:
     """Close this process's connections of revoked appliances (hub.realtime.registry)."""
     app.extensions["realtime"].drop_revoked()
@@ -93,13 +114,14 @@ JOBS = (
     Job("holds", release_holds, every="mail_poll_seconds"),
     Job("retention", forget_past, every=3600.0),
     Job("documents", forget_documents, every=3600.0),
+    Job("payments", follow_payments, every="payment_poll_seconds"),
     Job("revocations", drop_revoked, every=1.0, first_after=1.0),
     Job("presence", keep_presence, every="presence_seconds", first_after=1.0),
     # Coalesces bursts (a hundred citizens arriving at nine) into at most four broadcasts a
     # second, and never spends more than about a third of the process on them.
     Job("lobby", publish_lobby, every=0.25, on_demand=True, max_share=1 / 3),
 )
-MAIL = ("mail", "holds", "retention", "documents")
+MAIL = ("mail", "holds", "retention", "documents", "payments")
 REALTIME = ("revocations", "presence", "lobby")
 
 

@@ -449,3 +449,40 @@ class FeeItemRow(Base):
     haushaltsstelle: Mapped[str] = mapped_column(String(36), default="")
     variable_quantity: Mapped[bool] = mapped_column(Boolean, default=False)
     __table_args__ = (CheckConstraint("amount_cents BETWEEN 0 AND 999999", name="amount"),)
+
+
+class PaymentRequestRow(Base):
+    """A clerk's request that the citizen pay fees (hub.operations.payments): its lines as priced
+    from the catalogue, our `request_id` for the provider (stored before the provider is asked),
+    and its state, which becomes final once and never changes afterwards."""
+
+    __tablename__ = "payment_requests"
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    appointment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("appointments.id"), index=True)
+    request_id: Mapped[str] = mapped_column(String(36), unique=True)
+    lines: Mapped[list[dict[str, object]]] = mapped_column(JSON)
+    total_cents: Mapped[int] = mapped_column(Integer)
+    purpose: Mapped[str] = mapped_column(String(27))
+    redirect_url: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(12))
+    transaction_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    pay_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    provider_state: Mapped[str | None] = mapped_column(String(12), nullable=True)
+    clerk_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    final_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Paid on the provider's side after we had cancelled or expired it: for the cash office.
+    paid_after_final_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    __table_args__ = (
+        CheckConstraint(
+            "state IN ('requested', 'pending', 'paid', 'failed', 'cancelled', 'expired')",
+            name="state",
+        ),
+        CheckConstraint("total_cents BETWEEN 0 AND 999999", name="total"),
+        CheckConstraint(
+            "(final_at IS NULL) = (state IN ('requested', 'pending'))", name="final_at"
+        ),
+        Index("ix_payment_requests_state", "state"),
+    )
