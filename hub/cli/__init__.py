@@ -11,7 +11,17 @@ import sys
 
 import click
 
-from hub.cli import accounts, catalogue, counters, database, demo, mail, registered, serve
+from hub.cli import (
+    accounts,
+    catalogue,
+    counters,
+    database,
+    demo,
+    documents,
+    mail,
+    registered,
+    serve,
+)
 from hub.config import ConfigError
 
 # Commands that serve requests need gevent's cooperative sockets before anything else is imported.
@@ -59,6 +69,7 @@ for command in (
     counters.counters,
     catalogue.closures,
     mail.mail,
+    documents.documents,
     accounts.devices,
     accounts.users,
 ):

@@ -186,3 +186,51 @@ def test_a_user_name_is_taken_once(tmp_path):
     assert run(tmp_path, "users", "add", "weber", "--password", "lang-genug").returncode == 0
     again = run(tmp_path, "users", "add", "Weber", "--password", "lang-genug")
     assert again.returncode == 1 and "exists already" in again.stderr
+
+
+def test_documents_rewrap_keys_makes_files_readable_after_the_secret_changed(tmp_path):
+    """IT changed secret_key: `buergeramt documents rewrap-keys` with the old secret (from the
+    environment, never the command line) makes the stored files readable again; a wrong old
+    secret is said plainly and changes nothing."""
+    from datetime import timedelta
+
+    from hub.booking.rules import BookingPolicy
+    from hub.config import Settings
+    from hub.operations import documents as files
+    from hub.operations.booking import BookingRequest, book
+    from tests.support.document_files import large_pdf
+    from tests.support.environment import MONDAY_EARLY, berlin
+
+    assert run(tmp_path, "db", "upgrade").returncode == 0
+    store = sqlite_store(tmp_path)
+    with store.transaction() as session:  # no appliance enrolled here: take bookings anyway
+        for counter in session.scalars(select(CounterRow)):
+            counter.without_appliance = True
+    files.configure(store, Settings(data_dir=tmp_path, secret_key="old secret"))
+    policy = BookingPolicy(timedelta(0), timedelta(days=56), timedelta(minutes=15))
+    request = BookingRequest("anmeldung", berlin(2026, 3, 2, 9, 0), "Erika", "e@example.org")
+    appointment = book(store, policy, MONDAY_EARLY, request).appointment.id
+    source = large_pdf(tmp_path / "bescheinigung.pdf", 50_000)
+    document = files.add_file(
+        store,
+        appointment,
+        source,
+        name="b.pdf",
+        item=None,
+        sender="clerk",
+        actor="clerk:1",
+        now=MONDAY_EARLY,
+    )
+    new = {"BUERGERAMT_SECRET_KEY": "new secret"}
+    wrong = run(tmp_path, "documents", "rewrap-keys", env={**new, "BUERGERAMT_OLD_SECRET_KEY": "x"})
+    assert wrong.returncode == 1 and "nothing was changed" in wrong.stderr
+    done = run(
+        tmp_path, "documents", "rewrap-keys", env={**new, "BUERGERAMT_OLD_SECRET_KEY": "old secret"}
+    )
+    assert done.returncode == 0, done.stderr
+    assert "1 keys re-wrapped" in done.stdout
+    files.configure(store, Settings(data_dir=tmp_path, secret_key="new secret"))
+    _, chunks = files.open_document(
+        store, appointment, document.id, actor="clerk:1", now=MONDAY_EARLY
+    )
+    assert b"".join(chunks).startswith(b"%PDF")
