@@ -132,6 +132,9 @@ class Settings(BaseSettings):
     # A payment request nobody finished by then expires; the `payments` job follows open ones.
     payment_expiry_minutes: int = Field(30, ge=1, le=7 * 24 * 60)
     payment_poll_seconds: float = Field(3.0, gt=0, le=3600)
+    # A pay-later link sent by e-mail (the clerk's choice when a card fails in the call) works
+    # this many days.
+    payment_mail_days: int = Field(7, ge=1, le=60)
 
     # Who may read /metrics: these addresses or networks (direct requests, or through proxies
     # the hub trusts), or anyone with `Authorization: Bearer <metrics_token>`.

@@ -12,6 +12,7 @@ from typing import Literal
 from protocol import appliance, citizen, kiosk
 from protocol.base import Empty, News, Ok, Request
 from protocol.documents import CallDocuments, Documents
+from protocol.payments import CallPayments, OnPayment, PaymentAnswer, Payments, RequestPayment
 from protocol.signalling import ApplianceMedia, ApplianceSignal, Media, MediaRecorded, Signal
 from protocol.views import CallView, Lobby
 
@@ -99,6 +100,14 @@ EVENTS: tuple[EventSpec, ...] = (
         "the appointment's files and checklist, whenever they change (a file came in, was "
         "reviewed or deleted); files themselves go over HTTP",
     ),
+    EventSpec(
+        CITIZEN,
+        "payments",
+        "to_client",
+        Payments,
+        "the appointment's payment requests, when one is made or changes state; an open one "
+        "carries `pay_link`, the hub's page that leads on to the payment platform",
+    ),
     # /appliance, appliance → hub
     EventSpec(
         APPLIANCE,
@@ -171,6 +180,45 @@ EVENTS: tuple[EventSpec, ...] = (
         "took over from others, in order of time",
         appliance.Day,
     ),
+    EventSpec(
+        APPLIANCE,
+        "payment_list",
+        "to_server",
+        appliance.CallRef,
+        "the fee items of a held call's service and its payment requests (the appliance asks "
+        "when it takes a call; `payments` news follow every change)",
+        CallPayments,
+    ),
+    EventSpec(
+        APPLIANCE,
+        "payment_request",
+        "to_server",
+        RequestPayment,
+        "the clerk asks the citizen of a held call to pay these fee items and quantities; the "
+        "hub prices them from the catalogue, stores the request and asks the payment platform "
+        "(`pending` when it answered, `requested` while it is being asked again). Refusals: "
+        "`no_platform`, `not_your_call`, `unknown_item`, `repeated_item`, `quantity`, `total`",
+        PaymentAnswer,
+    ),
+    EventSpec(
+        APPLIANCE,
+        "payment_cancel",
+        "to_server",
+        OnPayment,
+        "withdraws an unpaid request (the platform's status is read first: one paid meanwhile "
+        "stays `paid`); `final` when it has ended already",
+        PaymentAnswer,
+    ),
+    EventSpec(
+        APPLIANCE,
+        "payment_mail",
+        "to_server",
+        OnPayment,
+        "pay later: a new request for the same lines goes to the citizen by e-mail with a link "
+        "that expires (`payment_mail_days`); the old one is cancelled if still open. Refused "
+        "(`final`) for a paid request",
+        PaymentAnswer,
+    ),
     # /appliance, hub → appliance
     EventSpec(
         APPLIANCE,
@@ -242,6 +290,15 @@ EVENTS: tuple[EventSpec, ...] = (
         "to_client",
         CallDocuments,
         "the files and checklist of a call this appliance holds, whenever they change",
+    ),
+    EventSpec(
+        APPLIANCE,
+        "payments",
+        "to_client",
+        CallPayments,
+        "the fee items and payment requests of a call this appliance holds, when a request "
+        "is made or changes state (`requested → pending → paid / failed / cancelled / "
+        "expired`) or its receipt is filed",
     ),
     # kiosk page ↔ appliance
     EventSpec(

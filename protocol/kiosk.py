@@ -10,7 +10,15 @@ from pydantic import Field, StringConstraints, model_validator
 from protocol.appliance import Clerk, Counter
 from protocol.base import Error, News, Request, absent_when_null
 from protocol.documents import Documents
-from protocol.limits import MAX_NOTES, MAX_PASSWORD, MAX_USERNAME, UUID_PATTERN, AppointmentId
+from protocol.limits import (
+    MAX_NOTES,
+    MAX_PASSWORD,
+    MAX_USERNAME,
+    UUID_PATTERN,
+    AppointmentId,
+    PaymentId,
+)
+from protocol.payments import MAX_LINES, CallPayments, LineWanted
 from protocol.views import CallView, DayEntry, WithLobby
 from protocol.vocabulary import ClerkOutcome
 
@@ -125,6 +133,22 @@ class SendFile(Command):
     file: str = Field(pattern=r"^[0-9a-f]{16}$")
 
 
+class PayRequest(Command):
+    """Ask the citizen of the call to pay these fee items (the hub prices them)."""
+
+    cmd: Literal["pay_request"]
+    appointment: AppointmentId
+    lines: list[LineWanted] = Field(min_length=1, max_length=MAX_LINES)
+
+
+class OnPayment(Command):
+    """Cancel an unpaid request, or send it by e-mail to pay later."""
+
+    cmd: Literal["pay_cancel", "pay_mail"]
+    appointment: AppointmentId
+    payment: PaymentId
+
+
 AnyCommand = Annotated[
     SignIn
     | Unlock
@@ -137,7 +161,9 @@ AnyCommand = Annotated[
     | Scan
     | OnPage
     | SendScan
-    | SendFile,
+    | SendFile
+    | PayRequest
+    | OnPayment,
     Field(discriminator="cmd"),
 ]
 
@@ -226,6 +252,7 @@ class KioskState(WithLobby):
     documents: Documents | None = None  # of the call on screen
     scan: ScanView | None = None
     folder: list[FolderFile] = Field(default_factory=list)  # only during a call
+    payments: CallPayments | None = None  # of the call on screen
 
 
 class StateMessage(News):

@@ -14,6 +14,7 @@ SUPPORTED_VERSIONS = frozenset({1})
 
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 AppointmentId = Annotated[str, StringConstraints(pattern=UUID_PATTERN)]
+PaymentId = Annotated[str, StringConstraints(pattern=UUID_PATTERN)]
 
 # A session description of a two-track call runs to 5-10 KB; 64 KB leaves room and no more.
 MAX_SDP = 64 * 1024

@@ -76,14 +76,13 @@ def forget_documents(app: Flask) -> None:
 def follow_payments(app: Flask) -> None:
     """Create, settle or expire open payment requests (hub.operations.payments); nothing
     without a payment platform configured."""
+    from hub.context import provider_of
     from hub.operations.payments import follow
-    from hub.payments.xbezahldienste import XBezahldienste
 
     ext = app.extensions
-    if "payment_provider" not in ext:  # one client (and its connections) per app
-        ext["payment_provider"] = XBezahldienste.from_settings(ext["settings"])
-    if ext["payment_provider"] is not None:
-        report = follow(ext["store"], ext["payment_provider"], ext["clock"]())
+    provider = provider_of(ext)
+    if provider is not None:
+        report = follow(ext["store"], provider, ext["clock"]())
         if report.created or report.settled or report.expired or report.flagged:
             log.info(
                 "payments: %d created, %d final, %d expired, %d paid after cancel or expiry",

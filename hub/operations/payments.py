@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import Connection, and_, or_, select, update
 
 from hub.booking.fees import FeeError, FeeItem, FeeLine, total_cents
 from hub.payments.provider import (
@@ -123,6 +123,8 @@ class PaymentRequestView:
     final_at: datetime | None
     paid_after_final_at: datetime | None = None
     last_error: str = ""
+    channel: str = "call"
+    receipt_document_id: uuid.UUID | None = None
 
     @property
     def final(self) -> bool:
@@ -148,6 +150,8 @@ class FollowReport:
     expired: list[uuid.UUID] = field(default_factory=list)
     flagged: list[uuid.UUID] = field(default_factory=list)  # paid after cancel or expiry
     errors: int = 0
+    # Appointments with a request whose state changed: their parties are told.
+    changed: set[uuid.UUID] = field(default_factory=set)
 
 
 def _view(row: PaymentRequestRow) -> PaymentRequestView:
@@ -167,6 +171,8 @@ def _view(row: PaymentRequestRow) -> PaymentRequestView:
         final_at=row.final_at,
         paid_after_final_at=row.paid_after_final_at,
         last_error=row.last_error,
+        channel=row.channel,
+        receipt_document_id=row.receipt_document_id,
     )
 
 
@@ -224,13 +230,21 @@ def request_payment(
     *,
     clerk_id: int,
     now: datetime,
-    redirect_url: str,
+    redirect_url: str | Callable[[uuid.UUID], str],
     expiry: timedelta = DEFAULT_EXPIRY,
     attempts: int = 2,
+    channel: str = "call",
+    then: Callable[[Connection, uuid.UUID], None] | None = None,
 ) -> PaymentRequestView:
     """The clerk in the appointment's call asks for these (item code, quantity) lines of the
     service's fees. The request is stored first, then the provider is asked; when it cannot be
-    reached the request stays `requested` and the `payments` job asks again, same request id."""
+    reached the request stays `requested` and the `payments` job asks again, same request id.
+
+    `redirect_url`: where the platform sends the citizen back (a function of the request's id,
+    or one address); `then(connection, id)` runs in the transaction that stores the request (to
+    queue its mail with it)."""
+    payment_id = uuid.uuid4()
+    back = redirect_url(payment_id) if callable(redirect_url) else redirect_url
 
     def write() -> PaymentRequestView:
         with store.transaction() as session:
@@ -244,21 +258,24 @@ def request_payment(
                 raise PaymentRequestRefused("not_your_call", "this is another clerk's call")
             priced = _lines(fee_items(session, appointment.service_id), lines)
             row = PaymentRequestRow(
-                id=uuid.uuid4(),
+                id=payment_id,
                 appointment_id=appointment_id,
                 request_id=uuid.uuid4().hex,
                 lines=[asdict(RequestedLine.from_line(line)) for line in priced],
                 total_cents=total_cents(priced),
                 purpose=_purpose(priced),
-                redirect_url=redirect_url,
+                redirect_url=back,
                 state=REQUESTED,
                 clerk_id=clerk_id,
                 created_at=now,
                 expires_at=now + expiry,
                 last_error="",
+                channel=channel,
             )
             session.add(row)
             session.flush()
+            if then is not None:
+                then(session.connection(), payment_id)
             return _view(row)
 
     written = retrying(write)
@@ -536,6 +553,8 @@ def follow(
             report.errors += 1
             continue
         after = result.payment
+        if after.state != state:
+            report.changed.add(after.appointment_id)
         if state == REQUESTED and after.state != REQUESTED:
             report.created.append(payment_id)
         if result.became_final:
@@ -543,3 +562,39 @@ def follow(
         if state in FINAL and after.paid_after_final_at is not None:
             report.flagged.append(payment_id)
     return report
+
+
+def request_by_mail(
+    store: Store,
+    provider: PaymentProvider,
+    payment_id: uuid.UUID,
+    *,
+    clerk_id: int,
+    now: datetime,
+    redirect_url: Callable[[uuid.UUID], str],
+    expiry: timedelta,
+    enqueue: Callable[[Connection, uuid.UUID, uuid.UUID], None],
+) -> PaymentRequestView:
+    """Pay later: a new request for the lines of `payment_id` (a card failed in the call, say),
+    sent to the citizen by e-mail (`enqueue(connection, appointment, new id)` queues the mail in
+    the transaction that stores it). The old request is cancelled first if still open; a paid
+    one is refused, as is a request of a call that is not this clerk's."""
+    old = payment(store, payment_id)
+    if old.state == PaymentState.PAID.value:
+        raise PaymentRequestRefused("final", "the payment request is paid already")
+    if not old.final:
+        cancelled = cancel_payment(store, provider, payment_id, clerk_id=clerk_id, now=now)
+        if cancelled.payment.state == PaymentState.PAID.value:  # paid meanwhile
+            raise PaymentRequestRefused("final", "the payment request is paid already")
+    return request_payment(
+        store,
+        provider,
+        old.appointment_id,
+        [(line.code, line.quantity) for line in old.lines],
+        clerk_id=clerk_id,
+        now=now,
+        redirect_url=redirect_url,
+        expiry=expiry,
+        channel="mail",
+        then=lambda conn, new_id: enqueue(conn, old.appointment_id, new_id),
+    )

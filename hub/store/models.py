@@ -249,6 +249,10 @@ class MailRow(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     sealed_token: Mapped[str] = mapped_column(Text)
     revision: Mapped[int] = mapped_column(Integer, default=0)
+    # The payment request a "payment" (pay later) or "receipt" mail is about.
+    payment_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("payment_requests.id", ondelete="CASCADE"), nullable=True
+    )
     __table_args__ = (
         CheckConstraint("status IN ('pending', 'sent', 'failed', 'cancelled')", name="status"),
         Index("ix_mails_status_due_at", "status", "due_at"),
@@ -475,7 +479,12 @@ class PaymentRequestRow(Base):
     # Paid on the provider's side after we had cancelled or expired it: for the cash office.
     paid_after_final_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_error: Mapped[str] = mapped_column(Text, default="")
+    # "call": shown on the citizen's call page; "mail": sent as a pay-later link by e-mail.
+    channel: Mapped[str] = mapped_column(String(8), default="call")
+    # The receipt filed in the appointment's documents once paid (hub.operations.receipts).
+    receipt_document_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     __table_args__ = (
+        CheckConstraint("channel IN ('call', 'mail')", name="channel"),
         CheckConstraint(
             "state IN ('requested', 'pending', 'paid', 'failed', 'cancelled', 'expired')",
             name="state",
