@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from hub.clock import Clock, clock_starting_at, system_clock
+from hub.clock import Clock, configured_clock
 from hub.config import Settings, load_settings
 
 # Flask and SQLAlchemy come with the `hub` extra only: `buergeramt appliance` (installed with
@@ -36,6 +36,7 @@ def create_app(
     from hub.operations.documents import configure as configure_documents
     from hub.store import Store
     from hub.web import bp as web_bp
+    from hub.web.cash_office import bp as cash_office_bp
     from hub.web.documents import bp as documents_bp
     from hub.web.outbox import bp as outbox_bp
 
@@ -56,7 +57,7 @@ def create_app(
             x_host=settings.trusted_proxies,
         )
     if clock is None:
-        clock = clock_starting_at(settings.clock_start) if settings.clock_start else system_clock
+        clock = configured_clock(settings.clock_start)
     app.extensions["settings"] = settings
     app.extensions["clock"] = clock
     app.extensions["store"] = store or Store(settings.effective_database_url)
@@ -83,4 +84,5 @@ def create_app(
     app.register_blueprint(documents_bp)
     app.register_blueprint(counter_documents_bp)
     app.register_blueprint(outbox_bp)
+    app.register_blueprint(cash_office_bp)
     return app

@@ -27,3 +27,9 @@ def clock_starting_at(start: datetime) -> Clock:
 def fixed_clock(instant: datetime) -> Clock:
     """A clock that always reads `instant`."""
     return lambda: instant.astimezone(UTC)
+
+
+def configured_clock(start: datetime | None) -> Clock:
+    """The clock a hub process or command runs on: the real time, or from `start` on (the
+    clock_start setting, for tests and demos)."""
+    return clock_starting_at(start) if start is not None else system_clock

@@ -135,6 +135,10 @@ class Settings(BaseSettings):
     # A pay-later link sent by e-mail (the clerk's choice when a card fails in the call) works
     # this many days.
     payment_mail_days: int = Field(7, ge=1, le=60)
+    # Who issues the receipts (hub/payments/receipt.py): the office's name as printed at the
+    # top, and its postal address (lines separated by ", " or newlines; none when empty).
+    office_name: str = Field("Bürgeramt", min_length=1, max_length=200)
+    office_address: str = Field("", max_length=500)
 
     # Who may read /metrics: these addresses or networks (direct requests, or through proxies
     # the hub trusts), or anyone with `Authorization: Bearer <metrics_token>`.

@@ -74,15 +74,22 @@ def forget_documents(app: Flask) -> None:
 
 
 def follow_payments(app: Flask) -> None:
-    """Create, settle or expire open payment requests (hub.operations.payments); nothing
-    without a payment platform configured."""
+    """Create, settle or expire open payment requests (hub.operations.payments), then file and
+    mail the receipts of those paid (hub.operations.receipts); nothing without a payment
+    platform configured."""
     from hub.context import provider_of
     from hub.operations.payments import follow
+    from hub.operations.receipts import file_receipts
 
     ext = app.extensions
     provider = provider_of(ext)
     if provider is not None:
-        report = follow(ext["store"], provider, ext["clock"]())
+        now = ext["clock"]()
+        report = follow(ext["store"], provider, now)
+        # Appointments whose receipt was just filed: their parties see a new document.
+        receipted = file_receipts(ext["store"], ext["settings"], now)
+        if receipted:
+            log.info("payments: %d receipts filed", len(receipted))
         if report.created or report.settled or report.expired or report.flagged:
             log.info(
                 "payments: %d created, %d final, %d expired, %d paid after cancel or expiry",

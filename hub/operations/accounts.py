@@ -157,16 +157,46 @@ def _verify(password_hash: str, password: str) -> bool:
     return off_loop(check)
 
 
-def sign_in(
-    store: Store, device_id: int, username: str, password: str, now: datetime, ttl: timedelta
-) -> tuple[Clerk, str] | None:
-    """Sign a clerk in at a device; returns the clerk and a session token, or None."""
+def _checked_user(store: Store, username: str, password: str) -> UserRow | None:
+    """The active account with this name and password, or None (as slow for a wrong name as
+    for a wrong password)."""
+    if not isinstance(username, str) or not isinstance(password, str):
+        return None
     with store.transaction() as session:
         user = session.scalar(select(UserRow).where(UserRow.username == username.strip().lower()))
     # Verified outside any transaction: it yields to other greenlets, and one of them waiting
     # for SQLite's write lock would block the whole process.
     ok = _verify(user.password_hash if user else _DUMMY_HASH, password)
-    if user is None or not ok or not user.active or user.role != "clerk":
+    return user if user is not None and ok and user.active else None
+
+
+@dataclass(frozen=True)
+class Staff:
+    """A staff account whose password was just checked."""
+
+    id: int
+    username: str
+    display_name: str
+    role: str
+
+
+def verify_staff(
+    store: Store, username: str, password: str, roles: tuple[str, ...] = ROLES
+) -> Staff | None:
+    """The active account of one of `roles` with this name and password, or None (HTTP Basic
+    on the admin pages until issue 18 brings sign-in with sessions)."""
+    user = _checked_user(store, username, password)
+    if user is None or user.role not in roles:
+        return None
+    return Staff(user.id, user.username, user.display_name, user.role)
+
+
+def sign_in(
+    store: Store, device_id: int, username: str, password: str, now: datetime, ttl: timedelta
+) -> tuple[Clerk, str] | None:
+    """Sign a clerk in at a device; returns the clerk and a session token, or None."""
+    user = _checked_user(store, username, password)
+    if user is None or user.role != "clerk":
         return None
     token = new_token()
     with store.transaction() as session:

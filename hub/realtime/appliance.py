@@ -41,6 +41,7 @@ from hub.realtime.notices import (
     tell,
     tell_peer,
 )
+from hub.realtime.payments import by_mail, cancel, listed, request
 from hub.realtime.registry import Connection
 from protocol.appliance import (
     Admitted,
@@ -58,6 +59,7 @@ from protocol.appliance import (
 )
 from protocol.base import Empty, Ok
 from protocol.limits import SUPPORTED_VERSIONS, VERSION
+from protocol.payments import OnPayment, RequestPayment
 from protocol.signalling import ApplianceMedia, ApplianceSignal
 
 
@@ -234,6 +236,29 @@ class ApplianceNamespace(GuardedNamespace):
         day = calls.day(store(), counter, start, end)
         complete = files.completeness(store(), [a.appointment_id for a in day])
         return Day(day=day_view(day, now(), complete)).wire()
+
+    def on_payment_list(self, data: Any = None) -> dict[str, Any]:
+        """The fee items and payment requests of a held call."""
+        ref = parse(CallRef, data)
+        return listed(self._held(ref.appointment))
+
+    def on_payment_request(self, data: Any = None) -> dict[str, Any]:
+        """The clerk asks the citizen of a held call to pay fee items (priced here)."""
+        wanted = parse(RequestPayment, data)
+        clerk = self._clerk_conn().signed_in.id
+        return request(self._held(wanted.appointment), wanted.lines, clerk)
+
+    def on_payment_cancel(self, data: Any = None) -> dict[str, Any]:
+        """The clerk withdraws an unpaid request of a held call."""
+        ref = parse(OnPayment, data)
+        clerk = self._clerk_conn().signed_in.id
+        return cancel(self._held(ref.appointment), uuid.UUID(ref.payment), clerk)
+
+    def on_payment_mail(self, data: Any = None) -> dict[str, Any]:
+        """Pay later: the request's lines again, as a link by e-mail."""
+        ref = parse(OnPayment, data)
+        clerk = self._clerk_conn().signed_in.id
+        return by_mail(self._held(ref.appointment), uuid.UUID(ref.payment), clerk)
 
 
 def _check_version(version: Any) -> None:

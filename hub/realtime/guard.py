@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import DBAPIError
 
 from hub.operations.calls import CallRefused
+from hub.operations.payments import PaymentRequestRefused
 from protocol.base import refused
 
 log = logging.getLogger("hub.realtime")
@@ -100,7 +101,7 @@ def on_error(exc: BaseException) -> dict[str, Any]:
     if isinstance(exc, ValidationError):
         fields = ", ".join(".".join(str(p) for p in e["loc"]) or "payload" for e in exc.errors())
         return refuse("invalid_payload", f"invalid payload: {fields or 'not an object'}")
-    if isinstance(exc, CallRefused):
+    if isinstance(exc, CallRefused | PaymentRequestRefused):
         return refuse(exc.code, str(exc))
     if isinstance(exc, DBAPIError):  # the database is away: the client may retry
         return refuse(UNAVAILABLE, UNAVAILABLE_MESSAGE)

@@ -15,11 +15,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from protocol import appliance, base, citizen, kiosk, signalling, views, vocabulary
+from protocol import appliance, base, citizen, kiosk, payments, signalling, views, vocabulary
 from protocol.base import News, Request
 from protocol.vocabulary import CLERK_OUTCOMES, CallState, Outcome
 
-MODULES = (base, signalling, views, citizen, appliance, kiosk)
+MODULES = (base, signalling, views, citizen, appliance, kiosk, payments)
 UUID = "0b9a4a5e-2f0e-4c1e-9a57-3d0f3c2b1a00"
 
 
@@ -71,6 +71,16 @@ EXAMPLES: dict[type[BaseModel], dict[str, Any]] = {
     kiosk.OnPage: {"id": 10, "cmd": "scan_rotate", "page": 1},
     kiosk.SendScan: {"id": 11, "cmd": "scan_send", "appointment": UUID, "name": "Bescheinigung"},
     kiosk.SendFile: {"id": 12, "cmd": "send_file", "appointment": UUID, "file": "0123456789abcdef"},
+    payments.LineWanted: {"code": "fz-privat", "quantity": 2},
+    payments.RequestPayment: {"appointment": UUID, "lines": [{"code": "melde", "quantity": 1}]},
+    payments.OnPayment: {"appointment": UUID, "payment": UUID},
+    kiosk.PayRequest: {
+        "id": 13,
+        "cmd": "pay_request",
+        "appointment": UUID,
+        "lines": [{"code": "melde", "quantity": 2}],
+    },
+    kiosk.OnPayment: {"id": 14, "cmd": "pay_cancel", "appointment": UUID, "payment": UUID},
 }
 
 
