@@ -19,6 +19,7 @@ from hub.cli import (
     demo,
     documents,
     mail,
+    payments,
     registered,
     serve,
 )
@@ -70,6 +71,7 @@ for command in (
     catalogue.closures,
     mail.mail,
     documents.documents,
+    payments.payments,
     accounts.devices,
     accounts.users,
 ):
