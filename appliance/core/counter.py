@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from appliance.core.documents import DocumentDesk
 from appliance.core.drafts import DraftRefused, Drafts
 from appliance.core.early import EarlySignals
+from appliance.core.payments import PaymentDesk
 from appliance.core.ports import (
     HUB_UNREACHABLE,
     Answer,
@@ -51,6 +52,7 @@ from protocol.base import Empty, Request
 from protocol.citizen import PeerNotice
 from protocol.documents import CallDocuments
 from protocol.kiosk import Kind
+from protocol.payments import CallPayments
 from protocol.signalling import ApplianceSignal
 from protocol.views import CallView, DayEntry, HeldCall, Lobby
 from protocol.vocabulary import ClerkOutcome
@@ -101,6 +103,7 @@ class Counter:
         self.devices = DeviceReport()
         self.drafts = Drafts()
         self.desk = DocumentDesk(files, scanner, self.changed, lambda a: a in self.calls, inbox)
+        self.payments = PaymentDesk(hub, self.changed, lambda a: a in self.calls)
         self.screens = 0  # kiosk pages open now: someone who can be asked for an outcome
         self.unsent_ends: set[str] = set()  # hung up while the hub was unreachable
         self.hello = asyncio.Event()
@@ -110,6 +113,7 @@ class Counter:
         self._day_stale = False  # news of the day came since the last fetch started
         self._admit_task: asyncio.Future[None] | None = None
         self._documents_task: asyncio.Future[None] | None = None
+        self._payments_task: asyncio.Future[None] | None = None
 
     # --- what it publishes ---
 
@@ -146,6 +150,7 @@ class Counter:
             scan=tuple(self.desk.scan_pages),
             scanning=self.desk.scanning,
             can_scan=self.desk.can_scan,
+            payments=self.payments.of(call.appointment if call is not None else None),
         )
 
     def link_changed(self, link: LinkState) -> None:
@@ -203,7 +208,7 @@ class Counter:
     async def hang_up(self, appointment: str) -> Answer:
         """End the call at once (recorded as done until the clerk picks the outcome)."""
         call = self.calls.pop(appointment, None)
-        self.desk.forget(appointment)
+        self._forget(appointment)
         if call is not None:
             await call.close()
         answer = await self._request("end", End(appointment=appointment, outcome="done"))
@@ -238,7 +243,7 @@ class Counter:
             # The hub tells the ending appliance nothing more: drop a call held for it here.
             call = self.calls.pop(appointment, None)
             self.views.pop(appointment, None)
-            self.desk.forget(appointment)
+            self._forget(appointment)
             if call is not None:
                 await call.close()
         self.refresh_day()
@@ -317,7 +322,7 @@ class Counter:
         if view.state == "ended":
             call = self.calls.pop(appointment, None)
             self.views.pop(appointment, None)
-            self.desk.forget(appointment)
+            self._forget(appointment)
             if call is not None:
                 await call.close()
                 # Ended by the hub (dropped, or the clerk's end from elsewhere): still ask.
@@ -358,6 +363,10 @@ class Counter:
     async def on_documents(self, news: CallDocuments) -> None:
         """The files or the checklist of a held call changed."""
         self.desk.news(news)
+
+    async def on_payments(self, news: CallPayments) -> None:
+        """A payment request of a held call was made, changed state or got its receipt."""
+        self.payments.news(news)
 
     # --- the day ---
 
@@ -419,13 +428,21 @@ class Counter:
             if early:
                 call.apply_soon(early)
             self._documents_task = asyncio.ensure_future(self.desk.fetch(appointment))
+        # Again for a call held across a lost link: its payments may have changed meanwhile.
+        self._payments_task = asyncio.ensure_future(self.payments.fetch(appointment))
         return call
+
+    def _forget(self, appointment: str) -> None:
+        """What the desks keep of a call that is no longer held."""
+        self.desk.forget(appointment)
+        self.payments.forget(appointment)
 
     async def close(self) -> None:
         """Hang up every call (the hub learns of it when the link closes)."""
         for call in list(self.calls.values()):
             await call.close()
         self.calls.clear()
-        for task in (self._day_task, self._admit_task, self._documents_task):
+        tasks = (self._day_task, self._admit_task, self._documents_task, self._payments_task)
+        for task in tasks:
             if task is not None:
                 task.cancel()

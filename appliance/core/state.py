@@ -8,6 +8,7 @@ from protocol.appliance import Clerk
 from protocol.appliance import Counter as CounterInfo
 from protocol.documents import CallDocuments
 from protocol.kiosk import CallMedia, DeviceHealth, HubLinkState, Kind, Quality
+from protocol.payments import CallPayments
 from protocol.views import CallView, DayEntry, Lobby
 
 LinkState = HubLinkState
@@ -72,3 +73,4 @@ class CounterState:
     scan: tuple[ScanPage, ...] = ()
     scanning: bool = False
     can_scan: bool = False
+    payments: CallPayments | None = None  # of the held call

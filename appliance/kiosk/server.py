@@ -331,6 +331,7 @@ class Kiosk:
             folder=[FolderFile(id=f.id, name=f.name, size=f.size) for f in desk.inbox_files()]
             if show and now.call is not None
             else [],
+            payments=now.payments if show else None,
         )
 
     # --- commands ---
@@ -427,6 +428,16 @@ class Kiosk:
             return _ack(await desk.send_scan(command.appointment, command.name, command.item))
         if isinstance(command, commands.SendFile):
             return _ack(await desk.send_file(command.appointment, command.file))
+        return await self._payment_command(command)
+
+    async def _payment_command(self, command: Any) -> dict[str, Any]:
+        """Fees of the call: ask for them, withdraw a request, send one by e-mail."""
+        payments = self.counter.payments
+        if isinstance(command, commands.PayRequest):
+            return _ack(await payments.request(command.appointment, command.lines))
+        if isinstance(command, commands.OnPayment):
+            act = payments.cancel if command.cmd == "pay_cancel" else payments.mail
+            return _ack(await act(command.appointment, command.payment))
         raise AssertionError(f"unhandled command {command!r}")
 
     async def _sign_out(self) -> None:
