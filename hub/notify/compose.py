@@ -44,12 +44,14 @@ class MailFacts:
 
 
 @cache
-def _translations(lang: str) -> NullTranslations:
+def translations(lang: str) -> NullTranslations:
+    """The hub's catalogue for `lang` ("de" or "en")."""
     return Translations.load(str(TRANSLATIONS), [lang])
 
 
 @cache
-def _environment(lang: str) -> Environment:
+def environment(lang: str) -> Environment:
+    """The mail templates, translated into `lang`."""
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=select_autoescape(["html"]),
@@ -58,13 +60,13 @@ def _environment(lang: str) -> Environment:
         lstrip_blocks=True,
     )
     env.install_gettext_translations(  # type: ignore[attr-defined]  # added by jinja2.ext.i18n
-        _translations(lang), newstyle=True
+        translations(lang), newstyle=True
     )
     return env
 
 
 def _subject(lang: str, kind: str, when: dict[str, str]) -> str:
-    gettext = _translations(lang).gettext
+    gettext = translations(lang).gettext
     subjects = {
         "hold": gettext("Please confirm: video appointment on %(date)s at %(time)s"),
         "confirmation": gettext("Your video appointment on %(date)s at %(time)s"),
@@ -75,12 +77,25 @@ def _subject(lang: str, kind: str, when: dict[str, str]) -> str:
     return subjects[kind] % when
 
 
+def new_message(
+    subject: str, sender: str, to: str, stamp: datetime, message_key: str
+) -> EmailMessage:
+    """A message with its headers; `message_key` makes its Message-ID stable across retries."""
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = sender
+    message["To"] = to
+    message["Date"] = format_datetime(stamp)
+    message["Message-ID"] = make_msgid(idstring=message_key, domain="buergeramt-virtuell")
+    return message
+
+
 def compose(facts: MailFacts, sender: str, stamp: datetime, message_key: str) -> EmailMessage:
     """The complete message; `message_key` makes its Message-ID stable across retries."""
     if facts.kind not in KINDS:
         raise ValueError(f"unknown mail kind {facts.kind!r}")
     lang = "en" if facts.lang == "en" else "de"
-    env = _environment(lang)
+    env = environment(lang)
     local = facts.start.astimezone(BERLIN)
     when = {
         "date": format_date(local.date(), format="full", locale=lang),
@@ -102,12 +117,7 @@ def compose(facts: MailFacts, sender: str, stamp: datetime, message_key: str) ->
         else "",
         **when,
     }
-    message = EmailMessage()
-    message["Subject"] = _subject(lang, facts.kind, when)
-    message["From"] = sender
-    message["To"] = facts.to
-    message["Date"] = format_datetime(stamp)
-    message["Message-ID"] = make_msgid(idstring=message_key, domain="buergeramt-virtuell")
+    message = new_message(_subject(lang, facts.kind, when), sender, facts.to, stamp, message_key)
     message["Content-Language"] = lang
     message.set_content(env.get_template("mail.txt").render(context))
     message.add_alternative(env.get_template("mail.html").render(context), subtype="html")

@@ -8,6 +8,7 @@ from hub.config import Settings
 from hub.notify.outbox import MailPolicy
 from hub.notify.sealing import Sealer
 from hub.notify.transport import FolderTransport, SmtpTransport, Transport
+from hub.payments.receipt import Issuer
 
 
 def mail_policy(settings: Settings) -> MailPolicy:
@@ -18,6 +19,8 @@ def mail_policy(settings: Settings) -> MailPolicy:
         sender=settings.mail_from,
         reminder_leads=tuple(timedelta(minutes=m) for m in settings.reminder_leads_minutes),
         join_before_minutes=settings.join_before_minutes,
+        secret_key=settings.effective_secret_key(),
+        issuer=Issuer.of(settings.office_name, settings.office_address),
     )
 
 

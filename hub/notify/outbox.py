@@ -7,19 +7,23 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.engine import Connection
 
 from hub.booking.status import Status
-from hub.links import links_for
+from hub.links import links_for, pay_url
 from hub.notify.compose import MailFacts, compose
+from hub.notify.payment_compose import PaymentMailFacts, PaymentMailLine, compose_payment
+from hub.notify.payment_mail import PAYMENT_MAILS
 from hub.notify.sealing import Sealer
 from hub.notify.transport import Transport
+from hub.payments.receipt import Issuer, receipt_name, receipt_pdf
 from hub.store import Store
-from hub.store.models import AppointmentRow, MailRow
+from hub.store.models import AppointmentRow, MailRow, PaymentRequestRow
+from hub.store.receipts import receipt_facts
 
 log = logging.getLogger(__name__)
 MAILS = MailRow.__table__
@@ -37,6 +41,8 @@ class MailPolicy:
     sender: str
     reminder_leads: tuple[timedelta, ...] = (timedelta(hours=24), timedelta(hours=1))
     join_before_minutes: int = 15  # the mails say from when the join link opens the lobby
+    secret_key: str = ""  # signs the pay-later mail's link (hub.links.pay_url)
+    issuer: Issuer = field(default_factory=Issuer)  # who the receipts name
 
     def enqueue(
         self,
@@ -134,6 +140,63 @@ def _facts(store: Store, policy: MailPolicy, mail: MailRow, appt: AppointmentRow
     )
 
 
+def _payment_facts(
+    store: Store, policy: MailPolicy, mail: MailRow, appt: AppointmentRow, row: PaymentRequestRow
+) -> PaymentMailFacts:
+    service = store.catalogue().services.get(appt.service_id)
+    lang = "en" if appt.locale == "en" else "de"
+    lines = tuple(
+        PaymentMailLine(
+            str(line["label_de"]),
+            str(line.get("label_en") or ""),
+            int(line["quantity"]),  # type: ignore[call-overload]
+            int(line["unit_cents"]),  # type: ignore[call-overload]
+        )
+        for line in row.lines
+    )
+    facts = PaymentMailFacts(
+        kind=mail.kind,
+        to=appt.email,
+        name=appt.name,
+        lang=lang,
+        service_name=service.name(lang) if service else appt.service_id,
+        lines=lines,
+        total_cents=row.total_cents,
+    )
+    if mail.kind == "payment":
+        if not policy.secret_key:
+            raise ValueError("the mail policy has no secret key to sign pay links with")
+        return replace(
+            facts,
+            pay_url=pay_url(policy.public_url, policy.secret_key, row.id),
+            expires_at=row.expires_at,
+        )
+    # The receipt is made again rather than read back from the documents: the same facts give
+    # the same bytes as were filed (hub.payments.receipt), while the filed copy may be gone by
+    # the time a retried mail goes out (documents' retention, a clerk's delete), and reading it
+    # would log an access that no person made.
+    with store.transaction() as session:
+        receipt = receipt_facts(session, store.catalogue().services, policy.issuer, row.id)
+    if receipt is None:
+        raise LookupError(f"payment request {row.id} is not paid")
+    return replace(
+        facts,
+        paid_at=receipt.paid_at,
+        transaction_id=receipt.transaction_id,
+        receipt=receipt_pdf(receipt),
+        receipt_name=receipt_name(receipt),
+    )
+
+
+def _payment_stale(mail: MailRow, row: PaymentRequestRow | None) -> bool:
+    """A pay link only for a request still open; a receipt only for one paid."""
+    if row is None:
+        return True
+    if mail.kind == "payment":
+        return row.state not in ("requested", "pending")
+    return row.state != "paid"
+
+
 def _record(store: Store, mail_id: int, **values: object) -> None:
     with store.engine.begin() as conn:
         conn.execute(update(MAILS).where(MAILS.c.id == mail_id).values(**values))
@@ -152,22 +215,29 @@ def deliver_due(
         with store.transaction() as session:
             mail = session.get(MailRow, mail_id)
             appt = session.get(AppointmentRow, mail.appointment_id) if mail else None
+            payment = (
+                session.get(PaymentRequestRow, mail.payment_id)
+                if mail is not None and mail.payment_id is not None
+                else None
+            )
         assert mail is not None and appt is not None
         # A reminder only for a booking still to come; the hold mail only while it is held.
         stale = (
             mail.kind == "reminder" and (appt.status != Status.BOOKED or appt.start_at <= now)
         ) or (mail.kind == "hold" and appt.status != Status.HELD)
+        if mail.kind in PAYMENT_MAILS:
+            stale = _payment_stale(mail, payment)
         if stale:
             _record(store, mail_id, status="cancelled", claimed_until=None)
             report.withdrawn.append(mail_id)
             continue
         try:
-            message = compose(
-                _facts(store, policy, mail, appt),
-                policy.sender,
-                now,
-                f"{mail.id}.{mail.appointment_id}",
-            )
+            key = f"{mail.id}.{mail.appointment_id}"
+            if payment is not None:  # a payment mail: no manage link (sealed_token is empty)
+                facts = _payment_facts(store, policy, mail, appt, payment)
+                message = compose_payment(facts, policy.sender, now, key)
+            else:
+                message = compose(_facts(store, policy, mail, appt), policy.sender, now, key)
             transport.send(message)
         except Exception as exc:
             log.warning(
