@@ -39,6 +39,7 @@ def create_app(
     from hub.web.cash_office import bp as cash_office_bp
     from hub.web.documents import bp as documents_bp
     from hub.web.outbox import bp as outbox_bp
+    from hub.web.pay import bp as pay_bp
 
     settings = settings or load_settings()
     app = Flask(__name__)
@@ -85,4 +86,5 @@ def create_app(
     app.register_blueprint(counter_documents_bp)
     app.register_blueprint(outbox_bp)
     app.register_blueprint(cash_office_bp)
+    app.register_blueprint(pay_bp)
     return app

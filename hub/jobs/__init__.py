@@ -80,6 +80,8 @@ def follow_payments(app: Flask) -> None:
     from hub.context import provider_of
     from hub.operations.payments import follow
     from hub.operations.receipts import file_receipts
+    from hub.realtime.notices import tell_documents
+    from hub.realtime.payments import tell_payments
 
     ext = app.extensions
     provider = provider_of(ext)
@@ -90,6 +92,10 @@ def follow_payments(app: Flask) -> None:
         receipted = file_receipts(ext["store"], ext["settings"], now)
         if receipted:
             log.info("payments: %d receipts filed", len(receipted))
+        for appointment in report.changed | receipted:  # both parties of the call see it
+            tell_payments(appointment)
+        for appointment in receipted:
+            tell_documents(appointment)
         if report.created or report.settled or report.expired or report.flagged:
             log.info(
                 "payments: %d created, %d final, %d expired, %d paid after cancel or expiry",

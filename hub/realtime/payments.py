@@ -23,11 +23,13 @@ from hub.operations.payments import (
     cancel_payment,
     payment,
     payments,
+    refresh,
     request_by_mail,
     request_payment,
 )
-from hub.payments.provider import PaymentProvider
-from hub.realtime.notices import APPLIANCE, CITIZEN, appliance_room, citizen_room
+from hub.operations.receipts import file_receipt
+from hub.payments.provider import PaymentProvider, PaymentState
+from hub.realtime.notices import APPLIANCE, CITIZEN, appliance_room, citizen_room, tell_documents
 from hub.store.models import AppointmentRow
 from protocol.payments import (
     CallPayments,
@@ -195,3 +197,21 @@ def by_mail(appointment: uuid.UUID, payment_id: uuid.UUID, clerk_id: int) -> dic
 def changed(appointment: uuid.UUID) -> None:
     """Requests of the appointment changed: tell both parties."""
     tell_payments(appointment)
+
+
+def brought_up_to_date(payment_id: uuid.UUID) -> PaymentRequestView:
+    """Read the request's state from the platform now (the citizen came back from its page, or
+    opened the pay link): file the receipt when it became paid, and tell both parties of a
+    change. Without a platform the request is shown as it stands."""
+    provider = payment_provider()
+    before = payment(store(), payment_id)
+    if provider is None:
+        return before
+    after = refresh(store(), provider, payment_id, now()).payment
+    unfiled = after.state == PaymentState.PAID.value and after.receipt_document_id is None
+    if unfiled and file_receipt(store(), hub_settings(), payment_id, now()) is not None:
+        tell_documents(after.appointment_id)
+        after = payment(store(), payment_id)
+    if (after.state, after.receipt_document_id) != (before.state, before.receipt_document_id):
+        tell_payments(after.appointment_id)
+    return after

@@ -22,6 +22,7 @@ from hub.i18n import current_language
 from hub.operations import calls
 from hub.ratelimit import limiter, write_limit
 from hub.security import csrf
+from hub.web.pay import panel_messages
 from hub.web.views import bp
 
 
@@ -180,4 +181,10 @@ def join(token: str) -> ResponseReturnValue:
         return render_template(
             "call.html", over=text[over], token=kept, lang=current_language()
         ), status
-    return render_template("call.html", token=token, lang=current_language(), messages=text)
+    return render_template(
+        "call.html",
+        token=token,
+        lang=current_language(),
+        messages=text,
+        payment_messages=panel_messages(),
+    )

@@ -201,6 +201,7 @@
     socket.on("replaced", () => { socket.disconnect(); finish(); say(text.replaced); });
     // The payload names what changed; the panel fetches the list with its links (documents.js).
     socket.on("documents", () => { if (window.bvDocuments) window.bvDocuments.refresh(); });
+    socket.on("payments", (news) => { if (window.bvPayments) window.bvPayments.show(news); });
   }
 
   function onStatus(status) {
