@@ -98,6 +98,7 @@ def _fonts(pdf: FPDF) -> tuple[str, bool]:
             pdf.add_font("DejaVu", style, str(DEJAVU / name))
         return "DejaVu", True
     log.warning("receipt: %s missing (apt install fonts-dejavu-core); using Helvetica", DEJAVU)
+    pdf.core_fonts_encoding = "windows-1252"  # Latin-1 has no € and no –
     return "Helvetica", False
 
 
