@@ -12,7 +12,14 @@ from typing import Literal
 from protocol import appliance, citizen, kiosk
 from protocol.base import Empty, News, Ok, Request
 from protocol.documents import CallDocuments, Documents
-from protocol.payments import CallPayments, OnPayment, PaymentAnswer, Payments, RequestPayment
+from protocol.payments import (
+    CallPayments,
+    OnPayment,
+    PaymentAnswer,
+    Payments,
+    PaymentsListed,
+    RequestPayment,
+)
 from protocol.signalling import ApplianceMedia, ApplianceSignal, Media, MediaRecorded, Signal
 from protocol.views import CallView, Lobby
 
@@ -187,7 +194,7 @@ EVENTS: tuple[EventSpec, ...] = (
         appliance.CallRef,
         "the fee items of a held call's service and its payment requests (the appliance asks "
         "when it takes a call; `payments` news follow every change)",
-        CallPayments,
+        PaymentsListed,
     ),
     EventSpec(
         APPLIANCE,

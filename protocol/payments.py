@@ -96,7 +96,14 @@ class OnPayment(Request):
     payment: PaymentId
 
 
+class PaymentsListed(CallPayments):
+    """`payment_list` done: the call's fee items and requests."""
+
+    ok: Literal[True] = True
+
+
 class PaymentAnswer(News):
     """The request as it stands after the clerk's command."""
 
+    ok: Literal[True] = True
     payment: PaymentView

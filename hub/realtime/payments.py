@@ -39,6 +39,7 @@ from protocol.payments import (
     PaymentAnswer,
     PaymentLine,
     Payments,
+    PaymentsListed,
     PaymentView,
 )
 
@@ -149,7 +150,7 @@ def _answer(view: PaymentRequestView) -> dict[str, Any]:
 
 def listed(appointment: uuid.UUID) -> dict[str, Any]:
     """`payment_list`: the call's fee items and requests."""
-    return call_payments(appointment).wire()
+    return PaymentsListed(**call_payments(appointment).model_dump()).wire()
 
 
 def request(appointment: uuid.UUID, lines: Sequence[LineWanted], clerk_id: int) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from flask_babel import format_currency
 from flask_babel import gettext as _
 
 from hub.context import hub_settings, payment_provider
+from hub.i18n import current_language
 from hub.links import payment_of
 from hub.operations.payments import PaymentRequestRefused, PaymentRequestView
 from hub.ratelimit import limiter, read_limit, write_limit
@@ -36,6 +37,7 @@ def _payment(token: str) -> PaymentRequestView:
 def _page(payment: PaymentRequestView, token: str, back: bool) -> ResponseReturnValue:
     response = render_template(
         "pay.html",
+        lang=current_language(),
         payment=payment,
         token=token,
         back=back,

@@ -93,8 +93,11 @@
     const list = $("payments-list");
     list.replaceChildren(...payments.slice().reverse().map(entry)); // newest first
     root.hidden = payments.length === 0;
+    const fresh = payments.filter((p) => seen[p.id] === undefined && p.state === "pending");
     const said = payments.map(announce).filter(Boolean);
     if (said.length) $("payments-news").textContent = said[said.length - 1];
+    // A new request below the video on a phone: bring it into view (the news is announced).
+    if (fresh.length) root.scrollIntoView({ block: "nearest", behavior: "smooth" });
   }
 
   window.bvPayments = { show };
