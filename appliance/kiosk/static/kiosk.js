@@ -192,6 +192,7 @@
     renderDay(state.day || []);
     renderCall(state.call, state);
     renderDocuments(state);
+    renderFees(state);
     renderOutcome(state.record);
     if (screen === "locked" || screen === "sign_in") forget();
     if (screen === "locked") {
@@ -431,6 +432,211 @@
         button(T.rotate, "scan_rotate"), button(T.retake, "scan_retake"), button(T.remove, "scan_remove")));
   }
 
+  // --- fees: the clerk picks items and quantities, the hub prices them and tells the state ---
+
+  const euro = new Intl.NumberFormat(lang === "en" ? "en-GB" : "de-DE", { style: "currency", currency: "EUR" });
+  const money = (cents) => euro.format(cents / 100);
+  const MAX_QUANTITY = 99;
+  const OPEN = ["requested", "pending"];
+  // What the clerk chose (code → quantity), kept across state messages; what is on screen.
+  const pay = { appointment: null, chosen: new Map(), feesKey: "", listKey: "", states: new Map(),
+                confirming: null, mailed: new Set(), sending: false, focus: null };
+
+  function feeLabel(item) {
+    return lang === "en" ? item.label_en : item.label_de;
+  }
+
+  function renderFees(state) {
+    if (!state) return;
+    const call = state.call, fees = state.payments;
+    const shown = !!(call && fees && fees.appointment === call.appointment);
+    $("fees").hidden = !shown;
+    if (!shown) return;
+    if (pay.appointment !== fees.appointment) {
+      forgetFees();
+      pay.appointment = fees.appointment;
+    }
+    const feesKey = JSON.stringify(fees.fees);
+    if (feesKey !== pay.feesKey) {
+      pay.feesKey = feesKey;
+      const codes = new Set(fees.fees.map((item) => item.code));
+      for (const code of [...pay.chosen.keys()]) if (!codes.has(code)) pay.chosen.delete(code);
+      $("fee-items").replaceChildren(...fees.fees.map(feeItem));
+    }
+    $("fees-none").hidden = fees.fees.length > 0;
+    $("fees-choose").hidden = !fees.fees.length;
+    $("fees-offline").textContent = T.error_no_platform;
+    $("fees-offline").hidden = fees.online;
+    updateTotal();
+    renderRequests(fees);
+  }
+
+  function feeItem(item) {
+    const name = feeLabel(item);
+    const id = "fee-" + item.code;
+    if (!item.variable_quantity) {
+      const box = el("input", { type: "checkbox", id, checked: pay.chosen.has(item.code) });
+      box.addEventListener("change", () => {
+        if (box.checked) pay.chosen.set(item.code, 1);
+        else pay.chosen.delete(item.code);
+        updateTotal();
+      });
+      return el("li", {}, el("label", { className: "fee-check", htmlFor: id }, box,
+        el("span", { textContent: name }), el("span", { className: "amount", textContent: money(item.amount_cents) })));
+    }
+    const input = el("input", { type: "number", id, min: 0, max: MAX_QUANTITY, step: 1, inputMode: "numeric",
+      value: String(pay.chosen.get(item.code) || 0) });
+    input.setAttribute("aria-label", fill(T.pay_quantity, { name }));
+    const set = (quantity) => {
+      const q = Math.max(0, Math.min(MAX_QUANTITY, Math.trunc(Number(quantity)) || 0));
+      if (q) pay.chosen.set(item.code, q);
+      else pay.chosen.delete(item.code);
+      input.value = String(q);
+      updateTotal();
+    };
+    input.addEventListener("change", () => set(input.value));
+    const step = (text, label, delta) => {
+      const button = el("button", { type: "button", className: "button", textContent: text });
+      button.setAttribute("aria-label", fill(label, { name }));
+      button.addEventListener("click", () => set((pay.chosen.get(item.code) || 0) + delta));
+      return button;
+    };
+    return el("li", { className: "fee-var" },
+      el("span", { className: "fee-name", textContent: name }),
+      el("span", { className: "amount", textContent: fill(T.pay_each, { amount: money(item.amount_cents) }) }),
+      el("div", { className: "stepper" }, step("−", T.pay_fewer, -1), input, step("+", T.pay_more, 1)));
+  }
+
+  function chosenLines() {
+    const fees = kiosk.state && kiosk.state.payments;
+    if (!fees) return [];
+    return fees.fees.filter((item) => pay.chosen.has(item.code))
+      .map((item) => ({ item, quantity: pay.chosen.get(item.code) }));
+  }
+
+  function updateTotal() {
+    const fees = kiosk.state && kiosk.state.payments;
+    const lines = chosenLines();
+    const total = lines.reduce((sum, line) => sum + line.item.amount_cents * line.quantity, 0);
+    $("fee-total").textContent = money(total);
+    const button = $("pay-request");
+    button.textContent = total ? fill(T.pay_request_amount, { amount: money(total) }) : T.pay_request;
+    const online = !!(fees && fees.online);
+    button.disabled = !total || !online || pay.sending;
+    if (online) button.removeAttribute("aria-describedby");
+    else button.setAttribute("aria-describedby", "fees-offline");
+  }
+
+  async function requestPayment() {
+    const call = kiosk.state && kiosk.state.call;
+    const lines = chosenLines();
+    if (!call || !lines.length) return;
+    const total = lines.reduce((sum, line) => sum + line.item.amount_cents * line.quantity, 0);
+    pay.sending = true;
+    updateTotal();
+    // Codes and quantities only: the hub prices them from the catalogue.
+    const reply = await send("pay_request", { appointment: call.appointment,
+      lines: lines.map((line) => ({ code: line.item.code, quantity: line.quantity })) });
+    pay.sending = false;
+    showError($("fees-error"), reply);
+    if (reply.ok) {
+      pay.chosen.clear();
+      pay.feesKey = ""; // the choices are drawn afresh, empty
+      $("announce").textContent = fill(T.pay_requested, { amount: money(total) });
+      if (kiosk.state) renderFees(kiosk.state);
+    } else updateTotal();
+  }
+
+  function renderRequests(fees) {
+    const requests = [...fees.payments].sort((a, b) => b.created_at.localeCompare(a.created_at));
+    // Say what changed (on the first listing of a call, nothing is new).
+    const first = pay.states.size === 0 && pay.listKey === "";
+    for (const request of requests) {
+      const before = pay.states.get(request.id);
+      if (!first && before !== request.state) {
+        $("announce").textContent = fill(T.pay_changed, { amount: money(request.total_cents), state: T["pay_state_" + request.state] });
+      }
+      pay.states.set(request.id, request.state);
+    }
+    const key = JSON.stringify([requests, pay.confirming, [...pay.mailed]]);
+    if (key === pay.listKey) return;
+    pay.listKey = key;
+    $("pay-requests").replaceChildren(...requests.map((request) => requestEntry(fees.appointment, request)));
+    if (!requests.length) $("pay-requests").append(el("li", { className: "facts", textContent: T.pay_none_yet }));
+    if (pay.focus) {
+      const node = $(pay.focus);
+      pay.focus = null;
+      if (node) node.focus();
+    }
+  }
+
+  function requestEntry(appointment, request) {
+    const amount = money(request.total_cents);
+    const what = fill(T.pay_request_of, { amount, time: clock(request.created_at) });
+    const state = el("span", { className: "badge pay-" + request.state, textContent: T["pay_state_" + request.state] });
+    const lines = request.lines.map((line) => `${line.quantity} × ${feeLabel(line)}`).join(", ");
+    const item = el("li", { className: "pay-request state-" + request.state },
+      el("p", {}, el("strong", { className: "amount", textContent: amount }), " · ", state,
+        request.channel === "mail" ? ` · ${T.pay_by_mail}` : null),
+      lines ? el("p", { className: "facts", textContent: lines }) : null);
+    if (request.receipt) item.append(el("p", { className: "receipt", textContent: T.pay_receipt }));
+    const actions = el("div", { className: "actions" });
+    const button = (text, label, handler, extra) => {
+      const node = el("button", { type: "button", className: "button" + (extra ? " " + extra : ""), textContent: text });
+      if (label) node.setAttribute("aria-label", label);
+      node.addEventListener("click", handler);
+      return node;
+    };
+    if (OPEN.includes(request.state) && pay.confirming === request.id) {
+      // A touch screen gets mis-taps: cancelling asks once more, "no" has the focus.
+      const no = button(T.pay_cancel_no, null, () => { pay.confirming = null; pay.focus = "cancel-" + request.id; renderFees(kiosk.state); });
+      no.id = "keep-" + request.id;
+      const yes = button(T.pay_cancel_yes, null, async () => {
+        yes.disabled = true;
+        const reply = await send("pay_cancel", { appointment, payment: request.id });
+        pay.confirming = null;
+        showError($("fees-error"), reply);
+        renderFees(kiosk.state);
+      }, "danger");
+      actions.append(el("p", { className: "confirm", role: "group" },
+        el("span", { textContent: fill(T.pay_cancel_sure, { amount }) }), " ", yes, " ", no));
+    } else if (OPEN.includes(request.state)) {
+      const cancel = button(T.pay_cancel, `${T.pay_cancel}: ${what}`, () => {
+        pay.confirming = request.id;
+        pay.focus = "keep-" + request.id;
+        renderFees(kiosk.state);
+      });
+      cancel.id = "cancel-" + request.id;
+      actions.append(cancel);
+    } else if (request.state !== "paid" && pay.mailed.has(request.id)) {
+      actions.append(el("p", { className: "facts", textContent: T.pay_mailed }));
+    } else if (request.state !== "paid") {
+      const mail = button(T.pay_mail, `${T.pay_mail}: ${what}`, async () => {
+        mail.disabled = true;
+        const reply = await send("pay_mail", { appointment, payment: request.id });
+        showError($("fees-error"), reply);
+        if (reply.ok) {
+          pay.mailed.add(request.id);
+          $("announce").textContent = T.pay_mailed;
+        } else mail.disabled = false;
+        renderFees(kiosk.state);
+      });
+      actions.append(mail);
+    }
+    if (actions.childNodes.length) item.append(actions);
+    return item;
+  }
+
+  function forgetFees() {
+    Object.assign(pay, { appointment: null, feesKey: "", listKey: "", confirming: null, sending: false, focus: null });
+    pay.chosen.clear();
+    pay.states.clear();
+    pay.mailed.clear();
+    $("fee-items").replaceChildren();
+    $("pay-requests").replaceChildren();
+    $("fees-error").hidden = true;
+  }
+
   // A locked or signed-out screen keeps nothing of the citizens on the page.
   function forget() {
     for (const id of ["call-who", "outcome-who"]) {
@@ -442,6 +648,7 @@
     $("documents").replaceChildren();
     $("scan-pages").replaceChildren();
     $("folder").replaceChildren();
+    forgetFees();
     if ($("viewer").open) $("viewer").close();
     $("lobby-cue").hidden = true;
     for (const id of ["citizen-video", "self-video"]) {
@@ -508,6 +715,7 @@
       showError($("documents-error"), reply);
       if (reply.ok) $("announce").textContent = T.sent_scan;
     });
+    $("pay-request").addEventListener("click", requestPayment);
     $("viewer-close").addEventListener("click", () => $("viewer").close());
     $("sign-out").addEventListener("click", () => send("sign_out"));
     $("lock-button").addEventListener("click", () => send("lock"));
