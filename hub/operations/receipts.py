@@ -41,13 +41,16 @@ def _file(
     store: Store, settings: Settings, payment_id: uuid.UUID, now: datetime
 ) -> tuple[uuid.UUID | None, bool]:
     """The receipt's document id (None unless paid), and whether this call filed it."""
+    # Read before the transaction: on SQLite a second connection inside it would wait for the
+    # first one's lock (a cold catalogue cache reads the database).
+    services = store.catalogue().services
     with store.transaction() as session:
         row = session.get(PaymentRequestRow, payment_id)
         if row is None:
             return None, False
         if row.receipt_document_id is not None:
             return row.receipt_document_id, False
-        facts = receipt_facts(session, store.catalogue().services, issuer(settings), payment_id)
+        facts = receipt_facts(session, services, issuer(settings), payment_id)
         appointment_id, clerk_id = row.appointment_id, row.clerk_id
     if facts is None:
         return None, False
