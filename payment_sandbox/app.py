@@ -194,7 +194,12 @@ def create_app(ledger: Ledger, user: str | None = None, password: str | None = N
         transaction = ledger.by_id.get(transaction_id)
         if transaction is None:
             return problem(404, "UNSPECIFIED", "Keine solche Transaktion.")
-        return jsonify(document(transaction, originator, endpoint))
+        answer = document(transaction, originator, endpoint)
+        offset = ledger.faults.status_amount_offset_cents
+        if offset:
+            gros = Decimal(str(answer["paymentRequest"]["grosAmount"])) + Decimal(offset) / 100
+            answer["paymentRequest"] = {**answer["paymentRequest"], "grosAmount": float(gros)}
+        return jsonify(answer)
 
     @app.get("/pay/<transaction_id>")
     def pay_page(transaction_id: str) -> str:

@@ -22,6 +22,9 @@ class Faults:
     status_delay_seconds: float = 0.0  # the status reads INITIAL this long after paying
     duplicate_return: bool = False  # the return URL is called twice after the pay page
     expire_seconds: float = 900.0  # an unfinished transaction reads FAILED after this
+    # Status reads report the gros amount this many cents off what was created (a platform
+    # that added a surcharge, or mixed up two amounts): for reconciliation tests.
+    status_amount_offset_cents: int = 0
 
     def update(self, values: dict[str, Any]) -> None:
         """Set the named switches; an unknown name or a bad value raises ValueError."""
@@ -34,7 +37,7 @@ class Faults:
                 parsed: Any = value if isinstance(value, bool) else str(value).lower() == "true"
             else:
                 parsed = type(current)(value)
-                if parsed < 0:
+                if parsed < 0 and name != "status_amount_offset_cents":
                     raise ValueError(f"{name} cannot be negative")
             setattr(self, name, parsed)
 
