@@ -175,8 +175,9 @@ def _payment_facts(
     # the same bytes as were filed (hub.payments.receipt), while the filed copy may be gone by
     # the time a retried mail goes out (documents' retention, a clerk's delete), and reading it
     # would log an access that no person made.
+    services = store.catalogue().services  # before the transaction: SQLite would wait on it
     with store.transaction() as session:
-        receipt = receipt_facts(session, store.catalogue().services, policy.issuer, row.id)
+        receipt = receipt_facts(session, services, policy.issuer, row.id)
     if receipt is None:
         raise LookupError(f"payment request {row.id} is not paid")
     return replace(

@@ -182,8 +182,9 @@ def test_a_paid_request_gets_its_receipt_filed_and_mailed_with_the_pdf(
     mailed = attached.get_content()
     # The mail's PDF is the receipt made again from the stored request: the very bytes that
     # were filed (the documents keep them rewritten by the sanitiser, so compare the text).
+    services = desk.store.catalogue().services
     with desk.store.transaction() as session:
-        facts = receipt_facts(session, desk.store.catalogue().services, issuer(settings), paid.id)
+        facts = receipt_facts(session, services, issuer(settings), paid.id)
     assert facts is not None and mailed == receipt_pdf(facts)
     assert pdf_text(mailed, tmp_path) == filed_text
     assert mails_about(desk.store, paid.id) == [("receipt", "sent")]
