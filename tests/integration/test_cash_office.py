@@ -319,3 +319,173 @@ def test_amounts_as_german_decimals_and_berlin_day_spans():
     assert end - start == timedelta(hours=49)
     with pytest.raises(ValueError):
         office.day_span(date(2026, 3, 2), days=0)
+
+
+# The command line and the page, with a difference made at the sandbox: a request cancelled
+# here and then paid on the platform's page.
+
+PASSWORD = "kasse-geheim-1"
+NOON = "2026-03-02T12:00:00+01:00"
+
+
+def a_day_with_a_difference(desk, provider, sandbox):
+    booking = in_call(desk)
+    matching = paid_at(desk, provider, sandbox, booking, TWO_AND_ONE, CALL)
+    cancelled = ask(desk, provider, booking, [("meldebescheinigung", 1)])
+    ops.cancel_payment(desk.store, provider, cancelled.id, clerk_id=CLERK, now=CALL)
+    sandbox.press(cancelled.transaction_id, "pay")
+    return matching, cancelled
+
+
+def buergeramt(tmp_path, store, sandbox, *args, **env):
+    settings = {
+        "BUERGERAMT_DATABASE_URL": store.url,
+        "BUERGERAMT_CLOCK_START": NOON,
+        "BUERGERAMT_PAYMENT_ENDPOINT_ID": "08221000",
+        **({"BUERGERAMT_PAYMENT_URL": sandbox.url} if sandbox else {}),
+        **env,
+    }
+    return run(tmp_path, "payments", *args, env=settings)
+
+
+def run(tmp_path, *args, env):
+    import subprocess
+    import sys
+
+    # Only the settings given here: none from the machine running the tests.
+    outside = {k: v for k, v in os.environ.items() if not k.startswith("BUERGERAMT_")}
+    full_env = {**outside, "BUERGERAMT_DATA_DIR": str(tmp_path), **env}
+    return subprocess.run(
+        [sys.executable, "-c", "from hub.cli import main; main()", *args],
+        env=full_env,
+        capture_output=True,
+        timeout=60,
+    )
+
+
+def test_the_commands_export_reconcile_and_list_with_exit_codes_for_cron(
+    desk, provider, payment_sandbox, tmp_path
+):
+    store = desk.store
+    booking = in_call(desk)
+    paid_at(desk, provider, payment_sandbox, booking, TWO_AND_ONE, CALL)
+
+    fine = buergeramt(tmp_path, store, payment_sandbox, "reconcile")
+    assert fine.returncode == 0, fine.stderr
+    assert b"1 requests, 0 with differences, 0 unknown" in fine.stdout
+    assert b"paid here 24,50 EUR, paid at the platform 24,50 EUR" in fine.stdout
+
+    # Today by the configured clock (Berlin), on standard output, byte for byte the export.
+    exported = buergeramt(tmp_path, store, payment_sandbox, "export")
+    assert exported.returncode == 0, exported.stderr
+    expected = office.export_csv(office.daily_export(store, date(2026, 3, 2))).encode()
+    assert exported.stdout == expected and expected.startswith(b"\xef\xbb\xbf")
+    out = tmp_path / "kasse.csv"
+    written = buergeramt(tmp_path, store, None, "export", "--date", "2026-03-02", "--out", out)
+    assert written.returncode == 0, written.stderr
+    assert out.read_bytes() == expected
+    assert b"2 positions, 24,50 EUR" in written.stderr
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".kasse")] == []
+
+    cancelled = ask(desk, provider, booking, [("meldebescheinigung", 1)])
+    ops.cancel_payment(store, provider, cancelled.id, clerk_id=CLERK, now=CALL)
+    payment_sandbox.press(cancelled.transaction_id, "pay")
+    differs = buergeramt(tmp_path, store, payment_sandbox, "reconcile", "--date", "2026-03-02")
+    assert differs.returncode == 1, differs.stderr
+    assert b"paid_after_end" in differs.stdout and b"1 with differences" in differs.stdout
+    listed = buergeramt(tmp_path, store, None, "list", "--date", "2026-03-02")
+    assert listed.returncode == 0 and listed.stdout.count(b"\n") == 2
+    assert b"cancelled" in listed.stdout
+
+    payment_sandbox.faults(delay_seconds=2)
+    slow = buergeramt(
+        tmp_path, store, payment_sandbox, "reconcile", BUERGERAMT_PAYMENT_TIMEOUT_SECONDS="0.5"
+    )
+    assert slow.returncode == 3, slow.stderr
+    assert b"0 with differences, 2 unknown" in slow.stdout
+    payment_sandbox.faults(delay_seconds=0)
+
+    unchanged = snapshot(store)
+    for args, problem in (
+        (("reconcile", "--date", "2026-02-30"), b"--date"),
+        (("reconcile", "--date", "02.03.2026"), b"--date"),
+        (("reconcile", "--days", "0"), b"--days"),
+        (("reconcile", "--days", "zwei"), b"--days"),
+        (("export", "--date", "2026-3-2"), b"--date"),
+        (("export", "--out", str(tmp_path / "missing" / "kasse.csv")), b"does not exist"),
+        (("export", "--out", "/proc/kasse.csv"), b"cannot write"),
+    ):
+        bad = buergeramt(tmp_path, store, payment_sandbox, *args)
+        assert bad.returncode == 2, (args, bad.stderr)
+        assert problem in bad.stderr and bad.stderr.count(b"\n") == 1, bad.stderr
+        assert bad.stdout == b""
+    nowhere = buergeramt(tmp_path, store, None, "reconcile")
+    assert nowhere.returncode == 2 and b"no payment platform configured" in nowhere.stderr
+    assert out.read_bytes() == expected
+    assert snapshot(store) == unchanged
+
+
+def basic(username, password):
+    import base64
+
+    return {
+        "Authorization": "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
+    }
+
+
+def test_the_page_wants_an_administrator_and_shows_the_difference(
+    desk, provider, payment_sandbox, serve_hub
+):
+    import httpx
+
+    from hub.operations.accounts import add_user
+    from tests.support.realtime_clients import PASSWORD as CLERK_PASSWORD
+
+    store = desk.store
+    add_user(store, "kasse", PASSWORD, "admin", CALL, "Kasse")
+    matching, cancelled = a_day_with_a_difference(desk, provider, payment_sandbox)
+    hub = serve_hub(
+        store.url,
+        payment_url=payment_sandbox.url,
+        payment_endpoint_id="08221000",
+        clock_start=NOON,
+    )
+    page = f"{hub.url}/office/payments?date=2026-03-02"
+    nobody = httpx.get(page, timeout=10)
+    assert nobody.status_code == 401
+    assert nobody.headers["www-authenticate"].startswith("Basic realm=")
+    assert "Kasse" not in nobody.text and cancelled.request_id not in nobody.text
+    assert httpx.get(page, headers=basic("clerk", CLERK_PASSWORD), timeout=10).status_code == 401
+    assert httpx.get(page, headers=basic("kasse", "wrong-password"), timeout=10).status_code == 401
+    csv_url = f"{hub.url}/office/payments.csv?date=2026-03-02"
+    assert httpx.get(csv_url, timeout=10).status_code == 401
+
+    admin = basic("kasse", PASSWORD)
+    shown = httpx.get(page, headers=admin, timeout=10)
+    assert shown.status_code == 200
+    assert shown.headers["cache-control"] == "no-store"
+    assert '<tr class="difference">' in shown.text
+    assert shown.text.count('class="difference"') == 1
+    assert "Abweichung:" in shown.text and office.PAID_AFTER_END.de in shown.text
+    assert cancelled.request_id in shown.text and matching.request_id in shown.text
+    assert "24,50\xa0€" in shown.text  # paid here
+    english = httpx.get(page + "&lang=en", headers=admin, timeout=10)
+    assert office.PAID_AFTER_END.en in english.text and '<html lang="en">' in english.text
+
+    download = httpx.get(csv_url, headers=admin, timeout=10)
+    assert download.status_code == 200
+    assert download.headers["content-type"] == "text/csv; charset=utf-8"
+    assert download.headers["cache-control"] == "no-store"
+    assert "kasse-2026-03-02.csv" in download.headers["content-disposition"]
+    assert download.content == office.export_csv(
+        office.daily_export(store, date(2026, 3, 2))
+    ).encode("utf-8")
+    bad = httpx.get(f"{hub.url}/office/payments?date=2026-02-30", headers=admin, timeout=10)
+    assert bad.status_code == 422 and 'role="alert"' in bad.text
+
+    # Password guessing from one address: refused after the booking limit (10 a minute).
+    answers = [
+        httpx.get(page, headers=basic("kasse", f"guess-{n}"), timeout=10).status_code
+        for n in range(12)
+    ]
+    assert answers.count(429) >= 1 and set(answers) <= {401, 429}
