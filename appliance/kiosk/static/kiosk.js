@@ -482,7 +482,7 @@
         updateTotal();
       });
       return el("li", {}, el("label", { className: "fee-check", htmlFor: id }, box,
-        el("span", { textContent: name }), el("span", { className: "amount", textContent: money(item.amount_cents) })));
+        el("span", {}, name, " · ", el("span", { className: "amount", textContent: money(item.amount_cents) }))));
     }
     const input = el("input", { type: "number", id, min: 0, max: MAX_QUANTITY, step: 1, inputMode: "numeric",
       value: String(pay.chosen.get(item.code) || 0) });
@@ -502,8 +502,8 @@
       return button;
     };
     return el("li", { className: "fee-var" },
-      el("span", { className: "fee-name", textContent: name }),
-      el("span", { className: "amount", textContent: fill(T.pay_each, { amount: money(item.amount_cents) }) }),
+      el("p", {}, el("span", { textContent: name }), " · ",
+        el("span", { className: "amount", textContent: fill(T.pay_each, { amount: money(item.amount_cents) }) })),
       el("div", { className: "stepper" }, step("−", T.pay_fewer, -1), input, step("+", T.pay_more, 1)));
   }
 
@@ -574,7 +574,7 @@
     const amount = money(request.total_cents);
     const what = fill(T.pay_request_of, { amount, time: clock(request.created_at) });
     const state = el("span", { className: "badge pay-" + request.state, textContent: T["pay_state_" + request.state] });
-    const lines = request.lines.map((line) => `${line.quantity} × ${feeLabel(line)}`).join(", ");
+    const lines = request.lines.map((line) => `${line.quantity}\u00a0×\u00a0${feeLabel(line)}`).join(", ");
     const item = el("li", { className: "pay-request state-" + request.state },
       el("p", {}, el("strong", { className: "amount", textContent: amount }), " · ", state,
         request.channel === "mail" ? ` · ${T.pay_by_mail}` : null),
