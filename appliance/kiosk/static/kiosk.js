@@ -487,13 +487,15 @@
     const input = el("input", { type: "number", id, min: 0, max: MAX_QUANTITY, step: 1, inputMode: "numeric",
       value: String(pay.chosen.get(item.code) || 0) });
     input.setAttribute("aria-label", fill(T.pay_quantity, { name }));
-    const set = (quantity) => {
+    const set = (quantity, shown) => {
       const q = Math.max(0, Math.min(MAX_QUANTITY, Math.trunc(Number(quantity)) || 0));
       if (q) pay.chosen.set(item.code, q);
       else pay.chosen.delete(item.code);
-      input.value = String(q);
+      if (!shown) input.value = String(q);
       updateTotal();
     };
+    // The total follows each key; the field itself is put right (0–99) when it is left.
+    input.addEventListener("input", () => set(input.value, true));
     input.addEventListener("change", () => set(input.value));
     const step = (text, label, delta) => {
       const button = el("button", { type: "button", className: "button", textContent: text });
