@@ -110,13 +110,14 @@ def test_the_clerk_asks_for_fees_and_sees_them_paid(in_call, sqlite_store, payme
     page.get_by_role("button", name="Zahlung anfordern (25,00 €)").click()
     request_row(page, 0).get_by_text("wartet auf Zahlung").wait_for(timeout=10000)
     assert "25,00 €" in text(request_row(page, 0))
-    assert "2 × Meldebescheinigung, 1 × Beglaubigung" in text(request_row(page, 0))
+    assert "2 × Meldebescheinigung\n1 × Beglaubigung" in text(request_row(page, 0))
     assert text(page.locator("#fee-total")) == "0,00 €" and ask.is_disabled()  # chosen afresh
     # The hub priced it; the platform got one transaction.
     [row] = requests(store, booking)
     assert row.total_cents == 2500 and row.state == "pending"
     assert payment_sandbox.counts()["transactions"] == 1
     check.accessible(page)
+    request_row(page, 0).scroll_into_view_if_needed()  # the side panel scrolls
     check.shot(page, "pending")
 
     # The citizen pays on the platform's page: the hub reads it and tells the counter.
@@ -125,6 +126,7 @@ def test_the_clerk_asks_for_fees_and_sees_them_paid(in_call, sqlite_store, payme
     assert page.get_by_role("button", name="Stornieren").count() == 0
     request_row(page, 0).get_by_text("Quittung in den Dokumenten").wait_for(timeout=15000)
     check.accessible(page)
+    request_row(page, 0).scroll_into_view_if_needed()  # the side panel scrolls
     check.shot(page, "paid")
 
     # A second request, cancelled: the first tap only asks, "no" keeps it.
@@ -152,6 +154,7 @@ def test_the_clerk_asks_for_fees_and_sees_them_paid(in_call, sqlite_store, payme
     assert "5,00 €" in text(request_row(page, 0))
     assert page.locator("#pay-requests li").count() == 3
     check.accessible(page)
+    request_row(page, 0).scroll_into_view_if_needed()  # the side panel scrolls
     check.shot(page, "mailed")
     page.set_viewport_size({"width": 800, "height": 480})  # the Pi's touch display
     page.locator("#fees").scroll_into_view_if_needed()

@@ -576,11 +576,11 @@
     const amount = money(request.total_cents);
     const what = fill(T.pay_request_of, { amount, time: clock(request.created_at) });
     const state = el("span", { className: "badge pay-" + request.state, textContent: T["pay_state_" + request.state] });
-    const lines = request.lines.map((line) => `${line.quantity}\u00a0×\u00a0${feeLabel(line)}`).join(", ");
+    const lines = request.lines.map((line) => `${line.quantity}\u00a0×\u00a0${feeLabel(line)}`).join("\n");
     const item = el("li", { className: "pay-request state-" + request.state },
       el("p", {}, el("strong", { className: "amount", textContent: amount }), " · ", state,
         request.channel === "mail" ? ` · ${T.pay_by_mail}` : null),
-      lines ? el("p", { className: "facts", textContent: lines }) : null);
+      lines ? el("p", { className: "facts lines", textContent: lines }) : null); // one item a line
     if (request.receipt) item.append(el("p", { className: "receipt", textContent: T.pay_receipt }));
     const actions = el("div", { className: "actions" });
     const button = (text, label, handler, extra) => {
