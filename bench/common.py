@@ -118,10 +118,10 @@ class Hub:
             self.stop()
             raise RuntimeError("hub did not become ready")
 
-    def stop(self) -> None:
-        """Terminate the hub."""
+    def stop(self, timeout: float = 10) -> None:
+        """Terminate the hub (it lets each job finish its round: up to `timeout` seconds)."""
         self.process.terminate()
-        self.process.wait(10)
+        self.process.wait(timeout)
 
 
 def prepare_counters(

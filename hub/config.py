@@ -131,7 +131,7 @@ class Settings(BaseSettings):
     payment_timeout_seconds: float = Field(10.0, gt=0, le=120)
     # A payment request nobody finished by then expires; the `payments` job follows open ones.
     payment_expiry_minutes: int = Field(30, ge=1, le=7 * 24 * 60)
-    payment_poll_seconds: float = Field(3.0, gt=0, le=3600)
+    payment_poll_seconds: float = Field(1.0, gt=0, le=3600)
     # A pay-later link sent by e-mail (the clerk's choice when a card fails in the call) works
     # this many days.
     payment_mail_days: int = Field(7, ge=1, le=60)

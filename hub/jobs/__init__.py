@@ -73,37 +73,41 @@ def forget_documents(app: Flask) -> None:
         log.info("documents: deleted %d documents past their retention period", deleted)
 
 
-def follow_payments(app: Flask) -> None:
+def follow_payments(app: Flask, live_only: bool = False) -> None:
     """Create, settle or expire open payment requests (hub.operations.payments), then file and
-    mail the receipts of those paid (hub.operations.receipts); nothing without a payment
-    platform configured."""
+    mail the receipts of those paid (hub.operations.receipts), and tell the parties of the
+    calls; nothing without a payment platform configured. `live_only`: the requests shown in
+    a call only (see `payments_live`)."""
     from hub.context import provider_of
     from hub.operations.payments import follow
     from hub.operations.receipts import file_receipts
-    from hub.realtime.notices import tell_documents
-    from hub.realtime.payments import tell_payments
 
     ext = app.extensions
     provider = provider_of(ext)
-    if provider is not None:
-        now = ext["clock"]()
-        report = follow(ext["store"], provider, now)
-        # Appointments whose receipt was just filed: their parties see a new document.
-        receipted = file_receipts(ext["store"], ext["settings"], now)
-        if receipted:
-            log.info("payments: %d receipts filed", len(receipted))
-        for appointment in report.changed | receipted:  # both parties of the call see it
-            tell_payments(appointment)
-        for appointment in receipted:
-            tell_documents(appointment)
-        if report.created or report.settled or report.expired or report.flagged:
-            log.info(
-                "payments: %d created, %d final, %d expired, %d paid after cancel or expiry",
-                len(report.created),
-                len(report.settled),
-                len(report.expired),
-                len(report.flagged),
-            )
+    if provider is None:
+        return
+    now = ext["clock"]()
+    report = follow(ext["store"], provider, now, live_only=live_only)
+    realtime = ext["realtime"]
+    realtime.payments_changed(report.changed)  # both parties of the call see it at once
+    # Appointments whose receipt was just filed: their parties see a new document.
+    receipted = file_receipts(ext["store"], ext["settings"], now)
+    if receipted:
+        log.info("payments: %d receipts filed", len(receipted))
+        realtime.payments_changed((), receipted)
+    if report.created or report.settled or report.expired or report.flagged:
+        log.info(
+            "payments: %d created, %d final, %d expired, %d paid after cancel or expiry",
+            len(report.created),
+            len(report.settled),
+            len(report.expired),
+            len(report.flagged),
+        )
+
+
+def follow_live_payments(app: Flask) -> None:
+    """`follow_payments` for the requests shown in a call only."""
+    follow_payments(app, live_only=True)
 
 
 def drop_revoked(app: Flask) -> None:
@@ -126,14 +130,17 @@ JOBS = (
     Job("holds", release_holds, every="mail_poll_seconds"),
     Job("retention", forget_past, every=3600.0),
     Job("documents", forget_documents, every=3600.0),
-    Job("payments", follow_payments, every="payment_poll_seconds"),
+    Job("payments", follow_payments, every=30.0),
+    # A citizen in the call who paid and closed the platform's window before it sent them
+    # back: found within this many seconds (one status read per open request and round).
+    Job("payments_live", follow_live_payments, every="payment_poll_seconds"),
     Job("revocations", drop_revoked, every=1.0, first_after=1.0),
     Job("presence", keep_presence, every="presence_seconds", first_after=1.0),
     # Coalesces bursts (a hundred citizens arriving at nine) into at most four broadcasts a
     # second, and never spends more than about a third of the process on them.
     Job("lobby", publish_lobby, every=0.25, on_demand=True, max_share=1 / 3),
 )
-MAIL = ("mail", "holds", "retention", "documents", "payments")
+MAIL = ("mail", "holds", "retention", "documents", "payments", "payments_live")
 REALTIME = ("revocations", "presence", "lobby")
 
 

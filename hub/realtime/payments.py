@@ -202,17 +202,18 @@ def changed(appointment: uuid.UUID) -> None:
 
 def brought_up_to_date(payment_id: uuid.UUID) -> PaymentRequestView:
     """Read the request's state from the platform now (the citizen came back from its page, or
-    opened the pay link): file the receipt when it became paid, and tell both parties of a
-    change. Without a platform the request is shown as it stands."""
+    opened the pay link) and tell both parties of a change at once; then file the receipt of
+    one that became paid and tell them again. Without a platform it is shown as it stands."""
     provider = payment_provider()
     before = payment(store(), payment_id)
     if provider is None:
         return before
     after = refresh(store(), provider, payment_id, now()).payment
+    if after.state != before.state:
+        tell_payments(after.appointment_id)
     unfiled = after.state == PaymentState.PAID.value and after.receipt_document_id is None
     if unfiled and file_receipt(store(), hub_settings(), payment_id, now()) is not None:
-        tell_documents(after.appointment_id)
         after = payment(store(), payment_id)
-    if (after.state, after.receipt_document_id) != (before.state, before.receipt_document_id):
+        tell_documents(after.appointment_id)
         tell_payments(after.appointment_id)
     return after

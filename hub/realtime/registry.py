@@ -107,6 +107,19 @@ class Registry:
 
         runner(self.app).wake("lobby")
 
+    def payments_changed(
+        self, appointments: Collection[uuid.UUID], receipted: Collection[uuid.UUID] = ()
+    ) -> None:
+        """Tell both parties of these calls that their payment requests changed, and those of
+        `receipted` that a receipt came into their documents too (run by the payments jobs)."""
+        from hub.realtime.notices import tell_documents
+        from hub.realtime.payments import tell_payments
+
+        for appointment in receipted:
+            tell_documents(appointment)
+        for appointment in {*appointments, *receipted}:
+            tell_payments(appointment)
+
     def day_changed(self, counters: Collection[int]) -> None:
         """Tell the signed-in appliances of `counters` that their day changed (see the Store's
         hook). Through the message queue when there is one; never fails the change itself."""

@@ -69,9 +69,7 @@ def test_the_citizen_pays_13_euros_in_the_call_and_both_sides_see_it(
     pay.wait_for(timeout=5000)
     assert pay.get_attribute("target") == "_blank"
     assert "Führungszeugnis: 13,00 €" in _text(page, "#payments-list")
-    assert _text(page, "#payments-news") == (
-        "Die Sachbearbeitung bittet Sie, 13,00 € zu bezahlen."
-    )
+    assert _text(page, "#payments-news") == ("Die Sachbearbeitung bittet Sie, 13,00 € zu bezahlen.")
     check.accessible(page)
     check.shot(page, "asked-to-pay")
 
