@@ -169,7 +169,9 @@ AnyCommand = Annotated[
 
 # --- appliance → page ---
 
-ScreenName = Literal["offline", "refused", "sign_in", "locked", "day", "call", "outcome"]
+ScreenName = Literal[
+    "offline", "refused", "enrolment", "sign_in", "locked", "day", "call", "outcome"
+]
 HubLinkState = Literal["connecting", "online", "offline", "refused"]
 Quality = Literal["good", "fair", "poor", "unknown"]
 CallMedia = Literal["connecting", "connected", "lost"]
@@ -235,6 +237,19 @@ class FolderFile(News):
     size: int
 
 
+EnrolmentState = Literal["pending", "token_refused", "revoked"]
+
+
+class EnrolmentView(News):
+    """An appliance not (yet) let in by IT: what IT compares with the hub's request
+    (docs/operations.md, "The appliance's key and enrolment")."""
+
+    state: EnrolmentState
+    claim_code: str = Field(max_length=16)  # "K7P-4QX"
+    fingerprint: str = Field(max_length=64)
+    hub: str = Field(max_length=200)  # the hub's address the appliance enrols at
+
+
 class KioskState(WithLobby):
     """Everything the page shows, in one message; names and appointments only while a clerk
     works with it (screens day, call, outcome); `lobby` is `{}` otherwise."""
@@ -253,6 +268,7 @@ class KioskState(WithLobby):
     scan: ScanView | None = None
     folder: list[FolderFile] = Field(default_factory=list)  # only during a call
     payments: CallPayments | None = None  # of the call on screen
+    enrolment: EnrolmentView | None = None  # screen enrolment only
 
 
 class StateMessage(News):
