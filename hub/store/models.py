@@ -13,6 +13,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -495,3 +496,96 @@ class PaymentRequestRow(Base):
         ),
         Index("ix_payment_requests_state", "state"),
     )
+
+
+class EnrolmentTokenRow(Base):
+    """A token IT writes onto a batch of cards; appliances enrol with it (hub.fleet.enrolment).
+
+    `uses_left` None: any number of appliances until it expires. `counter_id` set: appliances
+    enrolling with it are approved at once for that counter (pre-authorised).
+    """
+
+    __tablename__ = "enrolment_tokens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    batch: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    uses_left: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    counter_id: Mapped[int | None] = mapped_column(
+        ForeignKey("counters.id", ondelete="SET NULL"), nullable=True
+    )
+    created_by: Mapped[str] = mapped_column(String(100), default="")
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    __table_args__ = (CheckConstraint("uses_left IS NULL OR uses_left >= 0", name="uses"),)
+
+
+class DeviceKeyRow(Base):
+    """An appliance's own Ed25519 public key: pending until IT approves it (then `device_id`
+    names the device it became), or revoked. A re-flashed appliance comes with a new key."""
+
+    __tablename__ = "device_keys"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    public_key: Mapped[str] = mapped_column(String(44), unique=True)
+    fingerprint: Mapped[str] = mapped_column(String(39))
+    claim_code: Mapped[str] = mapped_column(String(7), index=True)
+    state: Mapped[str] = mapped_column(String(8))
+    hostname: Mapped[str] = mapped_column(String(64))
+    version: Mapped[str] = mapped_column(String(32))
+    enrolled_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    approved_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    token_id: Mapped[int | None] = mapped_column(
+        ForeignKey("enrolment_tokens.id", ondelete="SET NULL"), nullable=True
+    )
+    device_id: Mapped[int | None] = mapped_column(
+        ForeignKey("devices.id", ondelete="CASCADE"), nullable=True, unique=True
+    )
+    __table_args__ = (
+        CheckConstraint("state IN ('pending', 'approved', 'revoked')", name="state"),
+        CheckConstraint(
+            "state = 'revoked' OR (device_id IS NULL) = (state = 'pending')", name="device"
+        ),
+    )
+
+
+class DeviceNonceRow(Base):
+    """A signed enrolment request seen: SHA-256 of key and nonce, so a replay is refused.
+    Kept past the accepted clock skew only (older requests are refused by their timestamp)."""
+
+    __tablename__ = "device_nonces"
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class DeviceChallengeRow(Base):
+    """A challenge handed to a device key, stored as its SHA-256; used once."""
+
+    __tablename__ = "device_challenges"
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key_id: Mapped[int] = mapped_column(
+        ForeignKey("device_keys.id", ondelete="CASCADE"), index=True
+    )
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class DeviceHeartbeatRow(Base):
+    """The last heartbeat of an appliance (issue 17, the fleet view): one row per device,
+    overwritten by one UPDATE per heartbeat; no history."""
+
+    __tablename__ = "device_heartbeats"
+    device_id: Mapped[int] = mapped_column(
+        ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True
+    )
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    version: Mapped[str] = mapped_column(String(40))
+    uptime_s: Mapped[int] = mapped_column(BigInteger)
+    cpu_temp_c: Mapped[float | None] = mapped_column(Float, nullable=True)
+    load: Mapped[float] = mapped_column(Float)
+    disk_free_mb: Mapped[int] = mapped_column(BigInteger)
+    camera: Mapped[str] = mapped_column(String(8))
+    microphone: Mapped[str] = mapped_column(String(8))
+    speaker: Mapped[str] = mapped_column(String(8))
+    scanner: Mapped[str] = mapped_column(String(8))
+    rtt_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
