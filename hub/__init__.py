@@ -40,6 +40,7 @@ def create_app(
     from hub.web.documents import bp as documents_bp
     from hub.web.outbox import bp as outbox_bp
     from hub.web.pay import bp as pay_bp
+    from hub.web.wheels import bp as wheels_bp
 
     settings = settings or load_settings()
     app = Flask(__name__)
@@ -87,4 +88,5 @@ def create_app(
     app.register_blueprint(outbox_bp)
     app.register_blueprint(cash_office_bp)
     app.register_blueprint(pay_bp)
+    app.register_blueprint(wheels_bp)  # the appliance's software for first boots and updates
     return app

@@ -140,6 +140,9 @@ class Settings(BaseSettings):
     office_name: str = Field("Bürgeramt", min_length=1, max_length=200)
     office_address: str = Field("", max_length=500)
 
+    # The appliance's wheels, served to counters at /appliance/simple/ (hub/web/wheels.py).
+    wheel_dir: Path | None = None  # default: <data_dir>/wheels
+
     # Who may read /metrics: these addresses or networks (direct requests, or through proxies
     # the hub trusts), or anyone with `Authorization: Bearer <metrics_token>`.
     metrics_allow: list[str] = Field(default_factory=lambda: ["127.0.0.1/32", "::1/128"])
@@ -212,6 +215,11 @@ class Settings(BaseSettings):
     def effective_documents_folder(self) -> Path:
         """Where documents lie with `documents_storage = "folder"`."""
         return self.documents_folder or self.data_dir / "documents"
+
+    @property
+    def effective_wheel_dir(self) -> Path:
+        """Where the operator puts the appliance's wheels (`pip download`, `pip wheel`)."""
+        return self.wheel_dir or self.data_dir / "wheels"
 
     def effective_secret_key(self) -> str:
         """The configured secret key, or one generated once and kept in the data folder."""
