@@ -57,12 +57,17 @@ def demo(host: str, port: int, kiosk_port: int) -> None:
 
     # The demo: links point here, the outbox is readable in the browser, mails go out quickly,
     # and an appointment can start within minutes (unless the environment says otherwise).
-    demo_defaults = {
+    demo_defaults: dict[str, object] = {
         "outbox_page": True,
         "mail_poll_seconds": 2,
         "booking_lead_minutes": 5,
         "join_before_minutes": 60,  # the join link works at once for the next hour's slots
     }
+    # Fees are paid on the payment sandbox, its own process like a city's platform, unless the
+    # environment names a platform.
+    sandbox_port = None if "BUERGERAMT_PAYMENT_URL" in os.environ else _free_port()
+    if sandbox_port is not None:
+        demo_defaults["payment_url"] = f"http://127.0.0.1:{sandbox_port}"
     overrides = {
         k: v for k, v in demo_defaults.items() if f"BUERGERAMT_{k.upper()}" not in os.environ
     }
@@ -81,7 +86,11 @@ def demo(host: str, port: int, kiosk_port: int) -> None:
     click.echo("\n  A demo counter is open around the clock: book a time a few minutes ahead,")
     click.echo("  open the join link from the mail: a simulated counter appliance (test")
     click.echo(f"  pattern, tone) lets you in. Clerk account: {DEMO_CLERK} / {DEMO_PASSWORD}")
-    click.echo(f"  The clerk's counter screen (kiosk): http://127.0.0.1:{kiosk_port}/\n")
+    click.echo(f"  The clerk's counter screen (kiosk): http://127.0.0.1:{kiosk_port}/")
+    if settings.payment_url:
+        click.echo(f"  Fees are paid on:     {settings.payment_url}/ (payment sandbox)")
+    click.echo("")
+    sandbox = _start_payment_sandbox(sandbox_port) if sandbox_port is not None else None
     appliance = _start_demo_appliance(base, credential, kiosk_port)
     # A demo whose appliance is gone (its port taken after all, a crash) would serve a hub no
     # counter answers and a banner pointing at a dead screen: stop the hub with it.
@@ -95,9 +104,10 @@ def demo(host: str, port: int, kiosk_port: int) -> None:
     try:
         serve_with_mail(create_app(settings, store=store), sock, stop=appliance_gone)
     finally:
-        if appliance.poll() is None:
-            appliance.terminate()
-            appliance.wait(10)
+        for child in (appliance, sandbox):
+            if child is not None and child.poll() is None:
+                child.terminate()
+                child.wait(10)
     if appliance.returncode not in (0, -signal.SIGTERM, -signal.SIGINT):
         raise click.ClickException(
             f"the demo's counter appliance stopped (exit status {appliance.returncode}),"
@@ -139,3 +149,19 @@ def _start_demo_appliance(hub_url: str, credential: str, kiosk_port: int) -> sub
     }
     command = [sys.executable, "-c", "from hub.cli import main; main()", "appliance"]
     return subprocess.Popen(command, env=env)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _start_payment_sandbox(port: int) -> subprocess.Popen[bytes]:
+    """The payment sandbox (payment_sandbox/) on loopback, so the demo's clerk can ask for fees
+    and the citizen pay them; a child process, as the city's platform is another server."""
+    command = [sys.executable, "-m", "payment_sandbox", "--port", str(port)]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL)
