@@ -68,6 +68,10 @@ class ApplianceSettings(BaseSettings):
     kiosk_port: int = Field(8470, ge=0, le=65535)
     kiosk_idle_lock_seconds: int = Field(300, ge=15, le=86400)
     kiosk_sign_out_minutes: int = Field(60, ge=1, le=24 * 60)
+    # How often the appliance reports its health to the hub (IT's fleet view), and the
+    # directory whose file system's free space it reports.
+    heartbeat_seconds: float = Field(15.0, ge=10, le=30)
+    data_dir: Path = Path("/var/lib/buergeramt")
 
     @field_validator("scanner_options")
     @classmethod

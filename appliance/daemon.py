@@ -15,6 +15,7 @@ from appliance.devices import open_devices
 from appliance.devices.health import DeviceMonitor
 from appliance.devices.scanner.keeper import PageKeeper
 from appliance.errors import KioskPortUnavailable
+from appliance.heartbeat import Heartbeats
 from appliance.hub_files import HubFiles
 from appliance.hub_link import HubLink
 from appliance.inbox import FolderInbox
@@ -22,6 +23,7 @@ from appliance.kiosk.lock import ScreenLock
 from appliance.kiosk.server import Kiosk
 from appliance.media.feed import Feed
 from appliance.media.sessions import CallMedia
+from appliance.systemd import Notifier
 
 log = logging.getLogger("appliance")
 
@@ -58,6 +60,10 @@ class Appliance:
         )
         self.link.bind(self.counter)
         self.monitor = DeviceMonitor(self.devices, self.feed, self.counter.devices_changed)
+        self.heartbeats = Heartbeats(
+            self.link, self.monitor.health, settings.heartbeat_seconds, settings.data_dir
+        )
+        self.systemd = Notifier()
         self.kiosk: Kiosk | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -68,7 +74,10 @@ class Appliance:
         self._tasks = [
             asyncio.ensure_future(self.counter.keep_day_fresh()),
             asyncio.ensure_future(self.monitor.run()),
+            asyncio.ensure_future(self.heartbeats.run()),
+            asyncio.ensure_future(self.systemd.keep_alive()),
         ]
+        self.systemd.notify("READY=1", "STATUS=connecting to the hub")
 
     async def run(self) -> None:
         """Start, connect (retrying until the hub answers) and serve until cancelled."""
@@ -82,6 +91,7 @@ class Appliance:
 
     async def close(self) -> None:
         """Hang up every call, stop the screen and the background work, and disconnect."""
+        self.systemd.notify("STOPPING=1")
         for task in self._tasks:
             task.cancel()
         if self.kiosk is not None:

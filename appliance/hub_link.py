@@ -104,6 +104,10 @@ class HubLink:
                 delay = min(delay * 2, 2)  # as the reconnection back-off: back within ~2 s
         await self.sio.wait()
 
+    def sid(self) -> str | None:
+        """This connection's id while connected to the namespace (None: not connected)."""
+        return self.sio.get_sid(NAMESPACE) if self.sio.connected else None
+
     async def disconnect(self) -> None:
         """Close the connection."""
         await self.sio.disconnect()

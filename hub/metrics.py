@@ -1,14 +1,24 @@
-"""Prometheus metrics: requests, bookings, realtime connections, refusals and relayed signals."""
+"""Prometheus metrics: requests, bookings, realtime connections, refusals, relayed signals, and
+the fleet (appliances online, offline while their counter is open)."""
 
 from __future__ import annotations
 
 import hmac
 import ipaddress
+import logging
 import time
+from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from flask import Flask, Response, current_app, g, request
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from sqlalchemy.exc import DBAPIError
+
+if TYPE_CHECKING:
+    from hub.operations.fleet import FleetEntry
+
+log = logging.getLogger("hub.metrics")
 
 
 class HubMetrics:
@@ -55,6 +65,17 @@ class HubMetrics:
             registry=self.registry,
         )
 
+        self.appliances_online = Gauge(
+            "buergeramt_appliances_online",
+            "Counter appliances connected to the hub (in a call too)",
+            registry=self.registry,
+        )
+        self.offline_in_opening_hours = Gauge(
+            "buergeramt_appliances_offline_in_opening_hours",
+            "Appliances offline while their counter is open (alert when above 0)",
+            registry=self.registry,
+        )
+
     def init_app(self, app: Flask) -> None:
         """Time every request and serve /metrics."""
         app.extensions["metrics"] = self
@@ -78,7 +99,25 @@ class HubMetrics:
         """The registry in Prometheus text format, to allowed scrapers only."""
         if not may_scrape():
             return Response("forbidden\n", 403, mimetype="text/plain")
+        refresh_fleet(current_app)
         return Response(generate_latest(self.registry), mimetype=CONTENT_TYPE_LATEST)
+
+
+def refresh_fleet(app: Flask) -> list[FleetEntry]:
+    """Set the fleet's gauges from the database (each scrape, and the `fleet` job)."""
+    from hub.operations.fleet import counts, fleet
+
+    ext = app.extensions
+    stale = timedelta(seconds=3 * ext["settings"].presence_seconds)
+    try:
+        entries = fleet(ext["store"], ext["clock"](), stale)
+    except DBAPIError as exc:  # the database is away: the gauges keep their last values
+        log.warning("fleet gauges not refreshed: %r", exc)
+        return []
+    found = counts(entries)
+    ext["metrics"].appliances_online.set(found.online)
+    ext["metrics"].offline_in_opening_hours.set(found.offline_in_opening_hours)
+    return entries
 
 
 def may_scrape() -> bool:

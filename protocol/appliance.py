@@ -43,6 +43,33 @@ class Record(CallRef):
     notes: str = Field("", max_length=MAX_NOTES)
 
 
+# As protocol.kiosk.DeviceHealth (which imports this module, so it cannot be imported here).
+DeviceHealth = Literal["ok", "stalled", "off", "absent"]
+
+
+class DevicesHealth(Request):
+    """Each device's health as the appliance's own checks last found it."""
+
+    camera: DeviceHealth
+    microphone: DeviceHealth
+    speaker: DeviceHealth
+    scanner: DeviceHealth
+
+
+class Heartbeat(Request):
+    """What the appliance reports every `heartbeat_seconds` (10–30 s) for IT's fleet view.
+    Bounded so that a wrong sensor cannot write nonsense into the hub's table; null where the
+    machine cannot tell (no thermal zone, no heartbeat answered yet)."""
+
+    version: str = Field(min_length=1, max_length=40)
+    uptime_s: int = Field(ge=0, le=10 * 366 * 86400)  # of the daemon
+    cpu_temp_c: float | None = Field(ge=-40, le=150)
+    load: float = Field(ge=0, le=1000)  # load average over one minute
+    disk_free_mb: int = Field(ge=0, le=1 << 40)  # of the data directory's file system
+    devices: DevicesHealth
+    rtt_ms: float | None = Field(ge=0, le=600_000)  # the previous heartbeat's answer time
+
+
 # --- hub → appliance ---
 
 
@@ -115,6 +142,13 @@ class CallDone(News):
 
     ok: Literal[True] = True
     call: CallView
+
+
+class HeartbeatAck(News):
+    """`heartbeat` stored: the hub's time (ISO 8601, UTC; an appliance may compare its clock)."""
+
+    ok: Literal[True] = True
+    time: str
 
 
 class Day(News):

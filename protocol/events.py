@@ -12,6 +12,7 @@ from typing import Literal
 from protocol import appliance, citizen, kiosk
 from protocol.base import Empty, News, Ok, Request
 from protocol.documents import CallDocuments, Documents
+from protocol.enrolment import TokenRenewed
 from protocol.payments import (
     CallPayments,
     OnPayment,
@@ -135,6 +136,15 @@ EVENTS: tuple[EventSpec, ...] = (
     ),
     EventSpec(
         APPLIANCE,
+        "token_renew",
+        "to_server",
+        Empty,
+        "a fresh access token (docs/enrolment.md) before the one connected with expires; "
+        "refused `not_key_enrolled` for an appliance connected with a legacy credential",
+        TokenRenewed,
+    ),
+    EventSpec(
+        APPLIANCE,
         "admit",
         "to_server",
         appliance.CallRef,
@@ -225,6 +235,16 @@ EVENTS: tuple[EventSpec, ...] = (
         "that expires (`payment_mail_days`); the old one is cancelled if still open. Refused "
         "(`final`) for a paid request",
         PaymentAnswer,
+    ),
+    EventSpec(
+        APPLIANCE,
+        "heartbeat",
+        "to_server",
+        appliance.Heartbeat,
+        "every `heartbeat_seconds` (15 s; 10–30) and at once after connecting: the software "
+        "version, uptime, CPU temperature and load, free disk, the devices' health and the "
+        "previous heartbeat's round trip; the hub keeps the last one per device (fleet view)",
+        appliance.HeartbeatAck,
     ),
     # /appliance, hub → appliance
     EventSpec(

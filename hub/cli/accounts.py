@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import click
 
 from hub.cli.common import current_settings, open_store
+from hub.cli.enrolment import devices_approve, devices_pending, revoke
+from hub.cli.fleet import devices_list
 
 
 @click.group()
@@ -32,29 +34,24 @@ def devices_add(counter_id: int, name: str) -> None:
     click.echo(credential)
 
 
-@devices.command("list")
-def devices_list() -> None:
-    """Every device with its counter, and whether it is online or revoked."""
-    from hub.operations.accounts import list_devices
+devices.add_command(devices_list)
 
-    settings = current_settings()
-    stale = timedelta(seconds=3 * settings.presence_seconds)
-    for d in list_devices(open_store(settings), datetime.now(UTC), stale):
-        state = "revoked" if d.revoked else ("online" if d.online else "offline")
-        click.echo(f"{d.id:4}  {d.name:32} {d.counter_name:24} {state}")
+
+devices.add_command(devices_pending)
+devices.add_command(devices_approve)
 
 
 @devices.command("revoke")
-@click.argument("device_id", type=int)
-def devices_revoke(device_id: int) -> None:
-    """Revoke an appliance: hub processes close its connection within a second."""
-    from hub.operations.accounts import AccountError, revoke_device
+@click.argument("target")
+def devices_revoke(target: str) -> None:
+    """Revoke an appliance by device id (its credential or key and access tokens are refused,
+    hub processes close its connection within a second), or reject a pending one by claim code."""
+    from hub.operations.accounts import AccountError
 
     try:
-        revoke_device(open_store(current_settings()), device_id, datetime.now(UTC))
+        click.echo(revoke(target))
     except AccountError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"device {device_id} revoked")
 
 
 @click.group()

@@ -125,6 +125,18 @@ def publish_lobby(app: Flask) -> None:
     app.extensions["realtime"].publish_lobby()
 
 
+def watch_fleet(app: Flask) -> None:
+    """Set the fleet's gauges and log appliances that go offline while their counter is open
+    (hub.operations.fleet)."""
+    from hub.metrics import refresh_fleet
+    from hub.operations.fleet import OfflineWatch
+
+    watch = app.extensions.setdefault("fleet_watch", OfflineWatch())
+    entries = refresh_fleet(app)
+    if entries:
+        watch.see(entries, app.extensions["clock"]())
+
+
 JOBS = (
     Job("mail", deliver_mail, every="mail_poll_seconds"),
     Job("holds", release_holds, every="mail_poll_seconds"),
@@ -134,13 +146,14 @@ JOBS = (
     # A citizen in the call who paid and closed the platform's window before it sent them
     # back: found within this many seconds (one status read per open request and round).
     Job("payments_live", follow_live_payments, every="payment_poll_seconds"),
+    Job("fleet", watch_fleet, every="presence_seconds", first_after=5.0),
     Job("revocations", drop_revoked, every=1.0, first_after=1.0),
     Job("presence", keep_presence, every="presence_seconds", first_after=1.0),
     # Coalesces bursts (a hundred citizens arriving at nine) into at most four broadcasts a
     # second, and never spends more than about a third of the process on them.
     Job("lobby", publish_lobby, every=0.25, on_demand=True, max_share=1 / 3),
 )
-MAIL = ("mail", "holds", "retention", "documents", "payments", "payments_live")
+MAIL = ("mail", "holds", "retention", "documents", "payments", "payments_live", "fleet")
 REALTIME = ("revocations", "presence", "lobby")
 
 

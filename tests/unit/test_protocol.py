@@ -35,6 +35,7 @@ def models(kind: type[BaseModel]) -> list[type[BaseModel]]:
 
 
 # A valid payload for every request; a new Request model needs one here.
+HEALTH = {"camera": "ok", "microphone": "ok", "speaker": "ok", "scanner": "absent"}
 EXAMPLES: dict[type[BaseModel], dict[str, Any]] = {
     base.Empty: {},
     signalling.Candidate: {
@@ -51,6 +52,16 @@ EXAMPLES: dict[type[BaseModel], dict[str, Any]] = {
     appliance.CallRef: {"appointment": UUID},
     appliance.End: {"appointment": UUID, "outcome": "done"},
     appliance.Record: {"appointment": UUID, "outcome": "follow_up", "notes": "Nachweis fehlt"},
+    appliance.DevicesHealth: HEALTH,
+    appliance.Heartbeat: {
+        "version": "0.1.0",
+        "uptime_s": 3600,
+        "cpu_temp_c": 48.3,
+        "load": 0.42,
+        "disk_free_mb": 20480,
+        "devices": HEALTH,
+        "rtt_ms": 12.5,
+    },
     kiosk.Command: {"id": 1},
     kiosk.SignIn: {"id": 1, "cmd": "sign_in", "username": "c", "password": "p", "pin": "1234"},
     kiosk.Unlock: {"id": 2, "cmd": "unlock", "pin": "1234"},

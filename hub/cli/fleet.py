@@ -1,0 +1,109 @@
+"""`buergeramt devices list`: the fleet as a table (or JSON) for IT."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import click
+
+from hub.booking.timezone import to_local_iso
+
+if TYPE_CHECKING:
+    from hub.operations.fleet import FleetEntry
+
+COLUMNS = (
+    ("ID", 4),
+    ("NAME", 20),
+    ("COUNTER", 16),
+    ("STATE", 30),
+    ("VERSION", 9),
+    ("UPTIME", 8),
+    ("TEMP", 7),
+    ("LOAD", 5),
+    ("DISK", 8),
+    ("CAM MIC SPK SCN", 15),
+    ("RTT", 8),
+    ("BEAT", 6),
+)
+
+
+def duration(seconds: float | None) -> str:
+    """3d 4h, 2h 5m, 4m 10s, 12s; – when unknown."""
+    if seconds is None:
+        return "–"
+    s = int(seconds)
+    for unit, size, sub, subsize in (("d", 86400, "h", 3600), ("h", 3600, "m", 60)):
+        if s >= size:
+            return f"{s // size}{unit} {s % size // subsize}{sub}"
+    return f"{s // 60}m {s % 60}s" if s >= 60 else f"{s}s"
+
+
+def mark(health: str) -> str:
+    """✓ for a device that is present and delivers, ✗ for one that does not, – for none."""
+    return {"ok": "✓", "absent": "–"}.get(health, "✗")
+
+
+def state_text(entry: FleetEntry) -> str:
+    """online, in a call, offline since …, never seen, revoked; `!` when offline while open."""
+    if entry.state == "in_call":
+        return "in a call"
+    if entry.state == "offline":
+        since = to_local_iso(entry.seen_at)[:16].replace("T", " ") if entry.seen_at else None
+        text = f"offline since {since}" if since else "offline (never seen)"
+        return f"! {text}" if entry.flagged else text
+    return entry.state
+
+
+def row(entry: FleetEntry, now: datetime) -> tuple[str, ...]:
+    """One device as the table's cells."""
+    beat = entry.heartbeat_at is not None
+    devices = "  ".join(f" {mark(health)}" for _, health in entry.devices) if beat else "–"
+    return (
+        str(entry.id),
+        entry.name,
+        entry.counter_name,
+        state_text(entry),
+        entry.version or "–",
+        duration(entry.uptime_s),
+        f"{entry.cpu_temp_c:.1f}°C" if entry.cpu_temp_c is not None else "–",
+        f"{entry.load:.2f}" if entry.load is not None else "–",
+        f"{entry.disk_free_mb / 1024:.1f} GB" if entry.disk_free_mb is not None else "–",
+        devices,
+        f"{entry.rtt_ms:.0f} ms" if entry.rtt_ms is not None else "–",
+        duration(entry.heartbeat_age_s(now)),
+    )
+
+
+def table(entries: list[FleetEntry], now: datetime) -> str:
+    """The fleet as aligned text columns."""
+    lines = [[name for name, _ in COLUMNS], *(row(e, now) for e in entries)]
+    return "\n".join(
+        "  ".join(
+            cell[:width].ljust(width) for cell, (_, width) in zip(line, COLUMNS, strict=True)
+        ).rstrip()
+        for line in lines
+    )
+
+
+@click.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per device, as a list.")
+def devices_list(as_json: bool) -> None:
+    """Every device: state (online, in a call, offline since …), version, uptime, temperature,
+    load, free disk, devices, round trip and the last heartbeat's age. `!`: offline while its
+    counter is open."""
+    from datetime import timedelta
+
+    from hub.cli.common import current_settings, open_store
+    from hub.clock import configured_clock
+    from hub.operations.fleet import fleet
+
+    settings = current_settings()
+    now = configured_clock(settings.clock_start)()
+    stale = timedelta(seconds=3 * settings.presence_seconds)
+    entries = fleet(open_store(settings), now, stale)
+    if as_json:
+        click.echo(json.dumps([e.as_json(now) for e in entries], ensure_ascii=False, indent=2))
+    else:
+        click.echo(table(entries, now))

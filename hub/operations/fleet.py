@@ -1,0 +1,218 @@
+"""IT's fleet view: each appliance's last heartbeat (stored with one UPDATE), its state (online,
+in a call, offline since …) and whether it is offline while its counter is open."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from sqlalchemy import insert, select, update
+
+from hub.booking.schedule import WeeklySchedule
+from hub.booking.timezone import local_date
+from hub.operations.calls import ACTIVE_NAMES
+from hub.store import Store
+from hub.store.catalogue import counter_schedule
+from hub.store.engine import retrying
+from hub.store.models import CallRow, CounterRow, DeviceHeartbeatRow, DeviceRow
+from protocol.appliance import Heartbeat
+
+log = logging.getLogger("hub.fleet")
+
+DEVICES = ("camera", "microphone", "speaker", "scanner")
+
+
+def record_heartbeat(store: Store, device_id: int, beat: Heartbeat, now: datetime) -> None:
+    """Keep `beat` as the device's last heartbeat: one UPDATE (an INSERT the first time)."""
+    values = {
+        "received_at": now,
+        "version": beat.version,
+        "uptime_s": beat.uptime_s,
+        "cpu_temp_c": beat.cpu_temp_c,
+        "load": beat.load,
+        "disk_free_mb": beat.disk_free_mb,
+        "rtt_ms": beat.rtt_ms,
+        **{name: getattr(beat.devices, name) for name in DEVICES},
+    }
+
+    def attempt() -> None:
+        with store.transaction() as session:
+            table = DeviceHeartbeatRow.__table__
+            done = session.execute(
+                update(table).where(table.c.device_id == device_id).values(**values)
+            )
+            if done.rowcount == 0:  # type: ignore[attr-defined]  # a CursorResult
+                session.execute(insert(table).values(device_id=device_id, **values))
+
+    retrying(attempt)
+
+
+@dataclass(frozen=True)
+class FleetEntry:
+    """One appliance as IT sees it."""
+
+    id: int
+    name: str
+    counter_id: int
+    counter_name: str
+    state: str  # online, in_call, offline, revoked
+    seen_at: datetime | None  # a hub process last saw it connected (offline: since when)
+    open_now: bool  # its counter is open at the moment
+    heartbeat_at: datetime | None
+    version: str | None = None
+    uptime_s: int | None = None
+    cpu_temp_c: float | None = None
+    load: float | None = None
+    disk_free_mb: int | None = None
+    devices: tuple[tuple[str, str], ...] = ()  # (device, health)
+    rtt_ms: float | None = None
+
+    @property
+    def flagged(self) -> bool:
+        """Offline while its counter is open: somebody should look."""
+        return self.state == "offline" and self.open_now
+
+    def heartbeat_age_s(self, now: datetime) -> float | None:
+        """Seconds since its last heartbeat."""
+        return (now - self.heartbeat_at).total_seconds() if self.heartbeat_at else None
+
+    def as_json(self, now: datetime) -> dict[str, object]:
+        """For `devices list --json` and scripts."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "counter": {"id": self.counter_id, "name": self.counter_name},
+            "state": self.state,
+            "seen_at": self.seen_at.isoformat() if self.seen_at else None,
+            "open_now": self.open_now,
+            "offline_in_opening_hours": self.flagged,
+            "version": self.version,
+            "uptime_s": self.uptime_s,
+            "cpu_temp_c": self.cpu_temp_c,
+            "load": self.load,
+            "disk_free_mb": self.disk_free_mb,
+            "devices": dict(self.devices),
+            "rtt_ms": self.rtt_ms,
+            "heartbeat_at": self.heartbeat_at.isoformat() if self.heartbeat_at else None,
+            "heartbeat_age_s": self.heartbeat_age_s(now),
+        }
+
+
+def is_open(schedule: WeeklySchedule, now: datetime) -> bool:
+    """True when `schedule` has its counter open at `now`."""
+    day = local_date(now)
+    return any(i.start <= now < i.end for i in schedule.open_intervals(day, day))
+
+
+def fleet(store: Store, now: datetime, stale: timedelta) -> list[FleetEntry]:
+    """Every device with its state, last heartbeat and whether its counter is open now."""
+    with store.transaction() as session:
+        rows = session.execute(
+            select(DeviceRow, CounterRow, DeviceHeartbeatRow)
+            .join(CounterRow, CounterRow.id == DeviceRow.counter_id)
+            .outerjoin(DeviceHeartbeatRow, DeviceHeartbeatRow.device_id == DeviceRow.id)
+            .order_by(DeviceRow.id)
+        ).all()
+        calling = set(
+            session.scalars(
+                select(CallRow.device_id).where(
+                    CallRow.state.in_(ACTIVE_NAMES), CallRow.device_id.is_not(None)
+                )
+            )
+        )
+        schedules: dict[int, bool] = {}
+        entries = []
+        for device, counter, beat in rows:
+            if counter.id not in schedules:
+                schedules[counter.id] = counter.active and is_open(counter_schedule(counter), now)
+            seen = device.seen_at
+            online = device.sid is not None and seen is not None and now - seen < stale
+            if device.revoked_at is not None:
+                state = "revoked"
+            elif not online:
+                state = "offline"
+            else:
+                state = "in_call" if device.id in calling else "online"
+            entries.append(_entry(device, counter, beat, state, schedules[counter.id]))
+        return entries
+
+
+def _entry(
+    device: DeviceRow,
+    counter: CounterRow,
+    beat: DeviceHeartbeatRow | None,
+    state: str,
+    open_now: bool,
+) -> FleetEntry:
+    base = FleetEntry(
+        device.id,
+        device.name,
+        counter.id,
+        counter.name,
+        state,
+        device.seen_at,
+        open_now,
+        beat.received_at if beat else None,
+    )
+    return base if beat is None else _with_beat(base, beat)
+
+
+def _with_beat(base: FleetEntry, beat: DeviceHeartbeatRow) -> FleetEntry:
+    return replace(
+        base,
+        version=beat.version,
+        uptime_s=beat.uptime_s,
+        cpu_temp_c=beat.cpu_temp_c,
+        load=beat.load,
+        disk_free_mb=beat.disk_free_mb,
+        devices=tuple((name, getattr(beat, name)) for name in DEVICES),
+        rtt_ms=beat.rtt_ms,
+    )
+
+
+@dataclass(frozen=True)
+class FleetCounts:
+    """What the gauges show."""
+
+    online: int
+    offline_in_opening_hours: int
+
+
+def counts(entries: Iterable[FleetEntry]) -> FleetCounts:
+    """Appliances online (in a call too) and those offline while their counter is open."""
+    listed = list(entries)
+    return FleetCounts(
+        sum(e.state in ("online", "in_call") for e in listed),
+        sum(e.flagged for e in listed),
+    )
+
+
+class OfflineWatch:
+    """Logs each appliance that goes offline during its counter's opening hours, once per
+    transition (and once more when it is back or the counter closes)."""
+
+    def __init__(self) -> None:
+        self.flagged: set[int] = set()
+
+    def see(self, entries: Iterable[FleetEntry], now: datetime) -> set[int]:
+        """Log the transitions since the last round; returns the devices flagged now."""
+        listed = {e.id: e for e in entries}
+        flagged = {e.id for e in listed.values() if e.flagged}
+        for device_id in sorted(flagged - self.flagged):
+            e = listed[device_id]
+            since = e.seen_at.isoformat(timespec="seconds") if e.seen_at else "never seen"
+            log.warning(
+                "appliance %d (%s) at counter %s is offline during opening hours (last seen: %s)",
+                e.id,
+                e.name,
+                e.counter_name,
+                since,
+            )
+        for device_id in sorted(self.flagged - flagged):
+            back = listed.get(device_id)
+            why = "back online" if back is not None and back.state != "offline" else "closed"
+            log.info("appliance %d no longer offline during opening hours (%s)", device_id, why)
+        self.flagged = flagged
+        return flagged
