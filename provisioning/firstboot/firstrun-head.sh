@@ -1,5 +1,6 @@
 #!/bin/bash
-# shellcheck disable=SC2317  # wifi and static_ethernet are called only when the card has them
+# shellcheck disable=SC2317,SC2016  # wifi, static_ethernet: called only when the card has them;
+# the values below are quoted literally on purpose (a Wi-Fi password may contain `$`).
 # Bürgeramt Virtuell counter appliance: first run on Raspberry Pi OS Bookworm, written by
 # `buergeramt provision card`. cmdline.txt starts it once (systemd.run=); it writes the same
 # files as the cloud-init path, sets up the users, time zone, language and network, enables
