@@ -29,10 +29,12 @@ def command() -> None:
             for e in exc.errors()
         )
         raise click.ClickException(f"invalid appliance configuration: {problems}") from None
-    if not settings.device_credential:
-        raise click.ClickException(
-            "BUERGERAMT_APPLIANCE_DEVICE_CREDENTIAL is not set (buergeramt devices add prints one)"
-        )
+    from appliance.enrolment.keys import KeyFileRefused, NoIdentity, identity
+
+    try:
+        identity(settings)  # an enrolment token, an enrolled key or a device credential
+    except NoIdentity as exc:
+        raise click.ClickException(str(exc)) from None
     try:
         from appliance.daemon import main as run_appliance
     except ModuleNotFoundError as exc:
@@ -45,7 +47,7 @@ def command() -> None:
         ) from None
     try:
         run_appliance(settings)
-    except DeviceMissing as exc:
+    except (DeviceMissing, KeyFileRefused) as exc:
         raise click.ClickException(str(exc)) from None
     except KioskPortUnavailable as exc:
         raise click.ClickException(

@@ -16,7 +16,13 @@ class ApplianceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="BUERGERAMT_APPLIANCE_", extra="forbid")
 
     hub_url: str = "http://127.0.0.1:5000"
+    # How the appliance signs in at the hub (docs/operations.md, "The appliance's key and
+    # enrolment"): an enrolment token from IT's card (`buergeramt enrol tokens create`) makes
+    # the appliance enrol its own key, kept in key_dir; a key enrolled before needs no token.
+    # device_credential: the long-lived credential of `buergeramt devices add` (older setups).
     device_credential: str = ""
+    enrolment_token: str = Field("", max_length=128)
+    key_dir: Path = Path("/var/lib/buergeramt/keys")
     camera: Literal["synthetic", "opencv", "picamera2"] = "synthetic"
     camera_device: int = Field(0, ge=0, le=64)  # OpenCV: /dev/videoN
     width: int = Field(640, ge=160, le=1920)

@@ -14,6 +14,7 @@ from appliance.core.state import Sending
 from appliance.devices import open_devices
 from appliance.devices.health import DeviceMonitor
 from appliance.devices.scanner.keeper import PageKeeper
+from appliance.enrolment.keeper import keeper_for
 from appliance.errors import KioskPortUnavailable
 from appliance.heartbeat import Heartbeats
 from appliance.hub_files import HubFiles
@@ -45,8 +46,13 @@ class Appliance:
             feed=self.feed,
             sending=sending,
         )
-        self.link = HubLink(settings)
-        self.files = HubFiles(settings, lambda: self.counter.clerk_session)
+        # Enrolled appliances sign in with their own key (the screen shows its claim code
+        # until IT approves it); older ones with the device credential.
+        self.keeper = keeper_for(settings, lambda: self.counter.changed())
+        self.link = HubLink(settings, self.keeper)
+        keeper = self.keeper
+        token = (lambda: keeper.access_token) if keeper is not None else None
+        self.files = HubFiles(settings, lambda: self.counter.clerk_session, token)
         options = Options(
             auto_admit=settings.auto_admit,
             clerk_username=settings.clerk_username,
@@ -74,10 +80,17 @@ class Appliance:
         self._tasks = [
             asyncio.ensure_future(self.counter.keep_day_fresh()),
             asyncio.ensure_future(self.monitor.run()),
+            *self._keeping_token(),
             asyncio.ensure_future(self.heartbeats.run()),
             asyncio.ensure_future(self.systemd.keep_alive()),
         ]
         self.systemd.notify("READY=1", "STATUS=connecting to the hub")
+
+    def _keeping_token(self) -> list[asyncio.Task[None]]:
+        """An enrolled appliance renews its access token while it runs."""
+        if self.keeper is None:
+            return []
+        return [asyncio.ensure_future(self.keeper.keep_fresh(self.link.renew_token))]
 
     async def run(self) -> None:
         """Start, connect (retrying until the hub answers) and serve until cancelled."""
@@ -101,6 +114,8 @@ class Appliance:
         await self.media.close()
         await self.files.close()
         await self.link.disconnect()
+        if self.keeper is not None:
+            await self.keeper.close()
 
 
 async def run(settings: ApplianceSettings) -> None:
@@ -125,6 +140,9 @@ async def start_kiosk(appliance: Appliance) -> Kiosk:
         sign_out_seconds=settings.kiosk_sign_out_minutes * 60,
     )
     kiosk = Kiosk(appliance.counter, appliance.feed, settings.kiosk_port, lock)
+    keeper = appliance.keeper
+    if keeper is not None:  # the claim code while pending; a refused token or revoked key
+        kiosk.enrolment = lambda: keeper.view(refused=appliance.counter.link == "refused")
     try:
         await kiosk.start()
     except OSError as exc:  # the port is taken: say so in one line, not with a traceback

@@ -1,6 +1,6 @@
 """The counter's documents at the hub (the core's `Files` port), over HTTP: files never travel
-through Socket.IO. Every request carries the device credential and the clerk's session, as the
-realtime link does (docs/documents.md)."""
+through Socket.IO. Every request carries the device's credential (an enrolled appliance: its
+access token) and the clerk's session, as the realtime link does (docs/documents.md)."""
 
 from __future__ import annotations
 
@@ -23,10 +23,14 @@ class HubFiles:
     """Lists, fetches, hands over and reviews documents of the calls this counter holds."""
 
     def __init__(
-        self, settings: ApplianceSettings, clerk_session: Callable[[], str | None]
+        self,
+        settings: ApplianceSettings,
+        clerk_session: Callable[[], str | None],
+        credential: Callable[[], str] | None = None,
     ) -> None:
         self.settings = settings
         self._clerk_session = clerk_session
+        self._credential = credential or (lambda: settings.device_credential)
         self._http: aiohttp.ClientSession | None = None
 
     def _session(self) -> aiohttp.ClientSession:
@@ -39,7 +43,7 @@ class HubFiles:
         return f"{self.settings.hub_url}/{path}"
 
     def _headers(self) -> dict[str, str]:
-        headers = {"Authorization": f"Bearer {self.settings.device_credential}"}
+        headers = {"Authorization": f"Bearer {self._credential()}"}
         session = self._clerk_session()
         if session:
             headers["X-Clerk-Session"] = session

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from appliance.config import ApplianceSettings
 from appliance.core import Counter
 from appliance.core.ports import Answer
+from appliance.enrolment.keeper import TokenKeeper
 from protocol.appliance import NAMESPACE
 from protocol.base import Request
 from protocol.events import names, spec
@@ -39,13 +40,15 @@ REFUSALS = {
 }
 REFUSED_MESSAGE = REFUSALS["unknown_device"]
 REQUEST_TIMEOUT_S = 10
+TOKEN_RENEW = "token_renew"  # an enrolled appliance's access token, renewed while connected
 
 
 class HubLink:
     """One appliance's connection to the hub, delivering news to its counter core."""
 
-    def __init__(self, settings: ApplianceSettings) -> None:
+    def __init__(self, settings: ApplianceSettings, keeper: TokenKeeper | None = None) -> None:
         self.settings = settings
+        self.keeper = keeper  # None: the long-lived device credential of older setups
         self.counter: Counter | None = None
         self._refused = False  # the last connection attempt was refused for good
         self.sio = socketio.AsyncClient(
@@ -70,14 +73,21 @@ class HubLink:
         assert self.counter is not None, "HubLink.bind(counter) before connecting"
         return self.counter
 
-    def _auth(self) -> dict[str, Any]:
-        auth: dict[str, Any] = {"device": self.settings.device_credential, "protocol": VERSION}
+    async def _auth(self) -> dict[str, Any]:
+        auth: dict[str, Any] = {"protocol": VERSION}
+        if self.keeper is not None:  # a token run out meanwhile is renewed by challenge first
+            auth["access_token"] = await self.keeper.current()
+        else:
+            auth["device"] = self.settings.device_credential
         if self.core.clerk_session:
             auth["clerk_session"] = self.core.clerk_session
         return auth
 
     async def connect(self) -> None:
-        """Connect (the client then reconnects on its own after any drop)."""
+        """Connect (the client then reconnects on its own after any drop); an enrolled
+        appliance first waits for IT's approval and its access token."""
+        if self.keeper is not None:
+            await self.keeper.ready()
         await self.sio.connect(
             self.settings.hub_url,
             namespaces=[NAMESPACE],
@@ -107,6 +117,14 @@ class HubLink:
     def sid(self) -> str | None:
         """This connection's id while connected to the namespace (None: not connected)."""
         return self.sio.get_sid(NAMESPACE) if self.sio.connected else None
+
+    async def renew_token(self) -> dict[str, Any] | None:
+        """`token_renew` over the live connection (None: not connected, or no answer)."""
+        try:
+            reply = await self.sio.call(TOKEN_RENEW, namespace=NAMESPACE, timeout=REQUEST_TIMEOUT_S)
+        except (socketio.exceptions.TimeoutError, socketio.exceptions.BadNamespaceError):
+            return None
+        return reply if isinstance(reply, dict) else None
 
     async def disconnect(self) -> None:
         """Close the connection."""
@@ -164,6 +182,8 @@ class HubLink:
         is away) passes by itself."""
         data = error.get("data") if isinstance(error, dict) else None
         code = data.get("code") if isinstance(data, dict) else None
+        if self.keeper is not None and self.keeper.refused_connection(code):
+            return  # the next attempt signs a new challenge; a revoked key shows then
         if code in REFUSALS:
             log.error("%s; asking again every %.0f s", REFUSALS[code], REFUSED_RETRY_S)
             # The client's own reconnection (after a drop) slows down to the same pace.

@@ -24,6 +24,14 @@ TEXTS: dict[str, str] = {
     "hub_offline": N_("unreachable"),
     "hub_connecting": N_("connecting …"),
     "hub_refused": N_("refused – call IT"),
+    "enrolment_token_refused": N_(
+        "The server refuses the enrolment token (expired, used up or mistyped). IT must write a"
+        " new token onto this appliance."
+    ),
+    "enrolment_revoked": N_(
+        "IT has revoked this appliance's key. To use it again, IT deletes the key folder and"
+        " enrols the appliance anew."
+    ),
     "call_goes_on": N_(
         "The server is unreachable. The call goes on; nobody new can be admitted until it is back."
     ),

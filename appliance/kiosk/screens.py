@@ -10,6 +10,7 @@ class Screen(StrEnum):
 
     OFFLINE = "offline"  # the hub is unreachable and no call is under way
     REFUSED = "refused"  # the hub refuses this appliance's credential: IT must enrol it again
+    ENROLMENT = "enrolment"  # waiting for IT's approval (claim code), or its token refused
     SIGN_IN = "sign_in"
     LOCKED = "locked"
     DAY = "day"  # today's appointments and the lobby
@@ -25,11 +26,14 @@ def choose(
     in_call: bool,
     to_record: bool,
     hub_refused: bool = False,
+    enrolling: bool = False,
 ) -> Screen:
     """A call's media flows peer to peer, so a call stays on screen while the hub is away
     (with a warning); everything else needs the hub."""
     if in_call:
         return Screen.LOCKED if locked else Screen.CALL
+    if enrolling:
+        return Screen.ENROLMENT
     if hub_refused:
         return Screen.REFUSED
     if not hub_online:

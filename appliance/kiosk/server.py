@@ -33,6 +33,7 @@ from protocol import kiosk as commands
 from protocol.kiosk import (
     CallOnScreen,
     Devices,
+    EnrolmentView,
     FolderFile,
     KioskState,
     LockView,
@@ -95,6 +96,8 @@ class Kiosk:
         self._tasks: list[asyncio.Task[None]] = []
         self._runner: web.AppRunner | None = None
         self._folder_shown: list[str] = []
+        # An appliance enrolling with its own key: what IT compares (None: nothing to show).
+        self.enrolment: Callable[[], EnrolmentView | None] = lambda: None
         counter.listeners.append(self._dirty.set)
 
     # --- serving ---
@@ -288,7 +291,9 @@ class Kiosk:
         now = self.counter.state()
         if now.clerk is None and self.lock.armed:
             self.lock.clear()  # the hub ended the session (expired, or signed out elsewhere)
+        enrolment = self.enrolment()
         screen = choose(
+            enrolling=enrolment is not None,
             hub_online=now.link == "online",
             hub_refused=now.link == "refused",
             signed_in=now.clerk is not None,
@@ -332,6 +337,7 @@ class Kiosk:
             if show and now.call is not None
             else [],
             payments=now.payments if show else None,
+            enrolment=enrolment if screen is Screen.ENROLMENT else None,
         )
 
     # --- commands ---

@@ -194,10 +194,23 @@
     renderDocuments(state);
     renderFees(state);
     renderOutcome(state.record);
+    renderEnrolment(state.enrolment);
     if (screen === "locked" || screen === "sign_in") forget();
     if (screen === "locked") {
       $("locked-who").textContent = state.clerk ? state.clerk.name : "";
     }
+  }
+
+  // An appliance enrolling with its own key: the claim code IT compares, or why it was refused.
+  function renderEnrolment(enrolment) {
+    if (!enrolment) return;
+    const refused = enrolment.state !== "pending";
+    $("enrolment-pending").hidden = refused;
+    $("enrolment-refused").hidden = !refused;
+    $("enrolment-refused").textContent = refused ? T["enrolment_" + enrolment.state] : "";
+    $("claim-code").textContent = enrolment.claim_code;
+    $("key-fingerprint").textContent = enrolment.fingerprint;
+    $("enrolment-hub").textContent = enrolment.hub;
   }
 
   function chip(name, value, text) {
