@@ -1,1 +1,2 @@
-"""Device identity, enrolment of appliances, systemd units, kiosk launcher. Coming next."""
+"""What goes onto a counter appliance: the card's files (card.py), the first-boot installer
+(firstboot/), the systemd units (systemd/) and the kiosk launcher (kiosk/)."""

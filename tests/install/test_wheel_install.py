@@ -38,6 +38,18 @@ CATALOGUES = {
 }
 
 
+# What `buergeramt provision card` reads from the installed package (provisioning/card.py).
+PROVISIONING = {
+    "provisioning/systemd/buergeramt-appliance.service",
+    "provisioning/systemd/buergeramt-kiosk.service",
+    "provisioning/kiosk/start-kiosk",
+    "provisioning/kiosk/screen-blanking",
+    "provisioning/firstboot/buergeramt-firstboot",
+    "provisioning/firstboot/buergeramt-firstboot.service",
+    "provisioning/firstboot/firstrun-head.sh",
+}
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     need_package_index()
@@ -48,6 +60,12 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """bin/ of a fresh venv with `wheel[hub,appliance]` installed by pip 23."""
     return install(wheel, tmp_path_factory.mktemp("venv"), "hub,appliance")
+
+
+def test_the_wheel_carries_the_cards_units_and_scripts(wheel):
+    with zipfile.ZipFile(wheel) as archive:
+        missing = PROVISIONING - set(archive.namelist())
+    assert not missing, f"not in the wheel: {sorted(missing)}"
 
 
 def test_the_wheel_carries_compiled_catalogues(wheel):
