@@ -31,6 +31,7 @@ def create_app(
     from hub.api import bp as api_bp
     from hub.api import errors
     from hub.api.counter_documents import bp as counter_documents_bp
+    from hub.api.enrolment import bp as enrolment_bp
     from hub.metrics import HubMetrics
     from hub.notify.configured import mail_policy, transport
     from hub.operations.documents import configure as configure_documents
@@ -85,6 +86,7 @@ def create_app(
     app.register_blueprint(web_bp)
     app.register_blueprint(documents_bp)
     app.register_blueprint(counter_documents_bp)
+    app.register_blueprint(enrolment_bp)  # appliances enrolling over the network
     app.register_blueprint(outbox_bp)
     app.register_blueprint(cash_office_bp)
     app.register_blueprint(pay_bp)

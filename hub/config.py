@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     rate_limit_read: str = "120/minute"
     rate_limit_per_email: str = "5/hour;20/day"
     rate_limit_key_prefix: str = "buergeramt"  # separates deployments sharing one Redis
+    # Enrolment (docs/enrolment.md): requests per client address (a batch behind one NAT), and
+    # challenge/token requests per appliance key (a pending appliance polls every few seconds).
+    rate_limit_enrolment: str = "120/minute"
+    rate_limit_device: str = "60/minute"
     max_open_per_email: int = Field(2, ge=0, le=100)  # 0: no limit
     # Minutes a new booking is held until confirmed from the e-mail; 0 books at once.
     hold_minutes: int = Field(0, ge=0, le=24 * 60)
@@ -120,6 +124,7 @@ class Settings(BaseSettings):
     turn_secret: str | None = None  # coturn's static-auth-secret (use-auth-secret)
     turn_ttl_minutes: int = Field(180, ge=5, le=24 * 60)
     clerk_session_hours: int = Field(12, ge=1, le=24 * 7)
+    device_token_minutes: int = Field(15, ge=1, le=24 * 60)  # an appliance's access token
 
     # Fees paid online (hub/payments): the city's XBezahldienste platform, or the payment
     # sandbox. Unset payment_url: no online payment. The ids are given by the platform.

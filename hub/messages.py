@@ -54,6 +54,15 @@ ERRORS: dict[str, tuple[int, Any]] = {
     "unavailable": (503, _l("The service is unavailable at the moment.")),
     "unknown_device": (401, _l("This counter appliance is unknown or has been revoked.")),
     "not_signed_in": (401, _l("A clerk must sign in at this counter first.")),
+    # Enrolment of appliances (docs/enrolment.md); appliances read the codes, IT the messages.
+    "bad_signature": (401, _l("The signature does not fit the request and its key.")),
+    "stale_timestamp": (401, _l("The request's time is more than 5 minutes off the hub's.")),
+    "token_refused": (403, _l("This enrolment token is unknown, expired or used up.")),
+    "unknown_key": (403, _l("This appliance's key is not enrolled.")),
+    "revoked": (403, _l("This appliance has been revoked.")),
+    "pending": (403, _l("This appliance is waiting for IT to approve it.")),
+    "replayed": (409, _l("This request was sent before.")),
+    "challenge_expired": (410, _l("This challenge has expired or was used. Ask for a new one.")),
 }
 
 # Refusals of a document or an upload (hub.documents.errors), for citizens and clerks alike:

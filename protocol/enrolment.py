@@ -43,6 +43,7 @@ PENDING = "pending"
 BAD_SIGNATURE = "bad_signature"
 CHALLENGE_EXPIRED = "challenge_expired"
 STALE_TIMESTAMP = "stale_timestamp"
+UNKNOWN_KEY = "unknown_key"
 
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 

@@ -12,6 +12,7 @@ from typing import Literal
 from protocol import appliance, citizen, kiosk
 from protocol.base import Empty, News, Ok, Request
 from protocol.documents import CallDocuments, Documents
+from protocol.enrolment import TokenRenewed
 from protocol.payments import (
     CallPayments,
     OnPayment,
@@ -132,6 +133,15 @@ EVENTS: tuple[EventSpec, ...] = (
         Empty,
         "ends the clerk session; calls under way go on",
         Ok,
+    ),
+    EventSpec(
+        APPLIANCE,
+        "token_renew",
+        "to_server",
+        Empty,
+        "a fresh access token (docs/enrolment.md) before the one connected with expires; "
+        "refused `not_key_enrolled` for an appliance connected with a legacy credential",
+        TokenRenewed,
     ),
     EventSpec(
         APPLIANCE,

@@ -18,6 +18,7 @@ from hub.cli import (
     database,
     demo,
     documents,
+    enrolment,
     mail,
     payments,
     registered,
@@ -73,6 +74,7 @@ for command in (
     documents.documents,
     payments.payments,
     accounts.devices,
+    enrolment.enrol,
     accounts.users,
 ):
     cli.add_command(command)

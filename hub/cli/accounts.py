@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import click
 
 from hub.cli.common import current_settings, open_store
+from hub.cli.enrolment import devices_approve, devices_pending, revoke
 from hub.cli.fleet import devices_list
 
 
@@ -36,17 +37,21 @@ def devices_add(counter_id: int, name: str) -> None:
 devices.add_command(devices_list)
 
 
+devices.add_command(devices_pending)
+devices.add_command(devices_approve)
+
+
 @devices.command("revoke")
-@click.argument("device_id", type=int)
-def devices_revoke(device_id: int) -> None:
-    """Revoke an appliance: hub processes close its connection within a second."""
-    from hub.operations.accounts import AccountError, revoke_device
+@click.argument("target")
+def devices_revoke(target: str) -> None:
+    """Revoke an appliance by device id (its credential or key and access tokens are refused,
+    hub processes close its connection within a second), or reject a pending one by claim code."""
+    from hub.operations.accounts import AccountError
 
     try:
-        revoke_device(open_store(current_settings()), device_id, datetime.now(UTC))
+        click.echo(revoke(target))
     except AccountError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"device {device_id} revoked")
 
 
 @click.group()

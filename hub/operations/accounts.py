@@ -13,7 +13,7 @@ from hub.booking.tokens import hash_token, looks_like_token, new_token
 from hub.offload import off_loop
 from hub.store import Store
 from hub.store.engine import retrying
-from hub.store.models import ClerkSessionRow, CounterRow, DeviceRow, UserRow
+from hub.store.models import ClerkSessionRow, CounterRow, DeviceKeyRow, DeviceRow, UserRow
 
 ROLES = ("clerk", "admin")
 _hasher = PasswordHasher()
@@ -72,6 +72,11 @@ def revoke_device(store: Store, device_id: int, now: datetime) -> None:
             raise AccountError(f"no device with id {device_id}")
         if row.revoked_at is None:
             row.revoked_at = now
+        session.execute(  # an enrolled key's access tokens are refused from now on
+            update(DeviceKeyRow)
+            .where(DeviceKeyRow.device_id == device_id, DeviceKeyRow.state != "revoked")
+            .values(state="revoked", revoked_at=now)
+        )
         session.execute(
             update(ClerkSessionRow)
             .where(ClerkSessionRow.device_id == device_id, ClerkSessionRow.ended_at.is_(None))

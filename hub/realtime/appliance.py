@@ -14,9 +14,11 @@ from flask_socketio import join_room, leave_room
 from hub.booking.timezone import local_date, start_of_local_day
 from hub.calls.lifecycle import Event, Outcome, State
 from hub.context import hub_settings, now, store
+from hub.fleet.enrolment import issue_access
 from hub.operations import accounts, calls, fleet
 from hub.operations import documents as files
 from hub.operations.calls import CallRefused
+from hub.operations.enrolment import access_ttl, authenticate_access, key_of
 from hub.realtime.guard import (
     ConnectionRefusedError,
     GuardedNamespace,
@@ -60,14 +62,16 @@ from protocol.appliance import (
     SignIn,
 )
 from protocol.base import Empty, Ok
+from protocol.enrolment import TokenRenewed
 from protocol.limits import SUPPORTED_VERSIONS, VERSION
 from protocol.payments import OnPayment, RequestPayment
 from protocol.signalling import ApplianceMedia, ApplianceSignal
 
 
 class ApplianceNamespace(GuardedNamespace):
-    """Connect with `auth: {"device": <credential>, "clerk_session": <token, optional>,
-    "protocol": <version, 1 if absent>}`."""
+    """Connect with `auth: {"access_token": <from /api/v1/device/token>, "clerk_session":
+    <token, optional>, "protocol": <version, 1 if absent>}`; an appliance added with `buergeramt
+    devices add` sends `"device": <credential>` instead (legacy, docs/enrolment.md)."""
 
     def on_connect(self, auth: Any = None) -> None:
         """Authenticate the device, resume its clerk's session, and hand it its current call."""
@@ -75,7 +79,7 @@ class ApplianceNamespace(GuardedNamespace):
         reg.start(publish_lobby)
         auth = auth if isinstance(auth, dict) else {}
         _check_version(auth.get("protocol", 1))
-        device = accounts.authenticate_device(store(), auth.get("device"))
+        device = _authenticate(auth)
         if device is None:
             refuse("unknown_device", "unknown or revoked device credential")
             raise ConnectionRefusedError(
@@ -158,6 +162,18 @@ class ApplianceNamespace(GuardedNamespace):
         conn.clerk, conn.clerk_token = None, None
         leave_room(counter_room(conn.appliance.counter_id))
         return Ok().wire()
+
+    def on_token_renew(self, data: Any = None) -> dict[str, Any]:
+        """A fresh access token over the live connection, for an appliance enrolled by key."""
+        parse(Empty, data)
+        device_id = self._conn().appliance.id
+        fingerprint = key_of(store(), device_id)
+        if fingerprint is None:
+            return refuse("not_key_enrolled", "this appliance holds a credential, not a key")
+        settings = hub_settings()
+        ttl = access_ttl(settings.device_token_minutes)
+        token = issue_access(settings.effective_secret_key(), device_id, fingerprint, now(), ttl)
+        return TokenRenewed(access_token=token, expires_in=int(ttl.total_seconds())).wire()
 
     def on_admit(self, data: Any = None) -> dict[str, Any]:
         """Let a waiting citizen in; both sides get the ICE servers."""
@@ -268,6 +284,14 @@ class ApplianceNamespace(GuardedNamespace):
         ref = parse(OnPayment, data)
         clerk = self._clerk_conn().signed_in.id
         return by_mail(self._held(ref.appointment), uuid.UUID(ref.payment), clerk)
+
+
+def _authenticate(auth: dict[str, Any]) -> accounts.Device | None:
+    """The device an access token (or, legacy, a device credential) stands for."""
+    if "access_token" in auth:
+        secret = hub_settings().effective_secret_key()
+        return authenticate_access(store(), secret, auth["access_token"], now())
+    return accounts.authenticate_device(store(), auth.get("device", ""))
 
 
 def _check_version(version: Any) -> None:
