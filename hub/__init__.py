@@ -39,6 +39,7 @@ def create_app(
     from hub.web import bp as web_bp
     from hub.web.cash_office import bp as cash_office_bp
     from hub.web.documents import bp as documents_bp
+    from hub.web.fleet import bp as fleet_bp
     from hub.web.outbox import bp as outbox_bp
     from hub.web.pay import bp as pay_bp
     from hub.web.wheels import bp as wheels_bp
@@ -89,6 +90,7 @@ def create_app(
     app.register_blueprint(enrolment_bp)  # appliances enrolling over the network
     app.register_blueprint(outbox_bp)
     app.register_blueprint(cash_office_bp)
+    app.register_blueprint(fleet_bp)
     app.register_blueprint(pay_bp)
     app.register_blueprint(wheels_bp)  # the appliance's software for first boots and updates
     return app
