@@ -21,6 +21,7 @@ from hub.cli import (
     enrolment,
     mail,
     payments,
+    provision,
     registered,
     serve,
 )
@@ -76,5 +77,6 @@ for command in (
     accounts.devices,
     enrolment.enrol,
     accounts.users,
+    provision.provision,
 ):
     cli.add_command(command)

@@ -119,3 +119,13 @@ def test_an_empty_folder_is_filled(tmp_path: Path, token_file: Path):
     result = run("--hub-url", "https://hub", "--token-file", token_file, "--out", out)
     assert result.exit_code == 0, result.output
     assert sorted(path.name for path in out.iterdir()) == FILES
+
+
+def test_buergeramt_offers_provision_card(tmp_path: Path, token_file: Path):
+    from hub.cli import cli
+
+    out = tmp_path / "card"
+    args = ["provision", "card", "--hub-url", "https://hub", "--token-file", str(token_file)]
+    result = CliRunner().invoke(cli, [*args, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert (out / "user-data").exists()
