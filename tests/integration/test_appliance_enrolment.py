@@ -1,0 +1,113 @@
+"""The real appliance daemon (synthetic devices, its own key folder) enrols at a served hub with
+an enrolment token, waits showing its claim code, and comes online by itself once IT approves
+that code; a refused token and a revoked key are shown as such."""
+
+from __future__ import annotations
+
+import stat
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from hub.operations.accounts import revoke_device
+from hub.operations.enrolment import approve, create_token
+from hub.store.models import CounterRow
+from tests.support.appliance_runner import RunningAppliance
+
+
+@pytest.fixture
+def appliances():
+    started: list[RunningAppliance] = []
+
+    def launch(**settings: object) -> RunningAppliance:
+        running = RunningAppliance(kiosk=True, **settings).launch()
+        started.append(running)
+        return running
+
+    yield launch
+    for running in started:
+        if running.thread.is_alive():  # not stopped by the test itself
+            running.stop()
+
+
+def first_counter(store) -> int:
+    with store.transaction() as session:
+        return session.scalars(select(CounterRow.id).order_by(CounterRow.id)).first()
+
+
+def enrolment_token(store, uses: int | None = 1) -> str:
+    now = datetime.now(UTC)
+    _, secret = create_token(store, "Rathaus 2026", now + timedelta(days=7), uses, None, "it", now)
+    return secret
+
+
+def screen(running: RunningAppliance) -> dict:
+    async def state() -> dict:
+        assert running.kiosk is not None
+        return running.kiosk.state()
+
+    return running.run(state())
+
+
+def test_an_appliance_enrols_waits_for_it_and_comes_online_by_itself(
+    sqlite_store, serve_hub, appliances, tmp_path
+):
+    hub = serve_hub(sqlite_store.url)
+    keys = tmp_path / "keys"
+    token = enrolment_token(sqlite_store)
+    running = appliances(hub_url=hub.url, enrolment_token=token, key_dir=keys)
+    keeper = running.appliance.keeper
+    running.wait_for(lambda: keeper.state == "pending")
+    shown = screen(running)
+    assert shown["screen"] == "enrolment"
+    assert shown["enrolment"] == {
+        "state": "pending",
+        "claim_code": keeper.key.claim_code,
+        "fingerprint": keeper.key.fingerprint,
+        "hub": hub.url,
+    }
+    assert stat.S_IMODE((keys / "device.key").stat().st_mode) == 0o600
+
+    counter = first_counter(sqlite_store)
+    approve(sqlite_store, keeper.key.claim_code, counter, "Schalter 1", "it", datetime.now(UTC))
+    running.wait_for(lambda: running.counter.link == "online", timeout=20)  # polled every ~5 s
+    assert running.counter.counter is not None and running.counter.counter.id == counter
+    assert screen(running)["screen"] == "sign_in"
+    assert screen(running)["enrolment"] is None
+
+    # Restarted (the one-time token is spent): the same key, straight to a token.
+    running.stop()
+    again = appliances(hub_url=hub.url, enrolment_token=token, key_dir=keys)
+    again.wait_for(lambda: again.counter.link == "online", timeout=20)
+    assert again.appliance.keeper.key.claim_code == keeper.key.claim_code
+
+
+def test_a_refused_token_and_a_revoked_key_are_shown_plainly(
+    sqlite_store, serve_hub, appliances, tmp_path
+):
+    hub = serve_hub(sqlite_store.url)
+    wrong = appliances(
+        hub_url=hub.url, enrolment_token="not-a-token-" + "x" * 20, key_dir=tmp_path / "a"
+    )
+    wrong.wait_for(lambda: wrong.appliance.keeper.state == "token_refused")
+    assert screen(wrong)["screen"] == "enrolment"
+    assert screen(wrong)["enrolment"]["state"] == "token_refused"
+
+    running = appliances(
+        hub_url=hub.url, enrolment_token=enrolment_token(sqlite_store), key_dir=tmp_path / "b"
+    )
+    keeper = running.appliance.keeper
+    running.wait_for(lambda: keeper.state == "pending")
+    _, device = approve(
+        sqlite_store,
+        keeper.key.claim_code,
+        first_counter(sqlite_store),
+        "",
+        "it",
+        datetime.now(UTC),
+    )
+    running.wait_for(lambda: running.counter.link == "online", timeout=20)
+    revoke_device(sqlite_store, device, datetime.now(UTC))
+    running.wait_for(lambda: screen(running)["screen"] == "enrolment", timeout=10)
+    assert screen(running)["enrolment"]["state"] == "revoked"
