@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from datetime import timedelta
 
 import httpx
@@ -14,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
 
 from hub import create_app
+from hub.clock import system_clock
 from hub.operations import accounts, enrolment
 from hub.store.models import (
     DeviceKeyRow,
@@ -24,6 +26,7 @@ from hub.store.models import (
 from protocol import enrolment as wire
 from tests.support.environment import MONDAY_EARLY
 from tests.support.hub import make_settings
+from tests.support.realtime_clients import Party, appliance, make_desk
 
 
 class Clock:
@@ -278,3 +281,70 @@ def test_refusals_write_nothing(store, http, clock, case):
     }
     assert (answer.status_code, code_of(answer)) == codes[case]
     assert written(store) == before
+
+
+def cli(hub, *args):
+    """`buergeramt …` against the served hub's database, as IT runs it."""
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-c", "from hub.cli import main; main()", *args],
+        env=hub.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_served_hub_enrol_approve_connect_renew_and_revoke(store, serve_hub):
+    """IT makes a token and approves by claim code on the command line; the appliance
+    connects with its access token, renews it, and is dropped within a second of revocation.
+    A device with an old credential still connects beside it."""
+    desk = make_desk(store, system_clock())  # legacy devices, one per counter
+    hub = serve_hub(store.url, presence_seconds="1")
+    made = cli(hub, "enrol", "tokens", "create", "--batch", "Rathaus 2. OG", "--expires", "7d")
+    assert made.returncode == 0, made.stderr
+    token = made.stdout.strip().splitlines()[-1]
+    assert "Rathaus 2. OG" in cli(hub, "enrol", "tokens", "list").stdout
+
+    pi = Appliance()
+    body, signature = pi.body(token, system_clock())
+    enrolled = post(hub.url, wire.ENROLMENT_PATH, body, signature)
+    assert enrolled.status_code == 202
+    code = enrolled.json()["claim_code"]
+    listed = cli(hub, "devices", "pending")
+    assert code in listed.stdout and enrolled.json()["fingerprint"] in listed.stdout
+
+    counter = counter_id(store)
+    wrong = cli(hub, "devices", "approve", "ZZZ-ZZZ", "--counter", str(counter), "--name", "x")
+    assert wrong.returncode != 0 and "no pending appliance" in wrong.stderr
+    approved = cli(hub, "devices", "approve", code, "--counter", str(counter), "--name", "S1")
+    assert approved.returncode == 0, approved.stderr
+    access = pi.token(hub.url).json()
+
+    party = Party(hub.url, "/appliance", {"access_token": access["access_token"]}).connect()
+    hello = party.next("hello")
+    assert hello["device"] == access["device"]
+    renewed = party.call("token_renew")
+    assert renewed["ok"] is True and renewed["expires_in"] == 15 * 60
+    again = Party(hub.url, "/appliance", {"access_token": renewed["access_token"]})
+    assert again.refused() is None  # the renewed token connects (and replaces the first link)
+    party = Party(hub.url, "/appliance", {"access_token": renewed["access_token"]}).connect()
+    party.next("hello")
+
+    legacy = appliance(hub.url, desk.credentials[counter + 1]).connect()
+    assert legacy.next("hello")["device"]["id"] == desk.device_ids[counter + 1]
+    assert legacy.call("token_renew")["error"]["code"] == "not_key_enrolled"
+
+    revoked = cli(hub, "devices", "revoke", str(access["device"]["id"]))
+    started = time.monotonic()
+    assert revoked.returncode == 0, revoked.stderr
+    assert party.disconnected.wait(2)
+    took = time.monotonic() - started
+    assert took < 1.5, took  # the revocations job looks every second
+    refusal = Party(hub.url, "/appliance", {"access_token": renewed["access_token"]}).refused()
+    assert refusal["code"] == "unknown_device"
+    assert pi.token(hub.url).json()["error"]["code"] == "revoked"
+    assert not legacy.disconnected.is_set()
+    legacy.close()
