@@ -32,7 +32,7 @@ USER_UNITS = (
     "buergeramt-screen-release.timer",
 )
 KIOSK_SCRIPTS = ("start-kiosk", "screen-blanking")
-TOKEN = re.compile(r"^[A-Za-z0-9._~+/=-]{8,512}$")
+TOKEN = re.compile(r"^[A-Za-z0-9._~+/=-]{8,128}$")  # appliance.config: at most 128
 PIN = re.compile(r"^sha256:([0-9a-fA-F]{64})$")
 HOSTNAME_PREFIX = re.compile(r"^[a-z][a-z0-9-]{0,40}$")
 PEM_BLOCK = re.compile(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.DOTALL)

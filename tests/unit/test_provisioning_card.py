@@ -154,6 +154,8 @@ def test_the_environment_file_is_what_the_appliance_reads(monkeypatch):
     settings = ApplianceSettings()
     assert settings.hub_url == "https://hub.stadt.example"
     assert settings.camera == "picamera2"
+    assert settings.enrolment_token == TOKEN
+    assert str(settings.key_dir) == "/var/lib/buergeramt/keys"
 
 
 def test_user_data_carries_units_installer_and_kiosk_as_they_are_in_the_tree():
