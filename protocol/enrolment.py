@@ -126,8 +126,11 @@ def parse_timestamp(text: str) -> datetime:
 
 
 def _public_key(value: str) -> str:
-    if len(unb64url(value)) != PUBLIC_KEY_BYTES:
+    raw = unb64url(value)
+    if len(raw) != PUBLIC_KEY_BYTES:
         raise ValueError("a public key is 32 bytes")
+    if b64url(raw) != value:  # one spelling per key: no padding, no stray low bits
+        raise ValueError("a public key is unpadded canonical base64url")
     return value
 
 
