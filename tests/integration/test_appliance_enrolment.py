@@ -5,6 +5,7 @@ that code; a refused token and a revoked key are shown as such."""
 from __future__ import annotations
 
 import stat
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -111,3 +112,46 @@ def test_a_refused_token_and_a_revoked_key_are_shown_plainly(
     revoke_device(sqlite_store, device, datetime.now(UTC))
     running.wait_for(lambda: screen(running)["screen"] == "enrolment", timeout=10)
     assert screen(running)["enrolment"]["state"] == "revoked"
+
+
+def test_the_token_is_renewed_over_the_connection_and_by_challenge_after_a_reconnect(
+    sqlite_store, serve_hub, appliances, tmp_path
+):
+    hub = serve_hub(sqlite_store.url)
+    running = appliances(
+        hub_url=hub.url, enrolment_token=enrolment_token(sqlite_store), key_dir=tmp_path / "k"
+    )
+    keeper, link = running.appliance.keeper, running.appliance.link
+    running.wait_for(lambda: keeper.state == "pending")
+    approve(sqlite_store, keeper.key.claim_code, first_counter(sqlite_store), "", "it", _now())
+    running.wait_for(lambda: running.counter.link == "online", timeout=20)
+
+    replies: list[dict | None] = []
+
+    async def renew() -> dict | None:
+        replies.append(await link.renew_token())
+        return replies[-1]
+
+    assert running.run(keeper._renew(renew))
+    assert replies[0] is not None and replies[0]["ok"] is True
+    assert keeper.access_token == replies[0]["access_token"] and keeper.fresh()
+
+    # An hour later (the token long run out) the connection drops: the reconnection signs a
+    # new challenge before it offers a token.
+    challenges = []
+    fetch = keeper.client.access_token
+
+    async def counted():
+        challenges.append(1)
+        return await fetch()
+
+    keeper.client.access_token = counted
+    keeper.clock = lambda: time.monotonic() + 3600
+    running.run(link.sio.eio.ws.close())  # as a network failure: the client reconnects
+    running.wait_for(lambda: running.counter.link != "online", timeout=10)
+    running.wait_for(lambda: running.counter.link == "online", timeout=20)
+    assert challenges and keeper.access_token
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

@@ -9,8 +9,17 @@ import stat
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from appliance.enrolment.keys import KEY_FILE, KeyFileRefused, KeyStore
-from protocol.enrolment import CROCKFORD, EnrolmentRequest, signed_enrolment, unb64url, verify
+from appliance.config import ApplianceSettings
+from appliance.enrolment.keys import KEY_FILE, KeyFileRefused, KeyStore, NoIdentity, identity
+from protocol.enrolment import (
+    CROCKFORD,
+    EnrolmentRequest,
+    claim_code,
+    fingerprint,
+    signed_enrolment,
+    unb64url,
+    verify,
+)
 
 
 def mode(path) -> int:
@@ -101,3 +110,24 @@ def test_the_enrolled_note_remembers_the_hub(tmp_path):
     store.note_enrolled("http://hub.example:5000")
     assert KeyStore(tmp_path / "keys").enrolled_at() == "http://hub.example:5000"
     assert mode(store.folder / "enrolled.json") == 0o600
+
+
+def test_fingerprint_and_claim_code_of_a_known_key_never_change():
+    # SHA-256 of bytes 0..31 begins 630dcd29: its first 30 bits in Crockford base32 are
+    # 01100 01100 00110 11100 11010 01010 = C C 6 W T A.
+    raw = bytes(range(32))
+    assert fingerprint(raw) == "630d cd29 66c4 3366 9112 5448 bbb2 5b4f"
+    assert claim_code(raw) == "CC6-WTA"
+
+
+def test_an_appliance_signs_in_by_key_when_it_has_one_else_by_credential_else_not_at_all(
+    tmp_path,
+):
+    keys = tmp_path / "keys"
+    nothing = ApplianceSettings(key_dir=keys)
+    with pytest.raises(NoIdentity, match="BUERGERAMT_APPLIANCE_ENROLMENT_TOKEN"):
+        identity(nothing)
+    assert identity(ApplianceSettings(key_dir=keys, device_credential="old")) == "credential"
+    assert identity(ApplianceSettings(key_dir=keys, enrolment_token="t")) == "key"
+    KeyStore(keys).load_or_create()  # enrolled before: the key wins over an old credential
+    assert identity(ApplianceSettings(key_dir=keys, device_credential="old")) == "key"
