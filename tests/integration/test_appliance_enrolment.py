@@ -8,28 +8,15 @@ import stat
 import time
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import select
 
 from hub.operations.accounts import revoke_device
 from hub.operations.enrolment import approve, create_token
 from hub.store.models import CounterRow
+from tests.integration import test_appliance_refused
 from tests.support.appliance_runner import RunningAppliance
 
-
-@pytest.fixture
-def appliances():
-    started: list[RunningAppliance] = []
-
-    def launch(**settings: object) -> RunningAppliance:
-        running = RunningAppliance(kiosk=True, **settings).launch()
-        started.append(running)
-        return running
-
-    yield launch
-    for running in started:
-        if running.thread.is_alive():  # not stopped by the test itself
-            running.stop()
+appliances = test_appliance_refused.appliances  # the fixture: launched daemons, stopped after
 
 
 def first_counter(store) -> int:

@@ -30,7 +30,8 @@ def appliances():
 
     yield launch
     for running in started:
-        running.stop()
+        if running.thread.is_alive():  # not stopped by the test itself
+            running.stop()
 
 
 def kiosk_says(running: RunningAppliance) -> tuple[str, str]:
