@@ -63,6 +63,8 @@ ERRORS: dict[str, tuple[int, Any]] = {
     "pending": (403, _l("This appliance is waiting for IT to approve it.")),
     "replayed": (409, _l("This request was sent before.")),
     "challenge_expired": (410, _l("This challenge has expired or was used. Ask for a new one.")),
+    "admin_required": (401, _l("Sign in with an administrator's account.")),
+    "not_pending": (404, _l("No appliance waiting for approval shows this claim code.")),
 }
 
 # Refusals of a document or an upload (hub.documents.errors), for citizens and clerks alike:

@@ -39,6 +39,10 @@ from hub.store.models import (
 from protocol import enrolment as wire
 
 
+class NotPending(AccountError):
+    """No pending appliance shows this claim code (or several do)."""
+
+
 @dataclass(frozen=True)
 class EnrolmentToken:
     """A token as `buergeramt enrol tokens list` shows it (never the token itself)."""
@@ -244,9 +248,9 @@ def _pending_by_code(session: Session, code: str) -> DeviceKeyRow:
         select(DeviceKeyRow).where(DeviceKeyRow.claim_code == wanted, DeviceKeyRow.state == PENDING)
     ).all()
     if not rows:
-        raise AccountError(f"no pending appliance with claim code {wanted}")
+        raise NotPending(f"no pending appliance with claim code {wanted}")
     if len(rows) > 1:  # 30 bits: rare, but two keys may share a code
-        raise AccountError(f"{len(rows)} pending appliances show {wanted}; reject and re-flash one")
+        raise NotPending(f"{len(rows)} pending appliances show {wanted}; reject and re-flash one")
     return rows[0]
 
 

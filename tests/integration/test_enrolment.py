@@ -348,3 +348,77 @@ def test_served_hub_enrol_approve_connect_renew_and_revoke(store, serve_hub):
     assert pi.token(hub.url).json()["error"]["code"] == "revoked"
     assert not legacy.disconnected.is_set()
     legacy.close()
+
+
+def basic(username, password):
+    import base64
+
+    return {
+        "Authorization": "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
+    }
+
+
+def test_it_approves_over_http_as_an_admin(store, http, clock):
+    accounts.add_user(store, "it-admin", "correct horse battery", "admin", clock())
+    accounts.add_user(store, "clerk", "correct horse battery", "clerk", clock())
+    pi = Appliance()
+    code = pi.enrol(http, token_for(store, clock), clock()).get_json()["claim_code"]
+    admin = basic("it-admin", "correct horse battery")
+
+    for headers in ({}, basic("clerk", "correct horse battery"), basic("it-admin", "wrong")):
+        refused = http.get("/api/v1/fleet/pending", headers=headers)
+        assert (refused.status_code, code_of(refused)) == (401, "admin_required")
+        assert refused.headers["WWW-Authenticate"].startswith("Basic ")
+    listed = http.get("/api/v1/fleet/pending", headers=admin).get_json()["pending"]
+    assert [(k["claim_code"], k["hostname"]) for k in listed] == [(code, "counter-pi-7")]
+
+    def approve(**body):
+        return http.post("/api/v1/fleet/approve", json=body, headers=admin)
+
+    unknown = approve(claim_code="ZZZ-ZZZ", counter=counter_id(store))
+    assert (unknown.status_code, code_of(unknown)) == (404, "not_pending")
+    no_counter = approve(claim_code=code, counter=999)
+    assert (no_counter.status_code, code_of(no_counter)) == (422, "invalid_field")
+    assert written(store)[2] == 0  # no device made
+    done = approve(claim_code=code, counter=counter_id(store), name="Schalter 1")
+    assert done.status_code == 200 and done.get_json()["state"] == "approved"
+    assert pi.token(http).status_code == 200
+
+
+def test_the_cli_refuses_bad_input_in_one_line_and_writes_nothing(store, serve_hub, tmp_path):
+    import subprocess
+    import sys
+
+    env = {
+        **os.environ,
+        "BUERGERAMT_DATABASE_URL": store.url,
+        "BUERGERAMT_DATA_DIR": str(tmp_path),
+    }
+
+    def run(*args):
+        return subprocess.run(
+            [sys.executable, "-c", "from hub.cli import main; main()", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    create = ("enrol", "tokens", "create", "--batch", "b")
+    for args, says in (
+        ((*create, "--expires", "7 days"), "not a duration"),
+        ((*create, "--uses", "2", "--one-time"), "not both"),
+        ((*create, "--uses", "0"), "at least 1"),
+        ((*create, "--approve-to", "999"), "no counter with id 999"),
+        (("enrol", "tokens", "revoke", "999"), "no enrolment token with id 999"),
+        (("devices", "approve", "ABC-DEF", "--counter", "1"), "no pending appliance"),
+        (("devices", "revoke", "ABC-DEF"), "no pending appliance"),
+    ):
+        result = run(*args)
+        assert result.returncode != 0, args
+        assert says in result.stderr, (args, result.stderr)
+        assert "Traceback" not in result.stderr
+    assert enrolment.list_tokens(store) == []
+    made = run(*create, "--one-time", "--expires", "12h")
+    assert made.returncode == 0 and "1 appliance(s)" in made.stdout
+    assert [t.uses_left for t in enrolment.list_tokens(store)] == [1]
