@@ -16,7 +16,7 @@ from typing import Any
 from appliance.config import ApplianceSettings
 from appliance.enrolment.client import EnrolmentClient, Refused, Unreachable
 from appliance.enrolment.keys import KeyStore, identity
-from protocol.enrolment import PENDING, REVOKED, TOKEN_REFUSED, AccessToken
+from protocol.enrolment import PENDING, REVOKED, TOKEN_REFUSED, UNKNOWN_KEY, AccessToken
 from protocol.kiosk import EnrolmentState, EnrolmentView
 
 log = logging.getLogger("appliance.enrolment")
@@ -134,6 +134,11 @@ class TokenKeeper:
                 self._took(await self.client.access_token())
                 return self.access_token
             except Refused as refusal:
+                if refusal.code == UNKNOWN_KEY and self.enrolment_token:
+                    # The hub lost this key (its database restored from before): enrol anew.
+                    self.store.forget_enrolled()
+                    await self._enrol()
+                    continue
                 delay = self._refused(refusal)
             except Unreachable as exc:
                 log.warning("no access token: %s; asking again in %.0f s", exc, backoff)
@@ -194,6 +199,13 @@ class TokenKeeper:
                 REFUSED_RETRY_S,
             )
             self._show("token_refused" if refusal.code == TOKEN_REFUSED else "revoked")
+            return REFUSED_RETRY_S
+        if refusal.code == UNKNOWN_KEY:
+            log.error(
+                "the hub does not know this appliance's key; set"
+                " BUERGERAMT_APPLIANCE_ENROLMENT_TOKEN to enrol it; asking again every %.0f s",
+                REFUSED_RETRY_S,
+            )
             return REFUSED_RETRY_S
         # replayed, stale_timestamp, bad_signature, challenge_expired …: a new try signs anew.
         log.warning("the hub refused: %s", refusal)

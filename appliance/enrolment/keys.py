@@ -145,6 +145,10 @@ class KeyStore:
         """Remember that `hub` took the request: a restart asks for tokens, not again."""
         _write_atomically(self.folder / ENROLLED_FILE, json.dumps({"hub": hub}).encode())
 
+    def forget_enrolled(self) -> None:
+        """The hub no longer knows the key: the next start enrols again."""
+        (self.folder / ENROLLED_FILE).unlink(missing_ok=True)
+
     def _folder(self) -> None:
         self.folder.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
         mode = stat.S_IMODE(self.folder.stat().st_mode)

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from appliance.enrolment.keys import KeyStore
 from hub.operations.accounts import revoke_device
 from hub.operations.enrolment import approve, create_token
 from hub.store.models import CounterRow
@@ -142,3 +143,17 @@ def test_the_token_is_renewed_over_the_connection_and_by_challenge_after_a_recon
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def test_a_key_the_hub_lost_is_enrolled_again_with_the_token(
+    sqlite_store, serve_hub, appliances, tmp_path
+):
+    hub = serve_hub(sqlite_store.url)
+    keys = KeyStore(tmp_path / "keys")
+    keys.load_or_create()
+    keys.note_enrolled(hub.url)  # enrolled once, but this hub's database knows nothing of it
+    running = appliances(
+        hub_url=hub.url, enrolment_token=enrolment_token(sqlite_store), key_dir=keys.folder
+    )
+    running.wait_for(lambda: running.appliance.keeper.state == "pending")
+    assert screen(running)["enrolment"]["state"] == "pending"
