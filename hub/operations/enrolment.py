@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -169,8 +169,10 @@ def enrol(store: Store, request: wire.EnrolmentRequest, now: datetime) -> Enroll
 
     try:
         return retrying(attempt)
-    except IntegrityError as error:  # the same nonce (or key) at once from two requests
-        raise EnrolmentRefused(wire.REPLAYED, "this request was seen before") from error
+    except IntegrityError:
+        # Another request of this key committed first: its nonce (then this is a replay, and
+        # the second attempt says so) or its key (then this one answers the key's state).
+        return retrying(attempt)
 
 
 def _new_key(session: Session, request: wire.EnrolmentRequest, now: datetime) -> DeviceKeyRow:
@@ -181,8 +183,15 @@ def _new_key(session: Session, request: wire.EnrolmentRequest, now: datetime) ->
         token.expires_at, token.uses_left, token.revoked_at is not None, now
     ):
         raise EnrolmentRefused(wire.TOKEN_REFUSED, "unknown, expired or used-up token")
-    if token.uses_left is not None:
-        token.uses_left -= 1
+    if token.uses_left is not None:  # counted down in the database: two at once get one use
+        used = session.execute(
+            update(EnrolmentTokenRow)
+            .where(EnrolmentTokenRow.id == token.id, EnrolmentTokenRow.uses_left > 0)
+            .values(uses_left=EnrolmentTokenRow.uses_left - 1)
+            .execution_options(synchronize_session="fetch")
+        )
+        if used.rowcount != 1:  # type: ignore[attr-defined]  # a CursorResult for an UPDATE
+            raise EnrolmentRefused(wire.TOKEN_REFUSED, "unknown, expired or used-up token")
     raw = wire.unb64url(request.public_key)
     key = DeviceKeyRow(
         public_key=request.public_key,

@@ -422,3 +422,29 @@ def test_the_cli_refuses_bad_input_in_one_line_and_writes_nothing(store, serve_h
     made = run(*create, "--one-time", "--expires", "12h")
     assert made.returncode == 0 and "1 appliance(s)" in made.stdout
     assert [t.uses_left for t in enrolment.list_tokens(store)] == [1]
+
+
+def test_a_one_time_token_enrols_one_of_two_appliances_at_once(store, clock):
+    """Counted down in the database: two requests at the same moment get one use between them."""
+    import threading
+
+    from hub.fleet.enrolment import EnrolmentRefused, read_enrolment
+
+    token = token_for(store, clock, uses=1)
+    requests = [read_enrolment(*Appliance().body(token, clock()), clock()) for _ in range(2)]
+    barrier, results = threading.Barrier(2), []
+
+    def enrol(request):
+        barrier.wait()
+        try:
+            results.append(enrolment.enrol(store, request, clock()).state)
+        except EnrolmentRefused as refused:
+            results.append(refused.code)
+
+    threads = [threading.Thread(target=enrol, args=(r,)) for r in requests]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(results) == ["pending", "token_refused"]
+    assert written(store)[0] == 1 and written(store)[3] == [0]
