@@ -385,24 +385,11 @@ def test_it_approves_over_http_as_an_admin(store, http, clock):
     assert pi.token(http).status_code == 200
 
 
-def test_the_cli_refuses_bad_input_in_one_line_and_writes_nothing(store, serve_hub, tmp_path):
-    import subprocess
-    import sys
-
-    env = {
-        **os.environ,
-        "BUERGERAMT_DATABASE_URL": store.url,
-        "BUERGERAMT_DATA_DIR": str(tmp_path),
-    }
+def test_the_cli_refuses_bad_input_in_one_line_and_writes_nothing(store, tmp_path):
+    from tests.integration.test_cli import run as run_cli
 
     def run(*args):
-        return subprocess.run(
-            [sys.executable, "-c", "from hub.cli import main; main()", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        return run_cli(tmp_path, *args, env={"BUERGERAMT_DATABASE_URL": store.url})
 
     create = ("enrol", "tokens", "create", "--batch", "b")
     for args, says in (
