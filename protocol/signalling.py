@@ -46,9 +46,19 @@ class Signal(Request):
 
 
 class ApplianceSignal(Signal):
-    """A signal to or from an appliance names the call it belongs to."""
+    """A signal to or from an appliance names the call it belongs to. An answer names the
+    offer it answers (the session id of the offer's `o=` line): a page that offered twice in
+    quick succession (reconnected, and told the appliance is back) takes only the answer to
+    its latest offer."""
 
     appointment: AppointmentId
+    offer: str | None = Field(None, pattern=r"^[0-9]{1,32}$")
+
+    @model_validator(mode="after")
+    def _offer_of_an_answer(self) -> ApplianceSignal:
+        if self.offer is not None and self.type != "answer":
+            raise ValueError("only an answer names the offer it answers")
+        return self
 
     def relayed(self) -> dict[str, Any]:
         """The citizen's page needs no appointment id: it is in one call only."""
@@ -82,3 +92,14 @@ class IceServer(News):
     urls: list[str]
     username: str | None = absent_when_null()
     credential: str | None = absent_when_null()
+
+
+def offer_session(sdp: str) -> str | None:
+    """The session id of an offer's `o=` line (RFC 8866), which names that offer."""
+    for line in sdp.splitlines():
+        if line.startswith("o="):
+            fields = line[2:].split()
+            if len(fields) > 1 and fields[1].isdigit() and len(fields[1]) <= 32:
+                return fields[1]
+            return None
+    return None

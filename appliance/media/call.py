@@ -39,7 +39,13 @@ from appliance.media.feed import Feed, Stream
 from appliance.media.quality import Quality, from_stats
 from appliance.media.switch import Switched
 from protocol.kiosk import CallMedia
-from protocol.signalling import ApplianceMedia, ApplianceSignal, Candidate, IceServer
+from protocol.signalling import (
+    ApplianceMedia,
+    ApplianceSignal,
+    Candidate,
+    IceServer,
+    offer_session,
+)
 
 if TYPE_CHECKING:
     from av import AudioFrame, VideoFrame
@@ -166,7 +172,12 @@ class Call:
         answer_sdp = pc.localDescription.sdp
         await self._send(
             "signal",
-            ApplianceSignal(appointment=self.appointment, type="answer", sdp=answer_sdp),
+            ApplianceSignal(
+                appointment=self.appointment,
+                type="answer",
+                sdp=answer_sdp,
+                offer=offer_session(sdp),  # the page takes the answer to its latest offer only
+            ),
         )
 
     def _outgoing(self, source: MediaStreamTrack) -> Switched:

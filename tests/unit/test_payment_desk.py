@@ -15,6 +15,7 @@ from protocol.base import Request
 from protocol.payments import CallPayments, LineWanted
 from protocol.signalling import ApplianceSignal, IceServer
 from protocol.views import CallView
+from tests.support.own_loop import run
 
 PAYMENT = str(uuid.uuid4())
 
@@ -141,9 +142,9 @@ def test_requests_go_to_the_hub_as_codes_and_quantities_only():
     desk, hub, _ = desk_holding(call)
     hub.answers["payment_request"] = Answer(True, {"ok": True})
 
-    answer = asyncio.run(desk.request(call, lines(("meldebescheinigung", 2), ("fz", 1))))
-    asyncio.run(desk.cancel(call, PAYMENT))
-    asyncio.run(desk.mail(call, PAYMENT))
+    answer = run(desk.request(call, lines(("meldebescheinigung", 2), ("fz", 1))))
+    run(desk.cancel(call, PAYMENT))
+    run(desk.mail(call, PAYMENT))
 
     assert answer.ok
     assert hub.sent == [
@@ -166,9 +167,9 @@ def test_a_call_not_held_is_refused_here_without_asking_the_hub():
     desk, hub, _ = desk_holding(str(uuid.uuid4()))
     other = str(uuid.uuid4())
     for answer in (
-        asyncio.run(desk.request(other, lines(("fz", 1)))),
-        asyncio.run(desk.cancel(other, PAYMENT)),
-        asyncio.run(desk.mail(other, PAYMENT)),
+        run(desk.request(other, lines(("fz", 1)))),
+        run(desk.cancel(other, PAYMENT)),
+        run(desk.mail(other, PAYMENT)),
     ):
         assert (answer.ok, answer.code) == (False, "not_your_call")
     assert hub.sent == []
@@ -179,7 +180,7 @@ def test_the_hubs_refusal_reaches_the_clerk_and_changes_nothing_here():
     desk, hub, changes = desk_holding(call)
     desk.news(fees(call, online=False))
     hub.answers["payment_request"] = Answer.refusal("no_platform", "no payment platform")
-    answer = asyncio.run(desk.request(call, lines(("fz", 1))))
+    answer = run(desk.request(call, lines(("fz", 1))))
     assert (answer.ok, answer.code) == (False, "no_platform")
     assert desk.of(call) == fees(call, online=False) and len(changes) == 1
 
@@ -190,7 +191,7 @@ def test_a_command_answered_is_not_applied_twice_the_news_shows_it():
     desk.news(fees(call))
     view = fees(call, ["pending"]).payments[0].wire()
     hub.answers["payment_request"] = Answer(True, {"ok": True, "payment": view})
-    asyncio.run(desk.request(call, lines(("fz", 1))))
+    run(desk.request(call, lines(("fz", 1))))
     assert desk.of(call) == fees(call) and len(changes) == 1  # the answer alone changed nothing
     news = fees(call, ["pending"])
     desk.news(news)
@@ -208,7 +209,7 @@ def test_fetch_asks_for_the_list_and_keeps_newer_news():
     call = str(uuid.uuid4())
     desk, hub, _ = desk_holding(call)
     hub.answers["payment_list"] = Answer(True, {"ok": True, **fees(call).wire()})
-    asyncio.run(desk.fetch(call))
+    run(desk.fetch(call))
     assert hub.sent == [("payment_list", {"appointment": call})]
     assert desk.of(call) == fees(call)
 
@@ -216,7 +217,7 @@ def test_fetch_asks_for_the_list_and_keeps_newer_news():
     paid = fees(call, ["paid"])
     hub.before_answer = lambda event: desk.news(paid)
     hub.answers["payment_list"] = Answer(True, fees(call, ["pending"]).wire())
-    asyncio.run(desk.fetch(call))
+    run(desk.fetch(call))
     assert desk.of(call) == paid
 
 
@@ -224,14 +225,14 @@ def test_fetch_of_a_call_no_longer_held_or_of_another_appointment_keeps_nothing(
     call = str(uuid.uuid4())
     desk, hub, _ = desk_holding(call)
     hub.answers["payment_list"] = Answer(True, fees(str(uuid.uuid4())).wire())
-    asyncio.run(desk.fetch(call))
+    run(desk.fetch(call))
     assert desk.of(call) is None
     other = str(uuid.uuid4())
     hub.answers["payment_list"] = Answer(True, fees(other).wire())
-    asyncio.run(desk.fetch(other))
+    run(desk.fetch(other))
     assert desk.of(other) is None
     hub.answers["payment_list"] = Answer.unreachable()
-    asyncio.run(desk.fetch(call))
+    run(desk.fetch(call))
     assert desk.of(call) is None
 
 
@@ -266,7 +267,7 @@ def test_the_counter_fetches_the_fees_when_it_takes_a_call_and_forgets_them_at_h
         assert counter.payments.payments == {}
         await counter.close()
 
-    asyncio.run(scenario())
+    run(scenario())
 
 
 def test_a_call_ended_by_the_hub_drops_its_fees():
@@ -278,4 +279,4 @@ def test_a_call_ended_by_the_hub_drops_its_fees():
         assert counter.payments.payments == {} and counter.state().payments is None
         await counter.close()
 
-    asyncio.run(scenario())
+    run(scenario())

@@ -9,7 +9,6 @@ import contextlib
 import re
 import shutil
 import subprocess
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import cv2
@@ -29,17 +28,11 @@ from appliance.devices.scanner.sane import SaneScanner
 from appliance.devices.scanner.session import ScanSession
 from appliance.devices.scanner.synthetic import SyntheticStill, photograph, render_page
 from tests.support.environment import IN_CI
+from tests.support.own_loop import run
 
 MM_PER_INCH = 25.4
 # SANE's test device scans 80 × 100 mm unless told otherwise.
 TEST_AREA_MM = (80, 100)
-
-
-def run(coroutine):
-    """Run a coroutine on an event loop of its own (in a thread: a Playwright session may hold
-    this thread's loop)."""
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coroutine).result(60)
 
 
 def need(program: str, package: str) -> None:

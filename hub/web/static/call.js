@@ -14,7 +14,7 @@
   };
   const panel = $("devices"), checkResult = $("check-result");
 
-  const state = { socket: null, pc: null, local: null, ice: [], call: "idle", ended: false, offers: 0 };
+  const state = { socket: null, pc: null, local: null, ice: [], call: "idle", ended: false, offers: 0, offerSession: null };
   window.bvCall = state; // for tests and for curious support staff
 
   function say(message, extra) {
@@ -270,6 +270,11 @@
     };
     const description = await pc.createOffer();
     await pc.setLocalDescription(description);
+    // The appliance's answer names the offer it answers (its o= session id): when two offers
+    // go out in quick succession (reconnected, and told the appliance is back), only the
+    // answer to this one may be applied to this connection.
+    const origin = /^o=\S+ (\d+) /m.exec(pc.localDescription.sdp);
+    state.offerSession = origin ? origin[1] : null;
     state.socket.emit("signal", { type: "offer", sdp: pc.localDescription.sdp });
   }
 
@@ -277,6 +282,8 @@
     const pc = state.pc;
     if (!pc) return;
     if (message.type === "answer") {
+      const stale = message.offer && state.offerSession && message.offer !== state.offerSession;
+      if (stale || pc.signalingState !== "have-local-offer") return; // for an earlier offer
       await pc.setRemoteDescription({ type: "answer", sdp: message.sdp });
     } else if (message.type === "candidate" && message.candidate) {
       try { await pc.addIceCandidate(message.candidate); } catch (error) { /* for an old connection */ }
