@@ -1,0 +1,66 @@
+"""IT's fleet page in Chromium: an appliance heartbeating and one offline while its counter is
+open, signed in with HTTP Basic as an administrator; axe-core in German and in English, on a
+desktop and on a 360 px phone."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from hub.operations.fleet import fleet
+from tests.integration.test_fleet import (
+    INSIDE,
+    PASSWORD,
+    far_time_zone,  # noqa: F401 - the fixture
+    fleet_db,  # noqa: F401 - the fixture
+)
+from tests.support.appliance_runner import RunningAppliance
+from tests.support.waiting import wait_until
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize(
+    "viewport", [{"width": 1280, "height": 900}, {"width": 360, "height": 740}]
+)
+def test_the_fleet_page_is_accessible_and_flags_the_offline_counter(
+    fleet_db,  # noqa: F811
+    serve_hub,
+    browser,
+    check,
+    viewport,
+    tmp_path,
+):
+    store, _, _, credential = fleet_db
+    hub = serve_hub(store.url, clock_start=INSIDE.isoformat())
+    running = RunningAppliance(hub_url=hub.url, device_credential=credential, data_dir=tmp_path)
+    running.start()
+    context = browser.new_context(
+        viewport=viewport,
+        locale="de-DE",
+        http_credentials={"username": "it", "password": PASSWORD},
+    )
+    page = context.new_page()
+    try:
+        wait_until(
+            lambda: fleet(store, INSIDE, timedelta(days=1))[0].heartbeat_at, 10, "a heartbeat"
+        )
+        answer = page.goto(f"{hub.url}/it/devices")
+        assert answer is not None and answer.status == 200
+        assert page.locator("html").get_attribute("lang") == "de"
+        assert page.locator("tr.flagged").count() == 1
+        assert "Offline während der Öffnungszeiten" in page.locator("tr.flagged").inner_text()
+        online = page.locator("tr", has_text="Pi Schalter 1").inner_text()
+        assert "online" in online and "✓" in online
+        check.accessible(page)
+        check.shot(page, "fleet-de")
+
+        page.get_by_role("link", name="English").click()
+        page.wait_for_url("**lang=en")
+        assert page.locator("html").get_attribute("lang") == "en"
+        assert "Offline during opening hours" in page.locator("tr.flagged").inner_text()
+        check.accessible(page)
+        check.shot(page, "fleet-en")
+    finally:
+        context.close()
+        running.stop()
