@@ -377,6 +377,12 @@ def test_it_approves_over_http_as_an_admin(store, http, clock):
 
     unknown = approve(claim_code="ZZZ-ZZZ", counter=counter_id(store))
     assert (unknown.status_code, code_of(unknown)) == (404, "not_pending")
+    german = http.post(
+        "/api/v1/fleet/approve?lang=de",
+        json={"claim_code": "ZZZ-ZZZ", "counter": counter_id(store)},
+        headers=admin,
+    )
+    assert "Zuordnungscode" in body_of(german)["error"]["message"]
     no_counter = approve(claim_code=code, counter=999)
     assert (no_counter.status_code, code_of(no_counter)) == (422, "invalid_field")
     assert written(store)[2] == 0  # no device made
