@@ -34,6 +34,7 @@ from hub.document_answers import (
 from hub.documents.errors import DocumentRefused
 from hub.operations import accounts, documents
 from hub.operations.counter_access import may_handle
+from hub.operations.enrolment import authenticate_bearer
 from hub.realtime.notices import documents_view, tell_documents
 from hub.security import csrf
 
@@ -56,8 +57,9 @@ def _clerk(appointment: uuid.UUID) -> str:
     """The signed-in clerk acting through this appliance on `appointment`, as the access log
     names them (`clerk:<id>`); 401 or 404 otherwise."""
     scheme, _, credential = request.headers.get("Authorization", "").partition(" ")
+    secret = hub_settings().effective_secret_key()
     device = (
-        accounts.authenticate_device(store(), credential.strip())
+        authenticate_bearer(store(), secret, credential.strip(), now())
         if scheme.lower() == "bearer"
         else None
     )

@@ -25,6 +25,7 @@ from hub.fleet.enrolment import (
     read_access,
     token_usable,
 )
+from hub.operations import accounts
 from hub.operations.accounts import AccountError, Device
 from hub.store import Store
 from hub.store.engine import retrying
@@ -360,6 +361,13 @@ def authenticate_access(store: Store, secret: str, token: object, now: datetime)
             return _device(session, access.device_id)
 
     return retrying(attempt)
+
+
+def authenticate_bearer(store: Store, secret: str, bearer: str, now: datetime) -> Device | None:
+    """The device a bearer value of an HTTP request stands for: an access token of an enrolled
+    appliance, or (legacy) a device credential from `buergeramt devices add`."""
+    device = authenticate_access(store, secret, bearer, now)
+    return device if device is not None else accounts.authenticate_device(store, bearer)
 
 
 def key_of(store: Store, device_id: int) -> str | None:

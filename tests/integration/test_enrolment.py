@@ -441,3 +441,36 @@ def test_a_one_time_token_enrols_one_of_two_appliances_at_once(store, clock):
         thread.join(30)
     assert sorted(results) == ["pending", "token_refused"]
     assert written(store)[0] == 1 and written(store)[3] == [0]
+
+
+def test_an_enrolled_appliance_reaches_its_calls_documents_with_its_access_token(
+    store, http, clock
+):
+    """The counter's documents API (hub/api/counter_documents.py) takes the access token as
+    the realtime link does, and still the old credential; a forged token reads nothing."""
+    from tests.support.environment import berlin
+    from tests.support.realtime_clients import PASSWORD
+
+    desk = make_desk(store, clock())
+    booking = desk.book(berlin(2026, 3, 2, 9, 0))
+    pi = Appliance()
+    assert pi.enrol(http, token_for(store, clock), clock()).status_code == 202
+    raw = wire.public_key_raw(pi.key)
+    _, device_id = enrolment.approve(
+        store, wire.claim_code(raw), booking.counter, "Schalter neu", "it", clock()
+    )
+    access = pi.token(http).get_json()["access_token"]
+    _, session = accounts.sign_in(store, device_id, "clerk", PASSWORD, clock(), timedelta(hours=8))
+    path = f"/api/v1/counter/appointments/{booking.id}/documents"
+
+    def listing(bearer):
+        return http.get(
+            path, headers={"Authorization": f"Bearer {bearer}", "X-Clerk-Session": session}
+        )
+
+    answer = listing(access)
+    assert answer.status_code == 200, answer.get_json()
+    assert answer.get_json()["documents"] == []
+    assert listing(access[:-4] + "AAAA").status_code == 401
+    accounts.revoke_device(store, device_id, clock())
+    assert listing(access).status_code == 401
