@@ -17,6 +17,7 @@ pytest_plugins = [
     "tests.support.mail",
     "tests.support.browser",
     "tests.support.payment_sandbox",
+    "tests.support.time_zone",
 ]
 
 TESTS = Path(__file__).resolve().parent

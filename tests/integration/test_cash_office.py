@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import io
 import os
-import time
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -42,13 +41,8 @@ COPY = FeeItem(
 
 
 @pytest.fixture(autouse=True)
-def far_from_berlin(monkeypatch):
-    """The machine's local time zone 14 hours ahead of UTC: nothing may depend on it."""
-    monkeypatch.setenv("TZ", "Pacific/Kiritimati")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
+def _machine_far_from_berlin(far_time_zone):
+    """Every test here runs with the machine in UTC+14 (tests/support/time_zone.py)."""
 
 
 @pytest.fixture

@@ -31,13 +31,8 @@ FLAG_LOG = "is offline during opening hours"
 
 
 @pytest.fixture(autouse=True)
-def far_time_zone(monkeypatch):
-    """The machine (and the hub and CLI it starts) in UTC+14: only Berlin's hours may count."""
-    monkeypatch.setenv("TZ", "Pacific/Kiritimati")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
+def _machine_far_from_berlin(far_time_zone):
+    """Every test here runs with the machine in UTC+14 (tests/support/time_zone.py)."""
 
 
 @pytest.fixture
