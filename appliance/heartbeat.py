@@ -5,7 +5,6 @@ view, and how long the hub took to answer the previous heartbeat."""
 from __future__ import annotations
 
 import asyncio
-import importlib.metadata
 import logging
 import os
 import shutil
@@ -15,20 +14,13 @@ from pathlib import Path
 
 from appliance.core.state import DeviceReport
 from appliance.hub_link import HubLink
+from appliance.version import software_version
 from protocol.appliance import DevicesHealth, Heartbeat
 
 log = logging.getLogger("appliance.heartbeat")
 
 THERMAL_ZONE = Path("/sys/class/thermal/thermal_zone0/temp")
 POLL_S = 1.0  # how soon a new connection gets its first heartbeat
-
-
-def software_version() -> str:
-    """The installed appliance's version."""
-    try:
-        return importlib.metadata.version("buergeramt-virtuell")
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
 
 
 def cpu_temperature(zone: Path = THERMAL_ZONE) -> float | None:

@@ -5,7 +5,6 @@ renewed over the live connection at two thirds of its life (docs/enrolment.md)."
 from __future__ import annotations
 
 import asyncio
-import importlib.metadata
 import logging
 import random
 import socket
@@ -16,6 +15,7 @@ from typing import Any
 from appliance.config import ApplianceSettings
 from appliance.enrolment.client import EnrolmentClient, Refused, Unreachable
 from appliance.enrolment.keys import KeyStore, identity
+from appliance.version import software_version
 from protocol.enrolment import PENDING, REVOKED, TOKEN_REFUSED, UNKNOWN_KEY, AccessToken
 from protocol.kiosk import EnrolmentState, EnrolmentView
 
@@ -30,14 +30,6 @@ RENEW_RETRY_S = 10.0
 NOT_ABOUT_THE_TOKEN = {"unsupported_protocol", "unavailable"}
 
 Renewer = Callable[[], Awaitable[dict[str, Any] | None]]
-
-
-def software_version() -> str:
-    """This appliance's release, as the enrolment request names it."""
-    try:
-        return importlib.metadata.version("buergeramt-virtuell")
-    except importlib.metadata.PackageNotFoundError:
-        return "0+unknown"
 
 
 def keeper_for(settings: ApplianceSettings, on_change: Callable[[], None]) -> TokenKeeper | None:
