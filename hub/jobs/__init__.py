@@ -115,6 +115,11 @@ def drop_revoked(app: Flask) -> None:
     app.extensions["realtime"].drop_revoked()
 
 
+def send_actions(app: Flask) -> None:
+    """Deliver remote actions to the appliances connected here (hub.realtime.registry)."""
+    app.extensions["realtime"].send_actions()
+
+
 def keep_presence(app: Flask) -> None:
     """Record who is connected here, settle calls whose party vanished (hub.realtime.registry)."""
     app.extensions["realtime"].keep_presence()
@@ -147,14 +152,17 @@ JOBS = (
     # back: found within this many seconds (one status read per open request and round).
     Job("payments_live", follow_live_payments, every="payment_poll_seconds"),
     Job("fleet", watch_fleet, every="presence_seconds", first_after=5.0),
-    Job("revocations", drop_revoked, every=1.0, first_after=1.0),
+    # Half a second: a revoked appliance is dropped within a second of `devices revoke` (run in
+    # another process, so it cannot wake this one), a round and the drop included.
+    Job("revocations", drop_revoked, every=0.5, first_after=1.0),
+    Job("actions", send_actions, every=1.0, first_after=1.0),
     Job("presence", keep_presence, every="presence_seconds", first_after=1.0),
     # Coalesces bursts (a hundred citizens arriving at nine) into at most four broadcasts a
     # second, and never spends more than about a third of the process on them.
     Job("lobby", publish_lobby, every=0.25, on_demand=True, max_share=1 / 3),
 )
 MAIL = ("mail", "holds", "retention", "documents", "payments", "payments_live", "fleet")
-REALTIME = ("revocations", "presence", "lobby")
+REALTIME = ("revocations", "actions", "presence", "lobby")
 
 
 def init_app(app: Flask, spawn: Spawn) -> None:
