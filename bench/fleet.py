@@ -4,6 +4,11 @@
 seconds of the window) and the heartbeats' acknowledgement round trip.
 
     python -m bench.fleet [--appliances 500] [--every 10] [--seconds 60] [--processes 4]
+    python -m bench.fleet --enrol-only [--enrolments 50]
+
+Also `enrol_50_s` (bench/enrolment.py): 50 appliances enrolled end to end with one batch token
+and approved over the HTTP API, from the first request to the 50th connected; `--enrol-only`
+measures just that and keeps the heartbeat numbers already in the file.
 
 The clients run in several processes (a 2-core machine cannot drive 500 clients from one
 Python process without their own delays entering the round trip); their CPU is not the hub's.
@@ -14,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import multiprocessing as mp
 import os
 import random
@@ -21,7 +27,14 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from bench.common import Hub, ScratchPostgres, percentile, prepare_counters, write_results
+from bench.common import (
+    RESULTS,
+    Hub,
+    ScratchPostgres,
+    percentile,
+    prepare_counters,
+    write_results,
+)
 
 TARGET_CPU_SHARE = 0.25
 TARGET_P99_MS = 50.0
@@ -113,8 +126,18 @@ def main() -> None:
     parser.add_argument("--every", type=float, default=10.0, help="heartbeat interval, s")
     parser.add_argument("--seconds", type=float, default=60.0, help="measured window, s")
     parser.add_argument("--processes", type=int, default=4, help="client processes")
+    parser.add_argument("--enrolments", type=int, default=50, help="appliances to enrol")
+    parser.add_argument("--enrol-only", action="store_true", help="keep the heartbeat numbers")
     args = parser.parse_args()
 
+    enrolled = measure_enrolment(args.enrolments)
+    if args.enrol_only:
+        kept = json.loads((RESULTS / "fleet.json").read_text())
+        kept.pop("machine", None), kept.pop("date", None)
+        metrics = {**kept.pop("metrics"), **enrolled}
+        kept["setup"] = {**kept.get("setup", {}), **ENROLMENT_SETUP}
+        write_results("fleet", metrics, **kept)
+        return
     db = ScratchPostgres()
     try:
         _, _, data = prepare_counters(db.url, args.appliances, 0, datetime.now(UTC), "bench-pw")
@@ -130,8 +153,9 @@ def main() -> None:
         db.drop()
     write_results(
         "fleet",
-        metrics,
+        {**metrics, **enrolled},
         setup={
+            **ENROLMENT_SETUP,
             "appliances": args.appliances,
             "heartbeat_every_s": args.every,
             "window_s": args.seconds,
@@ -143,6 +167,30 @@ def main() -> None:
         },
         targets={"hub_cpu_share": TARGET_CPU_SHARE, "heartbeat_p99_ms": TARGET_P99_MS},
     )
+
+
+ENROLMENT_SETUP = {
+    "enrolment": "N keys in one client process (aiohttp, python-socketio): signed enrolment "
+    "request with one batch token, IT lists /api/v1/fleet/pending and approves each by claim "
+    "code (HTTP Basic, argon2 per request), challenge + access token, /appliance until hello; "
+    "a pending appliance asks again every 5 s ± jitter, as the daemon does",
+}
+
+
+def measure_enrolment(appliances: int) -> dict[str, Any]:
+    """enrol_N_s and its split, on a scratch database and a hub of its own."""
+    from bench.enrolment import enrol_batch, prepare
+
+    db = ScratchPostgres()
+    try:
+        counters, token = prepare(db.url, appliances)
+        hub = Hub(db.url, rate_limit_enabled="false", realtime_pending_per_address="1000")
+        try:
+            return enrol_batch(hub.url, counters, token)
+        finally:
+            hub.stop()
+    finally:
+        db.drop()
 
 
 def measure(hub: Hub, credentials: list[str], args: argparse.Namespace) -> dict[str, Any]:
