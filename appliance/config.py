@@ -78,8 +78,11 @@ class ApplianceSettings(BaseSettings):
     # directory whose file system's free space it reports.
     heartbeat_seconds: float = Field(15.0, ge=10, le=30)
     data_dir: Path = Path("/var/lib/buergeramt")
+    # What IT's remote `reboot` runs (docs/operations.md, "Remote actions"); tests set a
+    # harmless command. Settings pushed from the hub live in <data_dir>/settings.json.
+    reboot_command: str = "systemctl reboot"
 
-    @field_validator("scanner_options")
+    @field_validator("scanner_options", "reboot_command")
     @classmethod
     def _arguments(cls, value: str) -> str:
         shlex.split(value)  # unbalanced quotes are refused here, not at the first scan

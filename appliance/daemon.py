@@ -7,7 +7,9 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sys
 
+from appliance.actions import MachineActions, pushed, with_pushed
 from appliance.config import ApplianceSettings
 from appliance.core import Counter, Options
 from appliance.core.state import Sending
@@ -33,7 +35,10 @@ class Appliance:
     """The counter core with its adapters around it."""
 
     def __init__(self, settings: ApplianceSettings) -> None:
+        settings = with_pushed(settings)  # settings IT pushed from the hub, above the environment
         self.settings = settings
+        self.exit_code: int | None = None  # a remote restart: the process exits with it
+        self._main: asyncio.Task[None] | None = None
         self.devices = open_devices(settings)
         self.feed = Feed()  # what the kiosk screen shows and plays
         sending = Sending()
@@ -61,9 +66,18 @@ class Appliance:
         )
         scanner = PageKeeper(self.devices.scanner) if self.devices.scanner is not None else None
         inbox = FolderInbox(settings.document_folders) if settings.document_folders else None
+        performer = MachineActions(settings, self.exit, self._set_label)
         self.counter = Counter(
-            self.link, self.media, options, sending, files=self.files, scanner=scanner, inbox=inbox
+            self.link,
+            self.media,
+            options,
+            sending,
+            files=self.files,
+            scanner=scanner,
+            inbox=inbox,
+            performer=performer,
         )
+        self.counter.label = pushed(settings.data_dir).get("counter_label")
         self.link.bind(self.counter)
         self.monitor = DeviceMonitor(self.devices, self.feed, self.counter.devices_changed)
         self.heartbeats = Heartbeats(
@@ -92,8 +106,21 @@ class Appliance:
             return []
         return [asyncio.ensure_future(self.keeper.keep_fresh(self.link.renew_token))]
 
+    def _set_label(self, label: str | None) -> None:
+        self.counter.label = label
+        self.counter.changed()
+
+    async def exit(self, code: int) -> None:
+        """Stop the daemon with `code` (a remote restart: systemd starts it again)."""
+        self.exit_code = code
+        self.systemd.notify("STOPPING=1", f"STATUS=restart asked by IT (exit code {code})")
+        log.warning("restart asked by IT: exiting with %d", code)
+        if self._main is not None:
+            self._main.cancel()
+
     async def run(self) -> None:
         """Start, connect (retrying until the hub answers) and serve until cancelled."""
+        self._main = asyncio.current_task()
         await self.start()
         try:
             await self.link.run()
@@ -118,8 +145,9 @@ class Appliance:
             await self.keeper.close()
 
 
-async def run(settings: ApplianceSettings) -> None:
-    """Connect to the hub and serve calls until SIGTERM or SIGINT."""
+async def run(settings: ApplianceSettings) -> int | None:
+    """Connect to the hub and serve calls until SIGTERM or SIGINT (or IT's restart: its
+    exit code)."""
     appliance = Appliance(settings)
     task = asyncio.create_task(appliance.run())
     loop = asyncio.get_running_loop()
@@ -130,6 +158,7 @@ async def run(settings: ApplianceSettings) -> None:
         await task
     except asyncio.CancelledError:
         log.info("appliance stopped")
+    return appliance.exit_code
 
 
 async def start_kiosk(appliance: Appliance) -> Kiosk:
@@ -170,4 +199,6 @@ def main(settings: ApplianceSettings | None = None) -> None:
     configure_logging()
     # asyncio's own loop: uvloop saved no CPU measurably in a call (bench/call.py) and doubled
     # the counter screen's delay (bench/kiosk.py: 186 ms instead of 79 ms glass to glass).
-    asyncio.run(run(settings or ApplianceSettings()))
+    code = asyncio.run(run(settings or ApplianceSettings()))
+    if code is not None:
+        sys.exit(code)  # RESTART_EXIT_CODE: the unit's Restart=on-failure starts it again

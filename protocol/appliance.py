@@ -70,6 +70,40 @@ class Heartbeat(Request):
     rtt_ms: float | None = Field(ge=0, le=600_000)  # the previous heartbeat's answer time
 
 
+# Remote actions (docs/operations.md, "Remote actions"): what IT may ask of one appliance.
+ActionKind = Literal["restart", "reboot", "identify", "settings"]
+ActionState = Literal["waiting", "done", "failed"]
+DEVICE_NAME = r"^[A-Za-z0-9_:,.=@/-]{1,64}$"  # an ALSA or SANE device name, nothing a shell reads
+
+
+class PushedSettings(Request):
+    """The appliance settings IT may push from the hub (a whitelist; absent: left as is).
+    The appliance keeps them in `<data_dir>/settings.json`, above its environment."""
+
+    width: int | None = Field(None, ge=160, le=1920)  # camera resolution
+    height: int | None = Field(None, ge=120, le=1080)
+    speaker_device: str | None = Field(None, pattern=DEVICE_NAME)
+    scanner: Literal["none", "sane", "camera", "synthetic"] | None = None
+    scanner_device: str | None = Field(None, pattern=DEVICE_NAME)
+    counter_label: str | None = Field(None, min_length=1, max_length=40)  # the name shown
+
+    def given(self) -> dict[str, object]:
+        """The settings this push sets (the others stay as they are)."""
+        return {k: v for k, v in self.model_dump().items() if v is not None}
+
+
+# Settings the appliance reads only when it starts (the devices are opened then).
+RESTART_SETTINGS = frozenset({"width", "height", "speaker_device", "scanner", "scanner_device"})
+
+
+class ActionResult(Request):
+    """How a remote action went: `waiting` (for the call to end), `done` or `failed`."""
+
+    id: int = Field(ge=1)
+    state: ActionState
+    result: str = Field("", max_length=200)
+
+
 # --- hub → appliance ---
 
 
@@ -105,6 +139,25 @@ class Hello(WithLobby):
     counter: Counter
     clerk: Clerk | None
     call: HeldCall | None
+
+
+class Action(News):
+    """IT asks this appliance to act: restart the daemon, reboot, identify itself, or take
+    settings. `force`: even during a call (otherwise one that would break it waits)."""
+
+    id: int
+    kind: ActionKind
+    force: bool = False
+    settings: PushedSettings | None = None  # kind `settings` only
+
+    @property
+    def breaks_call(self) -> bool:
+        """Whether running it now would end a call under way."""
+        if self.kind in ("restart", "reboot"):
+            return True
+        if self.kind == "settings" and self.settings is not None:
+            return bool(self.settings.given().keys() & RESTART_SETTINGS)
+        return False
 
 
 class DayChanged(News):

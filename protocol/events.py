@@ -246,6 +246,15 @@ EVENTS: tuple[EventSpec, ...] = (
         "previous heartbeat's round trip; the hub keeps the last one per device (fleet view)",
         appliance.HeartbeatAck,
     ),
+    EventSpec(
+        APPLIANCE,
+        "action_result",
+        "to_server",
+        appliance.ActionResult,
+        "how a remote `action` went: `waiting` (it would break a call: it runs when the last "
+        "call ends), `done` or `failed`, with a line of text; the hub keeps it for IT",
+        Ok,
+    ),
     # /appliance, hub → appliance
     EventSpec(
         APPLIANCE,
@@ -299,6 +308,15 @@ EVENTS: tuple[EventSpec, ...] = (
         "to_client",
         appliance.Revoked,
         "the device was revoked; the connection closes next. Do not reconnect",
+    ),
+    EventSpec(
+        APPLIANCE,
+        "action",
+        "to_client",
+        appliance.Action,
+        "IT asks for a remote action (`restart`, `reboot`, `identify`, `settings`); sent "
+        "again after a reconnect until the appliance answers it with `action_result` (the "
+        "`id` tells repeats apart). One that would break a call waits unless `force`",
     ),
     EventSpec(
         APPLIANCE,

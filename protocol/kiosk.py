@@ -269,6 +269,7 @@ class KioskState(WithLobby):
     folder: list[FolderFile] = Field(default_factory=list)  # only during a call
     payments: CallPayments | None = None  # of the call on screen
     enrolment: EnrolmentView | None = None  # screen enrolment only
+    identify: bool = False  # IT looks for this counter: flash and chime (remote action)
 
 
 class StateMessage(News):

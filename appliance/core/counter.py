@@ -24,8 +24,10 @@ from appliance.core.ports import (
     Hub,
     Inbox,
     Media,
+    Performer,
     Scanner,
 )
+from appliance.core.remote import RemoteDesk
 from appliance.core.state import (
     CallSnapshot,
     CounterState,
@@ -33,8 +35,8 @@ from appliance.core.state import (
     LinkState,
     Sending,
 )
-from protocol.appliance import Admitted as AdmittedAnswer
 from protocol.appliance import (
+    Action,
     CallDone,
     CallRef,
     Clerk,
@@ -47,6 +49,7 @@ from protocol.appliance import (
     SignedIn,
     SignIn,
 )
+from protocol.appliance import Admitted as AdmittedAnswer
 from protocol.appliance import Counter as CounterInfo
 from protocol.base import Empty, Request
 from protocol.citizen import PeerNotice
@@ -85,6 +88,7 @@ class Counter:
         files: Files | None = None,
         scanner: Scanner | None = None,
         inbox: Inbox | None = None,
+        performer: Performer | None = None,
     ) -> None:
         self.hub = hub
         self.media = media
@@ -104,6 +108,8 @@ class Counter:
         self.drafts = Drafts()
         self.desk = DocumentDesk(files, scanner, self.changed, lambda a: a in self.calls, inbox)
         self.payments = PaymentDesk(hub, self.changed, lambda a: a in self.calls)
+        self.remote = RemoteDesk(hub, performer, lambda: bool(self.calls), self.changed)
+        self.label: str | None = None  # the counter's name as IT set it (settings)
         self.screens = 0  # kiosk pages open now: someone who can be asked for an outcome
         self.unsent_ends: set[str] = set()  # hung up while the hub was unreachable
         self.hello = asyncio.Event()
@@ -114,6 +120,7 @@ class Counter:
         self._admit_task: asyncio.Future[None] | None = None
         self._documents_task: asyncio.Future[None] | None = None
         self._payments_task: asyncio.Future[None] | None = None
+        self._remote_task: asyncio.Future[None] | None = None
 
     # --- what it publishes ---
 
@@ -136,9 +143,12 @@ class Counter:
             if call is not None
             else None
         )
+        counter = self.counter
+        if counter is not None and self.label:
+            counter = counter.model_copy(update={"name": self.label})
         return CounterState(
             link=self.link,
-            counter=self.counter,
+            counter=counter,
             clerk=self.clerk,
             lobby=self.lobby,
             day=tuple(self.day),
@@ -151,6 +161,7 @@ class Counter:
             scanning=self.desk.scanning,
             can_scan=self.desk.can_scan,
             payments=self.payments.of(call.appointment if call is not None else None),
+            identify=self.remote.identifying,
         )
 
     def link_changed(self, link: LinkState) -> None:
@@ -360,6 +371,10 @@ class Counter:
         log.error("this device was revoked (%s): stopping", revoked.reason)
         self.link_changed("refused")
 
+    async def on_action(self, action: Action) -> None:
+        """IT asks for a remote action: now, or once the last call ended (unless forced)."""
+        await self.remote.receive(action)
+
     async def on_documents(self, news: CallDocuments) -> None:
         """The files or the checklist of a held call changed."""
         self.desk.news(news)
@@ -436,12 +451,15 @@ class Counter:
         """What the desks keep of a call that is no longer held."""
         self.desk.forget(appointment)
         self.payments.forget(appointment)
+        if not self.calls and self.remote.waiting:  # a restart waited for this call to end
+            self._remote_task = asyncio.ensure_future(self.remote.calls_ended())
 
     async def close(self) -> None:
         """Hang up every call (the hub learns of it when the link closes)."""
         for call in list(self.calls.values()):
             await call.close()
         self.calls.clear()
+        self.remote.close()
         tasks = (self._day_task, self._admit_task, self._documents_task, self._payments_task)
         for task in tasks:
             if task is not None:

@@ -10,6 +10,7 @@ from typing import Any, Protocol, TypeVar
 
 from pydantic import ValidationError
 
+from protocol.appliance import Action, ActionState
 from protocol.base import News, Request
 from protocol.documents import Documents
 from protocol.kiosk import CallMedia, Quality
@@ -172,4 +173,17 @@ class Inbox(Protocol):
 
     def read(self, ident: str) -> tuple[str, bytes] | None:
         """A listed file's name and bytes (None when it is no longer there)."""
+        ...
+
+
+# What follows an answered action (the daemon's exit for a restart), or None.
+AfterAnswer = Callable[[], Awaitable[None]] | None
+
+
+class Performer(Protocol):
+    """Carries out remote actions on this machine (appliance/actions.py): restart, reboot,
+    settings. `identify` is the core's own (the kiosk shows it)."""
+
+    async def perform(self, action: Action) -> tuple[ActionState, str, AfterAnswer]:
+        """Do it; the state and a line for IT, and what to do once the hub has the answer."""
         ...

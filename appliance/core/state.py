@@ -74,3 +74,4 @@ class CounterState:
     scanning: bool = False
     can_scan: bool = False
     payments: CallPayments | None = None  # of the held call
+    identify: bool = False  # IT asked the counter to show itself (flash and chime)

@@ -338,6 +338,7 @@ class Kiosk:
             else [],
             payments=now.payments if show else None,
             enrolment=enrolment if screen is Screen.ENROLMENT else None,
+            identify=now.identify,
         )
 
     # --- commands ---

@@ -9,6 +9,7 @@ import click
 from hub.cli.common import current_settings, open_store
 from hub.cli.enrolment import devices_approve, devices_pending, revoke
 from hub.cli.fleet import devices_list
+from hub.cli.remote import devices_action, devices_actions, devices_settings
 
 
 @click.group()
@@ -39,6 +40,8 @@ devices.add_command(devices_list)
 
 devices.add_command(devices_pending)
 devices.add_command(devices_approve)
+for _command in (devices_action, devices_settings, devices_actions):
+    devices.add_command(_command)
 
 
 @devices.command("revoke")

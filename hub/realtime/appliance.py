@@ -15,7 +15,7 @@ from hub.booking.timezone import local_date, start_of_local_day
 from hub.calls.lifecycle import Event, Outcome, State
 from hub.context import hub_settings, now, store
 from hub.fleet.enrolment import issue_access
-from hub.operations import accounts, calls, fleet
+from hub.operations import accounts, calls, fleet, remote
 from hub.operations import documents as files
 from hub.operations.calls import CallRefused
 from hub.operations.enrolment import access_ttl, authenticate_access, key_of
@@ -46,6 +46,7 @@ from hub.realtime.notices import (
 from hub.realtime.payments import by_mail, cancel, listed, request
 from hub.realtime.registry import Connection
 from protocol.appliance import (
+    ActionResult,
     Admitted,
     CallDone,
     CallRef,
@@ -112,6 +113,7 @@ class ApplianceNamespace(GuardedNamespace):
             lobby=lobby_for(device.counter_id) if clerk else None,  # None: `{}` on the wire
         )
         send_after_connect("hello", sid, hello, APPLIANCE, then=rejoined)
+        remote.send_again(store(), device.id, now())  # the `actions` job sends them after hello
         reg.lobby_changed()
 
     def on_disconnect(self, reason: Any = None) -> None:
@@ -261,6 +263,13 @@ class ApplianceNamespace(GuardedNamespace):
         received = now()
         fleet.record_heartbeat(store(), self._conn().appliance.id, beat, received)
         return HeartbeatAck(time=received.isoformat()).wire()
+
+    def on_action_result(self, data: Any = None) -> dict[str, Any]:
+        """How a remote action went (waiting for the call to end, done, failed)."""
+        answer = parse(ActionResult, data)
+        if not remote.record_result(store(), self._conn().appliance.id, answer, now()):
+            return refuse("unknown_action", "no open action of this appliance has that id")
+        return Ok().wire()
 
     def on_payment_list(self, data: Any = None) -> dict[str, Any]:
         """The fee items and payment requests of a held call."""

@@ -149,6 +149,18 @@ class Registry:
         for device_id in calls.revoked(self.app.extensions["store"], devices):
             drop_device(devices[device_id])
 
+    def send_actions(self) -> None:
+        """Send the remote actions IT asked of appliances connected here (the `actions` job)."""
+        from hub.operations.remote import take_requested
+        from hub.realtime.notices import APPLIANCE
+
+        store, now = self.app.extensions["store"], self.app.extensions["clock"]()
+        devices = {c.appliance.id: c.sid for c in self._appliances()}
+        for action in take_requested(store, devices, now):
+            self.socketio.emit(
+                "action", action.message().wire(), to=devices[action.device_id], namespace=APPLIANCE
+            )
+
     def keep_presence(self) -> None:
         """Tell the shared database who is connected here, and settle the calls whose party
         vanished, here or with a dead process (the `presence` job)."""

@@ -589,3 +589,20 @@ class DeviceHeartbeatRow(Base):
     speaker: Mapped[str] = mapped_column(String(8))
     scanner: Mapped[str] = mapped_column(String(8))
     rtt_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class RemoteActionRow(Base):
+    """A remote action IT asked of one appliance (issue 17): restart, reboot, identify or
+    settings, and how far it got: requested → sent → (waiting →) done / failed."""
+
+    __tablename__ = "remote_actions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    arguments: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    force: Mapped[bool] = mapped_column(Boolean, default=False)
+    requested_by: Mapped[str] = mapped_column(String(120))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    result: Mapped[str] = mapped_column(String(200), default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

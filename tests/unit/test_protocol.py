@@ -53,6 +53,8 @@ EXAMPLES: dict[type[BaseModel], dict[str, Any]] = {
     appliance.End: {"appointment": UUID, "outcome": "done"},
     appliance.Record: {"appointment": UUID, "outcome": "follow_up", "notes": "Nachweis fehlt"},
     appliance.DevicesHealth: HEALTH,
+    appliance.PushedSettings: {"width": 1280, "height": 720, "counter_label": "Schalter 3"},
+    appliance.ActionResult: {"id": 7, "state": "done", "result": "identified for 10 s"},
     appliance.Heartbeat: {
         "version": "0.1.0",
         "uptime_s": 3600,

@@ -1,0 +1,101 @@
+"""Remote actions IT asks of this counter (docs/operations.md, "Remote actions"): run now, or
+wait until the last call ends when it would break one and IT did not force it; identify
+(the kiosk flashes and chimes) is the core's own, the rest a `Performer`'s."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Literal
+
+from appliance.core.ports import AfterAnswer, Hub, Performer
+from protocol.appliance import Action, ActionResult, ActionState
+
+log = logging.getLogger("appliance.remote")
+IDENTIFY_S = 10.0  # long enough for IT to walk along the counters and spot the right one
+
+
+def decide(action: Action, in_call: bool) -> Literal["now", "wait"]:
+    """Run now, or wait for the call to end (restart, reboot, settings read at start-up)."""
+    return "wait" if in_call and action.breaks_call and not action.force else "now"
+
+
+class RemoteDesk:
+    """The actions this counter was asked for, and those waiting for its calls to end."""
+
+    def __init__(
+        self,
+        hub: Hub,
+        performer: Performer | None,
+        in_call: Callable[[], bool],
+        changed: Callable[[], None],
+    ) -> None:
+        self.hub = hub
+        self.performer = performer
+        self.in_call = in_call
+        self.changed = changed
+        self.waiting: dict[int, Action] = {}
+        self.answered: dict[int, tuple[ActionState, str]] = {}  # by id: repeats after reconnect
+        self.identifying = False
+        self._identify_task: asyncio.Future[None] | None = None
+
+    async def receive(self, action: Action) -> None:
+        """The hub asks for `action` (again, after a reconnect: answered as before)."""
+        if action.id in self.answered:
+            await self._answer(action.id, *self.answered[action.id])
+            return
+        if action.id in self.waiting or decide(action, self.in_call()) == "wait":
+            self.waiting[action.id] = action
+            log.info("remote %s (%d) waits for the call to end", action.kind, action.id)
+            await self._answer(action.id, "waiting", "waits for the call to end")
+            return
+        await self._run(action)
+
+    async def calls_ended(self) -> None:
+        """The last call ended: run what waited for it, in the order it came."""
+        while self.waiting and not self.in_call():
+            key = min(self.waiting)
+            await self._run(self.waiting.pop(key))
+
+    async def _run(self, action: Action) -> None:
+        after: AfterAnswer = None
+        state: ActionState
+        if action.kind == "identify":
+            self.identify()
+            state, text = "done", f"identifying for {IDENTIFY_S:.0f} s"
+        elif self.performer is None:
+            state, text = "failed", f"{action.kind} is not possible on this appliance"
+        else:
+            try:
+                state, text, after = await self.performer.perform(action)
+            except Exception as exc:  # any failure is IT's to read, not a crash of the daemon
+                log.exception("remote %s (%d) failed", action.kind, action.id)
+                state, text = "failed", f"{type(exc).__name__}: {exc}"
+        self.answered[action.id] = (state, text[:200])
+        log.info("remote %s (%d): %s %s", action.kind, action.id, state, text)
+        await self._answer(action.id, state, text)
+        if after is not None:
+            await after()
+
+    async def _answer(self, key: int, state: ActionState, text: str) -> None:
+        answer = ActionResult(id=key, state=state, result=text[:200])
+        await self.hub.request("action_result", answer)
+
+    def identify(self) -> None:
+        """Flash and chime on the kiosk for IDENTIFY_S (again: from now)."""
+        if self._identify_task is not None:
+            self._identify_task.cancel()
+        self.identifying = True
+        self.changed()
+        self._identify_task = asyncio.ensure_future(self._stop_identifying())
+
+    async def _stop_identifying(self) -> None:
+        await asyncio.sleep(IDENTIFY_S)
+        self.identifying = False
+        self.changed()
+
+    def close(self) -> None:
+        """Stop identifying (the daemon stops)."""
+        if self._identify_task is not None:
+            self._identify_task.cancel()

@@ -1,0 +1,206 @@
+"""Remote actions with real parts: a served hub, the real appliance daemon (synthetic devices)
+and `buergeramt devices action|settings|actions`: identify reaches the kiosk, settings are
+stored and kept across a restart, a restart waits for the call to end unless forced, the
+result comes back to the hub, an offline appliance gets its action on reconnect, and bad
+settings are refused with one line and nothing stored."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from appliance.actions import RESTART_EXIT_CODE, settings_path
+from hub.operations.accounts import add_device
+from hub.operations.remote import actions_of
+from hub.store import Store
+from tests.support.appliance_runner import RunningAppliance
+from tests.support.environment import MONDAY_EARLY
+from tests.support.waiting import wait_until
+
+
+def devices(store: Store, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "BUERGERAMT_DATA_DIR": str(tmp_path), "BUERGERAMT_DATABASE_URL": store.url}
+    env.pop("BUERGERAMT_CONFIG_FILE", None)
+    return subprocess.run(
+        [sys.executable, "-c", "from hub.cli import main; main()", "devices", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def ask(store: Store, tmp_path: Path, *args: str) -> None:
+    done = devices(store, tmp_path, *args)
+    assert done.returncode == 0, done.stderr
+
+
+def settled(store: Store, device_id: int, state: str = "done"):
+    """The device's newest action once it reached `state`."""
+    return wait_until(
+        lambda: next((a for a in actions_of(store, device_id)[:1] if a.state == state), None),
+        15,
+        f"the newest action {state}",
+    )
+
+
+@pytest.fixture
+def one_device(store: Store, serve_hub, tmp_path: Path):
+    device, credential = add_device(store, 1, "Pi Schalter 1", MONDAY_EARLY)
+    hub = serve_hub(store.url, presence_seconds="2")
+    data = tmp_path / "appliance"
+    data.mkdir()
+
+    def appliance(**settings) -> RunningAppliance:
+        return RunningAppliance(
+            hub_url=hub.url, device_credential=credential, data_dir=data, **settings
+        )
+
+    return device.id, appliance, data
+
+
+def test_identify_reaches_the_kiosk_and_its_result_the_hub(store, tmp_path, one_device):
+    device_id, appliance, _ = one_device
+    running = appliance(kiosk=True).start()
+    try:
+        ask(store, tmp_path, "action", str(device_id), "identify")
+        assert running.kiosk is not None
+        wait_until(lambda: running.kiosk.state()["identify"], 10, "the kiosk flashing")
+        action = settled(store, device_id)
+        assert action.kind == "identify" and action.result.startswith("identifying")
+        listed = devices(store, tmp_path, "actions", str(device_id)).stdout
+        assert "identify" in listed and "[done]" in listed
+    finally:
+        running.stop()
+
+
+def test_an_offline_appliance_gets_its_action_on_reconnect(store, tmp_path, one_device):
+    device_id, appliance, _ = one_device
+    ask(store, tmp_path, "action", str(device_id), "identify")
+    assert actions_of(store, device_id)[0].state == "requested"
+    running = appliance().start()
+    try:
+        settled(store, device_id)
+        assert running.counter.state().identify
+    finally:
+        running.stop()
+
+
+def test_settings_are_stored_applied_and_kept_across_a_restart(store, tmp_path, one_device):
+    device_id, appliance, data = one_device
+    running = appliance().start()
+    try:
+        ask(store, tmp_path, "settings", str(device_id), "counter_label=Schalter Süd")
+        assert "applied counter_label" in settled(store, device_id).result
+        state = running.counter.state()
+        assert state.counter is not None and state.counter.name == "Schalter Süd"
+        assert running.appliance is not None and running.appliance.exit_code is None
+
+        # Read at start-up: stored, then the daemon exits for systemd to start it again.
+        ask(store, tmp_path, "settings", str(device_id), "width=1280", "height=720")
+        assert "restarting" in settled(store, device_id).result
+        wait_until(lambda: running.appliance.exit_code, 10, "the daemon exiting")
+        assert running.appliance.exit_code == RESTART_EXIT_CODE
+    finally:
+        running.stop()
+    stored = json.loads(settings_path(data).read_text())
+    assert stored == {"counter_label": "Schalter Süd", "width": 1280, "height": 720}
+    again = appliance().start()  # the environment still says 640×480
+    try:
+        assert again.appliance is not None
+        assert (again.appliance.settings.width, again.appliance.settings.height) == (1280, 720)
+        state = again.counter.state()
+        assert state.counter is not None and state.counter.name == "Schalter Süd"
+    finally:
+        again.stop()
+
+
+@pytest.mark.parametrize(
+    ("pair", "said"),
+    [
+        ("volume=3", "unknown setting 'volume'"),
+        ("width=99999", "width: Input should be less than or equal to 1920"),
+        ("width=wide", "width: 'wide' is not a whole number"),
+        ("speaker_device=hw;reboot", "speaker_device: String should match pattern"),
+        ("scanner=laser", "scanner: Input should be"),
+    ],
+)
+def test_bad_settings_are_refused_in_one_line_and_nothing_stored(
+    store, tmp_path, one_device, pair, said
+):
+    device_id, _, _ = one_device
+    done = devices(store, tmp_path, "settings", str(device_id), pair)
+    assert done.returncode != 0
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and said in lines[0], done.stderr
+    assert actions_of(store, device_id) == []
+
+
+class HeldCall:
+    """A call's place in the core's table (no media): what `restart` must not break."""
+
+    appointment = "0f7c2d0e-5b7a-4c44-9d8e-2d6b0b0a1c11"
+
+    async def close(self) -> None:
+        """Nothing to hang up."""
+
+
+def test_a_restart_waits_for_the_call_to_end_unless_forced(store, tmp_path, one_device):
+    device_id, appliance, _ = one_device
+    running = appliance(reboot_command="true").start()
+    assert running.appliance is not None
+    try:
+        running.counter.calls[HeldCall.appointment] = HeldCall()  # type: ignore[assignment]
+        ask(store, tmp_path, "action", str(device_id), "restart")
+        waiting = settled(store, device_id, "waiting")
+        assert waiting.result == "waits for the call to end"
+        assert running.appliance.exit_code is None
+
+        ask(store, tmp_path, "action", str(device_id), "reboot")  # waits behind it
+        settled(store, device_id, "waiting")
+
+        async def call_ends() -> None:
+            running.counter.calls.pop(HeldCall.appointment)
+            running.counter._forget(HeldCall.appointment)
+
+        running.run(call_ends())
+        wait_until(lambda: running.appliance.exit_code, 10, "the restart after the call")
+        assert running.appliance.exit_code == RESTART_EXIT_CODE
+        wait_until(
+            lambda: [a.state for a in actions_of(store, device_id)] == ["done", "done"],
+            10,
+            "both done",
+        )
+    finally:
+        running.stop()
+
+
+def test_a_forced_restart_runs_during_the_call(store, tmp_path, one_device):
+    device_id, appliance, _ = one_device
+    running = appliance().start()
+    assert running.appliance is not None
+    try:
+        running.counter.calls[HeldCall.appointment] = HeldCall()  # type: ignore[assignment]
+        ask(store, tmp_path, "action", str(device_id), "restart", "--force")
+        assert settled(store, device_id).result == f"restarting (exit code {RESTART_EXIT_CODE})"
+        assert running.appliance.exit_code == RESTART_EXIT_CODE
+        assert actions_of(store, device_id)[0].force
+    finally:
+        running.counter.calls.clear()
+        running.stop()
+
+
+def test_a_failing_reboot_command_is_reported(store, tmp_path, one_device):
+    device_id, appliance, _ = one_device
+    running = appliance(reboot_command="sh -c 'echo no permission >&2; exit 3'").start()
+    try:
+        ask(store, tmp_path, "action", str(device_id), "reboot")
+        action = settled(store, device_id, "failed")
+        assert action.result == "sh exited with 3: no permission"
+    finally:
+        running.stop()
