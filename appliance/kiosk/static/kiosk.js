@@ -195,9 +195,40 @@
     renderFees(state);
     renderOutcome(state.record);
     renderEnrolment(state.enrolment);
+    renderIdentify(state.identify);
     if (screen === "locked" || screen === "sign_in") forget();
     if (screen === "locked") {
       $("locked-who").textContent = state.clerk ? state.clerk.name : "";
+    }
+  }
+
+  // IT's remote action `identify`: the whole screen flashes and a chime sounds every 2 s
+  // for as long as the appliance says (10 s), so IT finds the right counter.
+  let chimeTimer = null;
+  function chime() {
+    try {
+      const context = new AudioContext();
+      for (const [i, freq] of [880, 1320].entries()) {
+        const osc = context.createOscillator();
+        const gain = context.createGain();
+        osc.frequency.value = freq;
+        gain.gain.setValueAtTime(0.3, context.currentTime + i * 0.25);
+        gain.gain.exponentialRampToValueAtTime(0.001, context.currentTime + i * 0.25 + 0.6);
+        osc.connect(gain).connect(context.destination);
+        osc.start(context.currentTime + i * 0.25);
+        osc.stop(context.currentTime + i * 0.25 + 0.6);
+      }
+      setTimeout(() => context.close(), 1500);
+    } catch (e) { /* no audio output: the flash alone */ }
+  }
+  function renderIdentify(on) {
+    document.body.classList.toggle("identify", Boolean(on));
+    if (on && chimeTimer === null) {
+      chime();
+      chimeTimer = setInterval(chime, 2000);
+    } else if (!on && chimeTimer !== null) {
+      clearInterval(chimeTimer);
+      chimeTimer = null;
     }
   }
 
