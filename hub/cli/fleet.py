@@ -11,6 +11,7 @@ import click
 from hub.booking.timezone import to_local_iso
 
 if TYPE_CHECKING:
+    from hub.operations.enrolment import Key
     from hub.operations.fleet import FleetEntry
 
 COLUMNS = (
@@ -87,23 +88,68 @@ def table(entries: list[FleetEntry], now: datetime) -> str:
     )
 
 
+PENDING_COLUMNS = (("CLAIM CODE", 10), ("FINGERPRINT", 50), ("HOSTNAME", 24), ("SINCE", 16))
+
+
+def pending_table(keys: list[Key]) -> str:
+    """The appliances waiting for approval, below the fleet, as aligned text columns."""
+    rows = [
+        (
+            k.claim_code,
+            k.fingerprint,
+            k.hostname,
+            to_local_iso(k.enrolled_at)[:16].replace("T", " "),
+        )
+        for k in keys
+    ]
+    lines = [[name for name, _ in PENDING_COLUMNS], *rows]
+    return "waiting for approval (buergeramt devices approve CODE --counter N):\n" + "\n".join(
+        "  ".join(
+            cell[:width].ljust(width)
+            for cell, (_, width) in zip(line, PENDING_COLUMNS, strict=True)
+        ).rstrip()
+        for line in lines
+    )
+
+
+def pending_json(key: Key) -> dict[str, object]:
+    """A waiting appliance in `devices list --json`: state "pending", no device id yet."""
+    return {
+        "id": None,
+        "name": key.hostname,
+        "counter": None,
+        "state": "pending",
+        "claim_code": key.claim_code,
+        "fingerprint": key.fingerprint,
+        "hostname": key.hostname,
+        "version": key.version,
+        "since": key.enrolled_at.isoformat(),
+    }
+
+
 @click.command("list")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per device, as a list.")
 def devices_list(as_json: bool) -> None:
     """Every device: state (online, in a call, offline since …), version, uptime, temperature,
     load, free disk, devices, round trip and the last heartbeat's age. `!`: offline while its
-    counter is open."""
+    counter is open. Below: the appliances waiting for approval (claim code, fingerprint,
+    hostname, since when); in --json, as entries of state "pending"."""
     from datetime import timedelta
 
     from hub.cli.common import current_settings, open_store
     from hub.clock import configured_clock
+    from hub.operations.enrolment import pending
     from hub.operations.fleet import fleet
 
     settings = current_settings()
     now = configured_clock(settings.clock_start)()
     stale = timedelta(seconds=3 * settings.presence_seconds)
-    entries = fleet(open_store(settings), now, stale)
+    store = open_store(settings)
+    entries, waiting = fleet(store, now, stale), pending(store)
     if as_json:
-        click.echo(json.dumps([e.as_json(now) for e in entries], ensure_ascii=False, indent=2))
-    else:
-        click.echo(table(entries, now))
+        listed = [*(e.as_json(now) for e in entries), *(pending_json(k) for k in waiting)]
+        click.echo(json.dumps(listed, ensure_ascii=False, indent=2))
+        return
+    click.echo(table(entries, now))
+    if waiting:
+        click.echo("\n" + pending_table(waiting))

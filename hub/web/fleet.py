@@ -1,5 +1,6 @@
 """IT's fleet page: every appliance with its state, last heartbeat and devices, and those
-offline while their counter is open flagged (the table of `buergeramt devices list`).
+offline while their counter is open flagged (the table of `buergeramt devices list`); below,
+the appliances waiting for approval with their claim codes.
 
 Staff of role admin only, by HTTP Basic as the cash office's page (hub/web/cash_office.py)
 until the admin area of issue 18 replaces both.
@@ -17,6 +18,7 @@ from flask_babel import gettext as _
 from hub.booking.timezone import to_local_iso
 from hub.context import hub_settings, now, store
 from hub.i18n import current_language
+from hub.operations.enrolment import pending
 from hub.operations.fleet import counts, fleet
 from hub.ratelimit import limiter, read_limit
 from hub.web.cash_office import _guarded, _staff
@@ -70,6 +72,7 @@ def devices_page() -> ResponseReturnValue:
     return render_template(
         "fleet.html",
         entries=entries,
+        waiting=pending(store()),
         totals=counts(entries),
         now=at,
         ago=ago,

@@ -166,3 +166,39 @@ def test_outside_opening_hours_an_offline_appliance_is_not_flagged(fleet_db, ser
     }
     admin = httpx.get(f"{hub.url}/it/devices", auth=("it", PASSWORD), timeout=10)
     assert admin.status_code == 200 and "Offline während der Öffnungszeiten" not in admin.text
+
+
+def test_appliances_waiting_for_approval_are_listed_with_their_claim_codes(
+    fleet_db, client, tmp_path
+):
+    from hub.operations.enrolment import create_token
+    from tests.integration.test_enrolment import Appliance
+    from tests.support.environment import MONDAY_EARLY
+
+    store = fleet_db[0]
+    _, token = create_token(
+        store, "Rathaus", MONDAY_EARLY + timedelta(days=7), None, None, "it", MONDAY_EARLY
+    )
+    waiting = Appliance().enrol(client, token, MONDAY_EARLY).get_json()
+    code, fingerprint = waiting["claim_code"], waiting["fingerprint"]
+
+    listed = json.loads(cli(store, tmp_path, MONDAY_EARLY, "--json"))
+    assert [d["state"] for d in listed] == ["offline", "offline", "pending"]
+    assert {k: listed[2][k] for k in ("id", "claim_code", "fingerprint", "hostname")} == {
+        "id": None,
+        "claim_code": code,
+        "fingerprint": fingerprint,
+        "hostname": "counter-pi-7",
+    }
+    table = cli(store, tmp_path, MONDAY_EARLY)
+    assert "waiting for approval" in table
+    row = next(line for line in table.splitlines() if line.startswith(code))
+    assert fingerprint[:40] in row and "counter-pi-7" in row
+    since = datetime.fromisoformat(listed[2]["since"]).astimezone(BERLIN)
+    assert since.strftime("%Y-%m-%d %H:%M") in row  # Berlin time, not the machine's UTC+14
+
+    german = client.get("/it/devices", auth=("it", PASSWORD)).get_data(as_text=True)
+    assert "Warten auf Freigabe" in german and "Zuordnungscode" in german
+    assert code in german and fingerprint in german and "counter-pi-7" in german
+    english = client.get("/it/devices?lang=en", auth=("it", PASSWORD)).get_data(as_text=True)
+    assert "Waiting for approval" in english and "Claim code" in english
