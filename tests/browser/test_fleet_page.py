@@ -12,7 +12,7 @@ from hub.operations.fleet import fleet
 from tests.integration.test_fleet import (
     INSIDE,
     PASSWORD,
-    far_time_zone,  # noqa: F401 - the fixture
+    _machine_far_from_berlin,  # noqa: F401 - the fixture (autouse: UTC+14)
     fleet_db,  # noqa: F401 - the fixture
 )
 from tests.support.appliance_runner import RunningAppliance
