@@ -44,6 +44,8 @@ bench: $(STAMP) translations
 	$(BIN)/python bench/kiosk.py
 	$(BIN)/python bench/documents.py
 	$(BIN)/python bench/scanning.py
+	$(BIN)/python bench/payment.py
+	$(BIN)/python -m bench.fleet
 
 clean:
 	rm -rf $(VENV) var test-artifacts node_modules
