@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from sqlalchemy import select, update
 
 from hub.store import Store
+from hub.store.engine import retrying
 from hub.store.models import DeviceRow, RemoteActionRow
 from protocol.appliance import Action, ActionKind, ActionResult, PushedSettings
 
@@ -129,41 +130,54 @@ def take_requested(store: Store, device_ids: Collection[int], now: datetime) -> 
     """The requested actions of these (connected) devices, marked `sent`."""
     if not device_ids:
         return []
-    with store.transaction() as session:
-        rows = session.scalars(
-            select(RemoteActionRow)
-            .where(RemoteActionRow.state == "requested")
-            .order_by(RemoteActionRow.id)
-            .with_for_update(skip_locked=True)
-        ).all()
-        wanted = [row for row in rows if row.device_id in device_ids]
-        for row in wanted:
-            row.state, row.updated_at = "sent", now
-        return [_action(row) for row in wanted]
+
+    def attempt() -> list[RemoteAction]:
+        with store.transaction() as session:
+            rows = session.scalars(
+                select(RemoteActionRow)
+                .where(RemoteActionRow.state == "requested")
+                .order_by(RemoteActionRow.id)
+                .with_for_update(skip_locked=True)
+            ).all()
+            wanted = [row for row in rows if row.device_id in device_ids]
+            for row in wanted:
+                row.state, row.updated_at = "sent", now
+            return [_action(row) for row in wanted]
+
+    return retrying(attempt)
 
 
 def send_again(store: Store, device_id: int, now: datetime) -> None:
     """A device (re)connected: what it was sent and never settled goes to it once more (an
-    appliance that restarted has forgotten what waited for its call to end)."""
-    with store.transaction() as session:
-        session.execute(
-            update(RemoteActionRow)
-            .where(
-                RemoteActionRow.device_id == device_id,
-                RemoteActionRow.state.in_(("sent", "waiting")),
+    appliance that restarted has forgotten what waited for its call to end). Retried on a
+    connection the database dropped (the first use after a database restart)."""
+
+    def attempt() -> None:
+        with store.transaction() as session:
+            session.execute(
+                update(RemoteActionRow)
+                .where(
+                    RemoteActionRow.device_id == device_id,
+                    RemoteActionRow.state.in_(("sent", "waiting")),
+                )
+                .values(state="requested", updated_at=now)
             )
-            .values(state="requested", updated_at=now)
-        )
+
+    retrying(attempt)
 
 
 def record_result(store: Store, device_id: int, answer: ActionResult, now: datetime) -> bool:
     """The appliance's answer to one of its own actions (False: no such open action)."""
-    with store.transaction() as session:
-        row = session.get(RemoteActionRow, answer.id)
-        if row is None or row.device_id != device_id or row.state not in OPEN:
-            return False
-        row.state, row.result, row.updated_at = answer.state, answer.result, now
-        return True
+
+    def attempt() -> bool:
+        with store.transaction() as session:
+            row = session.get(RemoteActionRow, answer.id)
+            if row is None or row.device_id != device_id or row.state not in OPEN:
+                return False
+            row.state, row.result, row.updated_at = answer.state, answer.result, now
+            return True
+
+    return retrying(attempt)
 
 
 def actions_of(store: Store, device_id: int, limit: int = 20) -> list[RemoteAction]:

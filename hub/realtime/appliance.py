@@ -91,6 +91,8 @@ class ApplianceNamespace(GuardedNamespace):
         clerk = accounts.resume(store(), device.id, token, now()) if token else None
         sid = current_sid()
         replaced, call = calls.device_connected(store(), device.id, sid, now())
+        # Before this connection is registered: a database error here refuses it whole.
+        remote.send_again(store(), device.id, now())  # the `actions` job sends them after hello
         conn = reg.add(sid, device=device, clerk=clerk, clerk_token=token if clerk else None)
         if clerk is not None:  # the lobby names citizens: only for a signed-in clerk
             join_room(counter_room(device.counter_id))
@@ -113,7 +115,6 @@ class ApplianceNamespace(GuardedNamespace):
             lobby=lobby_for(device.counter_id) if clerk else None,  # None: `{}` on the wire
         )
         send_after_connect("hello", sid, hello, APPLIANCE, then=rejoined)
-        remote.send_again(store(), device.id, now())  # the `actions` job sends them after hello
         reg.lobby_changed()
 
     def on_disconnect(self, reason: Any = None) -> None:
