@@ -1,7 +1,8 @@
 """Remote actions on this machine (the core's `Performer`): restart the daemon (exit with
-RESTART_EXIT_CODE after STOPPING=1; the unit's Restart=on-failure starts it again), reboot (the
-configured command) and settings pushed from the hub (kept in `<data_dir>/settings.json`, read
-above the environment at the next start; the counter's label applies at once)."""
+RESTART_EXIT_CODE after STOPPING=1; the supervisor, or the unit's Restart=on-failure, starts it
+again), reboot (the configured command), settings pushed from the hub (kept in
+`<data_dir>/settings.json`, read above the environment at the next start; the counter's label
+applies at once), an update (appliance/updates.py) and the daemon's last log lines."""
 
 from __future__ import annotations
 
@@ -15,14 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from appliance.config import ApplianceSettings
-from appliance.core.ports import AfterAnswer
-from protocol.appliance import RESTART_SETTINGS, Action, ActionState, PushedSettings
+from appliance.core.ports import Performed
+from appliance.supervisor import RESTART_EXIT_CODE
+from appliance.updates import Updates
+from protocol.appliance import MAX_LOG_LINES, RESTART_SETTINGS, Action, PushedSettings
 
 log = logging.getLogger("appliance.actions")
 
-# EX_TEMPFAIL (sysexits.h): not 0, so systemd's Restart=on-failure starts the daemon again;
-# distinct from a crash's 1 in the journal.
-RESTART_EXIT_CODE = 75
 SETTINGS_FILE = "settings.json"
 REBOOT_TIMEOUT_S = 60
 
@@ -66,32 +66,41 @@ def store(data_dir: Path, update: PushedSettings) -> dict[str, Any]:
 
 
 class MachineActions:
-    """Restart, reboot and settings for the daemon (appliance/daemon.py)."""
+    """Restart, reboot, settings, updates and log lines for the daemon (appliance/daemon.py)."""
 
     def __init__(
         self,
         settings: ApplianceSettings,
-        exit_daemon: Callable[[int], Awaitable[None]],
+        exit_daemon: Callable[[int, str], Awaitable[None]],
         set_label: Callable[[str | None], None],
+        updates: Updates,
+        log_lines: Callable[[int], list[str]],
     ) -> None:
         self.settings = settings
         self.exit_daemon = exit_daemon
         self.set_label = set_label
+        self.updates = updates
+        self.log_lines = log_lines
 
-    async def perform(self, action: Action) -> tuple[ActionState, str, AfterAnswer]:
+    async def perform(self, action: Action) -> Performed:
         """Do what IT asked; a restart happens after the hub has the answer."""
         if action.kind == "restart":
-            return "done", f"restarting (exit code {RESTART_EXIT_CODE})", self._restart
+            return Performed("done", f"restarting (exit code {RESTART_EXIT_CODE})", self._restart)
         if action.kind == "reboot":
             return await self._reboot()
         if action.kind == "settings" and action.settings is not None:
             return self._settings(action.settings)
-        return "failed", f"unknown action {action.kind}", None
+        if action.kind == "update" and action.version is not None:
+            return await self.updates.perform(action.id, action.version)
+        if action.kind == "logs":
+            lines = self.log_lines(action.lines or MAX_LOG_LINES)
+            return Performed("done", f"{len(lines)} lines", log=lines)
+        return Performed("failed", f"unknown action {action.kind}")
 
     async def _restart(self) -> None:
-        await self.exit_daemon(RESTART_EXIT_CODE)
+        await self.exit_daemon(RESTART_EXIT_CODE, "restart asked by IT")
 
-    async def _reboot(self) -> tuple[ActionState, str, AfterAnswer]:
+    async def _reboot(self) -> Performed:
         command = shlex.split(self.settings.reboot_command)
         process = await asyncio.create_subprocess_exec(
             *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
@@ -100,19 +109,19 @@ class MachineActions:
             output, _ = await asyncio.wait_for(process.communicate(), REBOOT_TIMEOUT_S)
         except TimeoutError:
             process.kill()
-            return "failed", f"{command[0]} did not finish in {REBOOT_TIMEOUT_S} s", None
+            return Performed("failed", f"{command[0]} did not finish in {REBOOT_TIMEOUT_S} s")
         text = output.decode(errors="replace").strip().splitlines()
         if process.returncode != 0:
             last = text[-1] if text else ""
-            return "failed", f"{command[0]} exited with {process.returncode}: {last}", None
-        return "done", f"rebooting ({command[0]})", None
+            return Performed("failed", f"{command[0]} exited with {process.returncode}: {last}")
+        return Performed("done", f"rebooting ({command[0]})")
 
-    def _settings(self, update: PushedSettings) -> tuple[ActionState, str, AfterAnswer]:
+    def _settings(self, update: PushedSettings) -> Performed:
         values = store(self.settings.data_dir, update)
         given = update.given()
         if "counter_label" in given:
             self.set_label(values.get("counter_label"))
         names = ", ".join(sorted(given))
         if given.keys() & RESTART_SETTINGS:
-            return "done", f"stored {names}; restarting to apply", self._restart
-        return "done", f"stored and applied {names}", None
+            return Performed("done", f"stored {names}; restarting to apply", self._restart)
+        return Performed("done", f"stored and applied {names}")

@@ -81,6 +81,13 @@ class ApplianceSettings(BaseSettings):
     # What IT's remote `reboot` runs (docs/operations.md, "Remote actions"); tests set a
     # harmless command. Settings pushed from the hub live in <data_dir>/settings.json.
     reboot_command: str = "systemctl reboot"
+    # Updates (docs/operations.md, "Updates"): versions live in <install_root>/venvs/<version>,
+    # <install_root>/current names the running one; a new version that is not connected with a
+    # passing self-check after update_check_seconds is rolled back. update_python makes the
+    # new virtualenvs (Debian's python3, with python3-picamera2 among its packages).
+    install_root: Path = Path("/opt/buergeramt")
+    update_check_seconds: float = Field(120.0, ge=10, le=3600)
+    update_python: str = "python3"
 
     @field_validator("scanner_options", "reboot_command")
     @classmethod

@@ -24,9 +24,11 @@ from appliance.hub_link import HubLink
 from appliance.inbox import FolderInbox
 from appliance.kiosk.lock import ScreenLock
 from appliance.kiosk.server import Kiosk
+from appliance.logbook import BOOK, FORMAT
 from appliance.media.feed import Feed
 from appliance.media.sessions import CallMedia
 from appliance.systemd import Notifier
+from appliance.updates import Updates
 
 log = logging.getLogger("appliance")
 
@@ -66,7 +68,8 @@ class Appliance:
         )
         scanner = PageKeeper(self.devices.scanner) if self.devices.scanner is not None else None
         inbox = FolderInbox(settings.document_folders) if settings.document_folders else None
-        performer = MachineActions(settings, self.exit, self._set_label)
+        self.updates = Updates(settings, self.exit)
+        performer = MachineActions(settings, self.exit, self._set_label, self.updates, BOOK.last)
         self.counter = Counter(
             self.link,
             self.media,
@@ -97,6 +100,11 @@ class Appliance:
             *self._keeping_token(),
             asyncio.ensure_future(self.heartbeats.run()),
             asyncio.ensure_future(self.systemd.keep_alive()),
+            asyncio.ensure_future(
+                self.updates.settle(
+                    lambda: self.counter.link == "online", self.devices, self.counter.remote.report
+                )
+            ),
         ]
         self.systemd.notify("READY=1", "STATUS=connecting to the hub")
 
@@ -110,11 +118,12 @@ class Appliance:
         self.counter.label = label
         self.counter.changed()
 
-    async def exit(self, code: int) -> None:
-        """Stop the daemon with `code` (a remote restart: systemd starts it again)."""
+    async def exit(self, code: int, why: str) -> None:
+        """Stop the daemon with `code` (a restart: the supervisor starts it again; a failed
+        self-check after an update: the supervisor rolls back)."""
         self.exit_code = code
-        self.systemd.notify("STOPPING=1", f"STATUS=restart asked by IT (exit code {code})")
-        log.warning("restart asked by IT: exiting with %d", code)
+        self.systemd.notify("STOPPING=1", f"STATUS={why} (exit code {code})")
+        log.warning("%s: exiting with %d", why, code)
         if self._main is not None:
             self._main.cancel()
 
@@ -189,7 +198,8 @@ QUIET_LIBRARIES = ("aioice", "aiortc")
 
 def configure_logging() -> None:
     """INFO for the appliance's own lines, WARNING for the WebRTC libraries."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(level=logging.INFO, format=FORMAT)
+    logging.getLogger().addHandler(BOOK)  # IT's `logs` action reads the last lines
     for name in QUIET_LIBRARIES:
         logging.getLogger(name).setLevel(logging.WARNING)
 
@@ -201,4 +211,4 @@ def main(settings: ApplianceSettings | None = None) -> None:
     # the counter screen's delay (bench/kiosk.py: 186 ms instead of 79 ms glass to glass).
     code = asyncio.run(run(settings or ApplianceSettings()))
     if code is not None:
-        sys.exit(code)  # RESTART_EXIT_CODE: the unit's Restart=on-failure starts it again
+        sys.exit(code)  # the supervisor (or the unit's Restart=on-failure) starts it again

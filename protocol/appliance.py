@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -71,8 +71,13 @@ class Heartbeat(Request):
 
 
 # Remote actions (docs/operations.md, "Remote actions"): what IT may ask of one appliance.
-ActionKind = Literal["restart", "reboot", "identify", "settings"]
-ActionState = Literal["waiting", "done", "failed"]
+ActionKind = Literal["restart", "reboot", "identify", "settings", "update", "logs"]
+# `running`: an update under way (installed, switching, checking the new version).
+ActionState = Literal["waiting", "running", "done", "failed"]
+# A release as pip names it; also a folder name on the appliance, so nothing a path reads.
+VERSION = r"^[0-9][0-9A-Za-z.+!-]{0,39}$"
+LOG_LINE_CHARS = 400
+MAX_LOG_LINES = 500
 DEVICE_NAME = r"^[A-Za-z0-9_:,.=@/-]{1,64}$"  # an ALSA or SANE device name, nothing a shell reads
 
 
@@ -97,11 +102,15 @@ RESTART_SETTINGS = frozenset({"width", "height", "speaker_device", "scanner", "s
 
 
 class ActionResult(Request):
-    """How a remote action went: `waiting` (for the call to end), `done` or `failed`."""
+    """How a remote action went: `waiting` (for the call to end), `running` (an update under
+    way), `done` or `failed`; `log`: the daemon's last lines (kind `logs`), oldest first."""
 
     id: int = Field(ge=1)
     state: ActionState
     result: str = Field("", max_length=200)
+    log: list[Annotated[str, Field(max_length=LOG_LINE_CHARS)]] | None = Field(
+        None, max_length=MAX_LOG_LINES
+    )
 
 
 # --- hub → appliance ---
@@ -142,18 +151,21 @@ class Hello(WithLobby):
 
 
 class Action(News):
-    """IT asks this appliance to act: restart the daemon, reboot, identify itself, or take
-    settings. `force`: even during a call (otherwise one that would break it waits)."""
+    """IT asks this appliance to act: restart the daemon, reboot, identify itself, take
+    settings, update to `version`, or send its last `lines` of log. `force`: even during a call
+    (otherwise one that would break it waits)."""
 
     id: int
     kind: ActionKind
     force: bool = False
     settings: PushedSettings | None = None  # kind `settings` only
+    version: str | None = Field(None, pattern=VERSION)  # kind `update` only
+    lines: int | None = Field(None, ge=1, le=MAX_LOG_LINES)  # kind `logs` only
 
     @property
     def breaks_call(self) -> bool:
         """Whether running it now would end a call under way."""
-        if self.kind in ("restart", "reboot"):
+        if self.kind in ("restart", "reboot", "update"):
             return True
         if self.kind == "settings" and self.settings is not None:
             return bool(self.settings.given().keys() & RESTART_SETTINGS)

@@ -252,7 +252,9 @@ EVENTS: tuple[EventSpec, ...] = (
         "to_server",
         appliance.ActionResult,
         "how a remote `action` went: `waiting` (it would break a call: it runs when the last "
-        "call ends), `done` or `failed`, with a line of text; the hub keeps it for IT",
+        "call ends), `running` (an update installed, switching; its outcome follows from the "
+        "version that runs afterwards), `done` or `failed`, with a line of text, and for `logs` "
+        "the daemon's last lines; the hub keeps it for IT",
         Ok,
     ),
     # /appliance, hub → appliance
@@ -314,9 +316,11 @@ EVENTS: tuple[EventSpec, ...] = (
         "action",
         "to_client",
         appliance.Action,
-        "IT asks for a remote action (`restart`, `reboot`, `identify`, `settings`); sent "
-        "again after a reconnect until the appliance answers it with `action_result` (the "
-        "`id` tells repeats apart). One that would break a call waits unless `force`",
+        "IT asks for a remote action (`restart`, `reboot`, `identify`, `settings`, `update` "
+        "to `version`, `logs` with its last `lines`); sent again after a reconnect until the "
+        "appliance answers it with `action_result` (the `id` tells repeats apart). One that "
+        "would break a call (restart, reboot, update, settings read at start) waits unless "
+        "`force`; an update is sent only while the counter is closed unless IT said now",
     ),
     EventSpec(
         APPLIANCE,

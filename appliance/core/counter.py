@@ -451,7 +451,7 @@ class Counter:
         """What the desks keep of a call that is no longer held."""
         self.desk.forget(appointment)
         self.payments.forget(appointment)
-        if not self.calls and self.remote.waiting:  # a restart waited for this call to end
+        if not self.calls and (self.remote.waiting or self.remote.deferred):  # waited for the call
             self._remote_task = asyncio.ensure_future(self.remote.calls_ended())
 
     async def close(self) -> None:

@@ -180,10 +180,21 @@ class Inbox(Protocol):
 AfterAnswer = Callable[[], Awaitable[None]] | None
 
 
+@dataclass(frozen=True)
+class Performed:
+    """How a remote action went: its state and a line for IT, what to do once the hub has the
+    answer (a restart), and the log lines IT asked for."""
+
+    state: ActionState
+    text: str
+    after: AfterAnswer = None
+    log: list[str] | None = None
+
+
 class Performer(Protocol):
     """Carries out remote actions on this machine (appliance/actions.py): restart, reboot,
-    settings. `identify` is the core's own (the kiosk shows it)."""
+    settings, update, logs. `identify` is the core's own (the kiosk shows it)."""
 
-    async def perform(self, action: Action) -> tuple[ActionState, str, AfterAnswer]:
-        """Do it; the state and a line for IT, and what to do once the hub has the answer."""
+    async def perform(self, action: Action) -> Performed:
+        """Do it, or say why not."""
         ...

@@ -1,18 +1,21 @@
 """Remote actions IT asks of this counter (docs/operations.md, "Remote actions"): run now, or
 wait until the last call ends when it would break one and IT did not force it; identify
-(the kiosk flashes and chimes) is the core's own, the rest a `Performer`'s."""
+(the kiosk flashes and chimes) is the core's own, the rest (restart, reboot, settings, update,
+logs) a `Performer`'s."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Literal
 
-from appliance.core.ports import AfterAnswer, Hub, Performer
+from appliance.core.ports import Hub, Performed, Performer
 from protocol.appliance import Action, ActionResult, ActionState
 
 log = logging.getLogger("appliance.remote")
+# Run beside the hub's news, not in its way: an update installs for minutes.
+BACKGROUND = frozenset({"update"})
 IDENTIFY_S = 10.0  # long enough for IT to walk along the counters and spot the right one
 
 
@@ -37,6 +40,9 @@ class RemoteDesk:
         self.changed = changed
         self.waiting: dict[int, Action] = {}
         self.answered: dict[int, tuple[ActionState, str]] = {}  # by id: repeats after reconnect
+        self.running: set[int] = set()  # under way (an update installs for minutes)
+        self._background: set[asyncio.Future[None]] = set()
+        self.deferred: list[Callable[[], Awaitable[None]]] = []  # switches that wait for a call
         self.identifying = False
         self._identify_task: asyncio.Future[None] | None = None
 
@@ -45,10 +51,17 @@ class RemoteDesk:
         if action.id in self.answered:
             await self._answer(action.id, *self.answered[action.id])
             return
+        if action.id in self.running:
+            return  # sent again after a reconnect while it runs: its answer follows
         if action.id in self.waiting or decide(action, self.in_call()) == "wait":
             self.waiting[action.id] = action
             log.info("remote %s (%d) waits for the call to end", action.kind, action.id)
             await self._answer(action.id, "waiting", "waits for the call to end")
+            return
+        if action.kind in BACKGROUND:
+            task = asyncio.ensure_future(self._run(action))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
             return
         await self._run(action)
 
@@ -57,29 +70,48 @@ class RemoteDesk:
         while self.waiting and not self.in_call():
             key = min(self.waiting)
             await self._run(self.waiting.pop(key))
+        while self.deferred and not self.in_call():
+            await self.deferred.pop(0)()
 
     async def _run(self, action: Action) -> None:
-        after: AfterAnswer = None
-        state: ActionState
+        self.running.add(action.id)
+        try:
+            done = await self._perform(action)
+        finally:
+            self.running.discard(action.id)
+        self.answered[action.id] = (done.state, done.text[:200])
+        log.info("remote %s (%d): %s %s", action.kind, action.id, done.state, done.text)
+        await self._answer(action.id, done.state, done.text, done.log)
+        if done.after is None:
+            return
+        if decide(action, self.in_call()) == "wait":  # a call began while it ran (an update)
+            self.deferred.append(done.after)
+            log.info("remote %s (%d) finishes after the call", action.kind, action.id)
+            return
+        await done.after()
+
+    async def _perform(self, action: Action) -> Performed:
         if action.kind == "identify":
             self.identify()
-            state, text = "done", f"identifying for {IDENTIFY_S:.0f} s"
-        elif self.performer is None:
-            state, text = "failed", f"{action.kind} is not possible on this appliance"
-        else:
-            try:
-                state, text, after = await self.performer.perform(action)
-            except Exception as exc:  # any failure is IT's to read, not a crash of the daemon
-                log.exception("remote %s (%d) failed", action.kind, action.id)
-                state, text = "failed", f"{type(exc).__name__}: {exc}"
-        self.answered[action.id] = (state, text[:200])
-        log.info("remote %s (%d): %s %s", action.kind, action.id, state, text)
-        await self._answer(action.id, state, text)
-        if after is not None:
-            await after()
+            return Performed("done", f"identifying for {IDENTIFY_S:.0f} s")
+        if self.performer is None:
+            return Performed("failed", f"{action.kind} is not possible on this appliance")
+        try:
+            return await self.performer.perform(action)
+        except Exception as exc:  # any failure is IT's to read, not a crash of the daemon
+            log.exception("remote %s (%d) failed", action.kind, action.id)
+            return Performed("failed", f"{type(exc).__name__}: {exc}")
 
-    async def _answer(self, key: int, state: ActionState, text: str) -> None:
-        answer = ActionResult(id=key, state=state, result=text[:200])
+    async def report(self, key: int, state: ActionState, text: str) -> None:
+        """Say how an action ended that a daemon before this one began (an update)."""
+        self.answered[key] = (state, text[:200])
+        log.info("remote action %d: %s %s", key, state, text)
+        await self._answer(key, state, text)
+
+    async def _answer(
+        self, key: int, state: ActionState, text: str, lines: list[str] | None = None
+    ) -> None:
+        answer = ActionResult(id=key, state=state, result=text[:200], log=lines)
         await self.hub.request("action_result", answer)
 
     def identify(self) -> None:

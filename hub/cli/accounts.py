@@ -9,7 +9,14 @@ import click
 from hub.cli.common import current_settings, open_store
 from hub.cli.enrolment import devices_approve, devices_pending, revoke
 from hub.cli.fleet import devices_list
-from hub.cli.remote import devices_action, devices_actions, devices_settings
+from hub.cli.remote import (
+    devices_action,
+    devices_actions,
+    devices_logs,
+    devices_ring,
+    devices_settings,
+    devices_update,
+)
 
 
 @click.group()
@@ -40,7 +47,14 @@ devices.add_command(devices_list)
 
 devices.add_command(devices_pending)
 devices.add_command(devices_approve)
-for _command in (devices_action, devices_settings, devices_actions):
+for _command in (
+    devices_action,
+    devices_settings,
+    devices_actions,
+    devices_logs,
+    devices_update,
+    devices_ring,
+):
     devices.add_command(_command)
 
 

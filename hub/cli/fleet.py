@@ -20,6 +20,7 @@ COLUMNS = (
     ("COUNTER", 16),
     ("STATE", 30),
     ("VERSION", 9),
+    ("UPDATE", 14),
     ("UPTIME", 8),
     ("TEMP", 7),
     ("LOAD", 5),
@@ -57,6 +58,17 @@ def state_text(entry: FleetEntry) -> str:
     return entry.state
 
 
+def update_text(entry: FleetEntry) -> str:
+    """The newest update: `0.3.0 ✓` done, `0.3.0 …` under way, `0.3.0 ✗` failed or rolled back;
+    `canary` marks the ring that gets updates first."""
+    ring = "canary " if entry.ring == "canary" else ""
+    if entry.update is None:
+        return ring.strip() or "–"
+    version, state, _ = entry.update
+    sign = {"done": "✓", "failed": "✗"}.get(state, "…")
+    return f"{ring}{version} {sign}"
+
+
 def row(entry: FleetEntry, now: datetime) -> tuple[str, ...]:
     """One device as the table's cells."""
     beat = entry.heartbeat_at is not None
@@ -67,6 +79,7 @@ def row(entry: FleetEntry, now: datetime) -> tuple[str, ...]:
         entry.counter_name,
         state_text(entry),
         entry.version or "–",
+        update_text(entry),
         duration(entry.uptime_s),
         f"{entry.cpu_temp_c:.1f}°C" if entry.cpu_temp_c is not None else "–",
         f"{entry.load:.2f}" if entry.load is not None else "–",

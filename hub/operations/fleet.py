@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from hub.booking.schedule import WeeklySchedule
@@ -24,6 +24,7 @@ from hub.store.models import (
     CounterRow,
     DeviceHeartbeatRow,
     DeviceRow,
+    RemoteActionRow,
     ScheduleRow,
 )
 from protocol.appliance import Heartbeat
@@ -77,6 +78,8 @@ class FleetEntry:
     disk_free_mb: int | None = None
     devices: tuple[tuple[str, str], ...] = ()  # (device, health)
     rtt_ms: float | None = None
+    ring: str = "general"  # updates reach `canary` first
+    update: tuple[str, str, str] | None = None  # the newest update: (version, state, result)
 
     @property
     def flagged(self) -> bool:
@@ -106,6 +109,10 @@ class FleetEntry:
             "rtt_ms": self.rtt_ms,
             "heartbeat_at": self.heartbeat_at.isoformat() if self.heartbeat_at else None,
             "heartbeat_age_s": self.heartbeat_age_s(now),
+            "ring": self.ring,
+            "update": dict(zip(("version", "state", "result"), self.update, strict=True))
+            if self.update
+            else None,
         }
 
 
@@ -129,6 +136,7 @@ def fleet(store: Store, now: datetime, stale: timedelta) -> list[FleetEntry]:
                 DeviceRow.seen_at,
                 DeviceRow.revoked_at,
                 DeviceHeartbeatRow,
+                DeviceRow.ring,
             )
             .join(CounterRow, CounterRow.id == DeviceRow.counter_id)
             .outerjoin(DeviceHeartbeatRow, DeviceHeartbeatRow.device_id == DeviceRow.id)
@@ -142,7 +150,7 @@ def fleet(store: Store, now: datetime, stale: timedelta) -> list[FleetEntry]:
             )
         )
         states = {}
-        for device_id, _, _, _, sid, seen, revoked_at, _ in rows:
+        for device_id, _, _, _, sid, seen, revoked_at, _, _ in rows:
             if revoked_at is not None:
                 states[device_id] = "revoked"
             elif sid is None or seen is None or now - seen >= stale:
@@ -151,6 +159,7 @@ def fleet(store: Store, now: datetime, stale: timedelta) -> list[FleetEntry]:
                 states[device_id] = "in_call" if device_id in calling else "online"
         offline = {row[2] for row in rows if states[row[0]] == "offline"}
         opened = open_counters(session, offline, now)
+        updates = latest_updates(session)
     return [
         _entry(
             FleetEntry(
@@ -162,11 +171,24 @@ def fleet(store: Store, now: datetime, stale: timedelta) -> list[FleetEntry]:
                 seen,
                 opened.get(counter_id, False),
                 beat.received_at if beat else None,
+                ring=ring,
+                update=updates.get(device_id),
             ),
             beat,
         )
-        for device_id, name, counter_id, counter_name, _, seen, _, beat in rows
+        for device_id, name, counter_id, counter_name, _, seen, _, beat, ring in rows
     ]
+
+
+def latest_updates(session: Session) -> dict[int, tuple[str, str, str]]:
+    """Each device's newest update action: (version, state, result)."""
+    newest = (
+        select(func.max(RemoteActionRow.id))
+        .where(RemoteActionRow.kind == "update")
+        .group_by(RemoteActionRow.device_id)
+    )
+    rows = session.scalars(select(RemoteActionRow).where(RemoteActionRow.id.in_(newest)))
+    return {r.device_id: (str(r.arguments.get("version")), r.state, r.result) for r in rows}
 
 
 def open_counters(session: Session, counter_ids: set[int], now: datetime) -> dict[int, bool]:

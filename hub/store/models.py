@@ -290,6 +290,8 @@ class DeviceRow(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     sid: Mapped[str | None] = mapped_column(String(64), nullable=True)
     seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Updates reach the ring `canary` first, then `general` (docs/operations.md, "Updates").
+    ring: Mapped[str] = mapped_column(String(16), default="general", server_default="general")
 
 
 class ClerkSessionRow(Base):
@@ -592,8 +594,9 @@ class DeviceHeartbeatRow(Base):
 
 
 class RemoteActionRow(Base):
-    """A remote action IT asked of one appliance (issue 17): restart, reboot, identify or
-    settings, and how far it got: requested → sent → (waiting →) done / failed."""
+    """A remote action IT asked of one appliance (issue 17): restart, reboot, identify,
+    settings, update or logs, and how far it got: requested → sent → (waiting →) (running →)
+    done / failed."""
 
     __tablename__ = "remote_actions"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -606,3 +609,4 @@ class RemoteActionRow(Base):
     state: Mapped[str] = mapped_column(String(16), index=True)
     result: Mapped[str] = mapped_column(String(200), default="")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    output: Mapped[str | None] = mapped_column(Text, nullable=True)  # kind `logs`: the lines

@@ -15,14 +15,14 @@ import re
 from pathlib import Path
 from threading import Lock
 
-from flask import Blueprint, Response, abort, send_from_directory
+from flask import Blueprint, Response, abort, request, send_from_directory
 from packaging.utils import (
     InvalidSdistFilename,
     InvalidWheelFilename,
     parse_sdist_filename,
     parse_wheel_filename,
 )
-from packaging.version import Version
+from packaging.version import InvalidVersion, Version
 
 from hub.context import hub_settings
 
@@ -119,15 +119,24 @@ def version_of(path: Path) -> Version | None:
         return None
 
 
-def requirements(folder: Path) -> str:
-    """Every project of the folder pinned to its newest version, with the SHA-256 of each of
-    that version's files (one per platform): `pip install --require-hashes -r` takes it."""
+def appliance_versions(folder: Path) -> list[Version]:
+    """The appliance's versions the folder holds, oldest first."""
+    files = distributions(folder).get(APPLIANCE, [])
+    return sorted({version for path in files if (version := version_of(path))})
+
+
+def requirements(folder: Path, appliance: Version | None = None) -> str:
+    """Every project of the folder pinned to its newest version (the appliance to `appliance`
+    when given), with the SHA-256 of each of that version's files (one per platform):
+    `pip install --require-hashes -r` takes it."""
     lines = []
     for name, files in sorted(distributions(folder).items()):
         versions = {path: version for path in files if (version := version_of(path))}
         if not versions:
             continue
         newest = max(versions.values())
+        if name == APPLIANCE and appliance is not None:
+            newest = appliance
         hashes = " ".join(
             f"--hash=sha256:{sha256_of(path)}"
             for path, version in versions.items()
@@ -140,10 +149,16 @@ def requirements(folder: Path) -> str:
 
 @bp.get("/requirements.txt")
 def pinned() -> Response:
-    """What a counter installs: the folder's newest appliance and its dependencies, hashed."""
-    text = requirements(hub_settings().effective_wheel_dir)
-    if not any(line.startswith(f"{APPLIANCE}[") for line in text.splitlines()):
-        abort(404)  # no appliance wheel yet: a first boot retries instead of installing nothing
+    """What a counter installs: the folder's newest appliance (or `?version=`, an update's) and
+    its dependencies, hashed."""
+    asked = request.args.get("version")
+    try:
+        version = Version(asked) if asked is not None else None
+    except InvalidVersion:
+        abort(400, description=f"not a version: {asked[:40]!r}" if asked else "no version")
+    text = requirements(hub_settings().effective_wheel_dir, version)
+    if not any(f"{APPLIANCE}[" in line and " --hash=" in line for line in text.splitlines()):
+        abort(404)  # no such appliance wheel: a first boot retries instead of installing nothing
     return Response(text, content_type="text/plain; charset=utf-8")
 
 

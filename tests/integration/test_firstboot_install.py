@@ -14,9 +14,11 @@ import pytest
 
 from tests.support.wheels import build_wheel
 
-INSTALLER = (
-    Path(__file__).resolve().parents[2] / "provisioning" / "firstboot" / "buergeramt-firstboot"
-)
+ROOT = Path(__file__).resolve().parents[2]
+INSTALLER = ROOT / "provisioning" / "firstboot" / "buergeramt-firstboot"
+SUPERVISOR = (ROOT / "appliance" / "supervisor.py").read_text()
+# What the installer copies out of the appliance it installed (the rest does not matter here).
+APPLIANCE_FILES = {"appliance/__init__.py": "", "appliance/supervisor.py": SUPERVISOR}
 
 pytestmark = pytest.mark.slow
 
@@ -37,7 +39,9 @@ def install(hub_url: str, root: Path) -> subprocess.CompletedProcess[str]:
 
 def test_installs_a_version_and_switches_to_it(serve_hub, sqlite_store, tmp_path: Path):
     wheels = tmp_path / "wheels"
-    build_wheel(wheels, "buergeramt-virtuell", "0.2.0", requires=("tiny-dep>=1",))
+    build_wheel(
+        wheels, "buergeramt-virtuell", "0.2.0", requires=("tiny-dep>=1",), extra=APPLIANCE_FILES
+    )
     build_wheel(wheels, "tiny-dep", "1.0")
     hub = serve_hub(sqlite_store.url, wheel_dir=str(wheels))
     root = tmp_path / "root"
@@ -56,9 +60,13 @@ def test_installs_a_version_and_switches_to_it(serve_hub, sqlite_store, tmp_path
     assert imported.stdout.strip() == "0.2.0"
     config = (root / "opt/buergeramt/venvs/0.2.0/pyvenv.cfg").read_text()
     assert "include-system-site-packages = true" in config  # picamera2 from Debian
+    # The supervisor the unit runs lies outside the versions, copied from the first one.
+    assert (root / "opt/buergeramt/supervisor.py").read_text() == SUPERVISOR
 
     # The next version: a new virtualenv beside the old one (to roll back to), then the switch.
-    build_wheel(wheels, "buergeramt-virtuell", "0.3.0", requires=("tiny-dep>=1",))
+    build_wheel(
+        wheels, "buergeramt-virtuell", "0.3.0", requires=("tiny-dep>=1",), extra=APPLIANCE_FILES
+    )
     second = install(hub.url, root)
     assert second.returncode == 0, second.stdout + second.stderr
     assert current.resolve() == (root / "opt/buergeramt/venvs/0.3.0").resolve()

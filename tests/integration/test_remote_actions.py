@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from appliance.actions import RESTART_EXIT_CODE, settings_path
+from appliance.actions import settings_path
+from appliance.supervisor import RESTART_EXIT_CODE
 from hub.operations.accounts import add_device
 from hub.operations.remote import actions_of
 from hub.store import Store

@@ -8,11 +8,19 @@ import zipfile
 from pathlib import Path
 
 
-def build_wheel(folder: Path, name: str, version: str, requires: tuple[str, ...] = ()) -> Path:
-    """A pure-Python wheel `name`-`version` with one module, in `folder`; its path."""
+def build_wheel(
+    folder: Path,
+    name: str,
+    version: str,
+    requires: tuple[str, ...] = (),
+    extra: dict[str, str] | None = None,
+) -> Path:
+    """A pure-Python wheel `name`-`version` with one module (and the `extra` files, by path),
+    in `folder`; its path."""
     dist = name.replace("-", "_")
     info = f"{dist}-{version}.dist-info"
     files = {
+        **(extra or {}),
         f"{dist}_module.py": f"VERSION = {version!r}\n",
         f"{info}/METADATA": (
             f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
