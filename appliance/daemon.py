@@ -38,6 +38,8 @@ class Appliance:
 
     def __init__(self, settings: ApplianceSettings) -> None:
         settings = with_pushed(settings)  # settings IT pushed from the hub, above the environment
+        if BOOK not in logging.getLogger().handlers:  # IT's `logs` action reads the last lines
+            logging.getLogger().addHandler(BOOK)
         self.settings = settings
         self.exit_code: int | None = None  # a remote restart: the process exits with it
         self._main: asyncio.Task[None] | None = None
@@ -199,7 +201,6 @@ QUIET_LIBRARIES = ("aioice", "aiortc")
 def configure_logging() -> None:
     """INFO for the appliance's own lines, WARNING for the WebRTC libraries."""
     logging.basicConfig(level=logging.INFO, format=FORMAT)
-    logging.getLogger().addHandler(BOOK)  # IT's `logs` action reads the last lines
     for name in QUIET_LIBRARIES:
         logging.getLogger(name).setLevel(logging.WARNING)
 

@@ -7,6 +7,7 @@ settings are refused with one line and nothing stored."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -15,13 +16,14 @@ from pathlib import Path
 import pytest
 
 from appliance.actions import settings_path
-from appliance.supervisor import RESTART_EXIT_CODE
+from appliance.supervisor import RESTART_EXIT_CODE, SUPERVISED, read_marker
 from hub.operations.accounts import add_device
-from hub.operations.remote import actions_of
+from hub.operations.remote import actions_of, offer_update
 from hub.store import Store
 from tests.support.appliance_runner import RunningAppliance
 from tests.support.environment import MONDAY_EARLY
 from tests.support.waiting import wait_until
+from tests.support.wheels import build_wheel
 
 
 def devices(store: Store, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -203,5 +205,119 @@ def test_a_failing_reboot_command_is_reported(store, tmp_path, one_device):
         ask(store, tmp_path, "action", str(device_id), "reboot")
         action = settled(store, device_id, "failed")
         assert action.result == "sh exited with 3: no permission"
+    finally:
+        running.stop()
+
+
+def test_the_last_log_lines_come_back_on_request(store, tmp_path, one_device, caplog):
+    caplog.set_level(logging.INFO)
+    device_id, appliance, _ = one_device
+    running = appliance().start()
+    try:
+        ask(store, tmp_path, "action", str(device_id), "identify")
+        identified = settled(store, device_id)
+        done = devices(store, tmp_path, "logs", str(device_id), "--lines", "5")
+        assert done.returncode == 0, done.stderr
+        lines = done.stdout.splitlines()
+        assert 1 <= len(lines) <= 5
+        assert any(f"remote identify ({identified.id}): done" in line for line in lines), lines
+        logs = actions_of(store, device_id)[0]
+        assert (logs.kind, logs.state, logs.arguments) == ("logs", "done", {"lines": 5})
+        assert logs.output is not None and logs.output.splitlines() == lines
+    finally:
+        running.stop()
+
+
+def test_logs_of_an_offline_appliance_do_not_come_and_the_command_says_so(
+    store, tmp_path, one_device
+):
+    device_id, _, _ = one_device
+    done = devices(store, tmp_path, "logs", str(device_id), "--wait", "0.5")
+    assert done.returncode == 1
+    assert "no answer yet (requested)" in done.stderr
+    bad = devices(store, tmp_path, "logs", str(device_id), "--lines", "501")
+    assert bad.returncode == 2 and "501 is not in the range 1<=x<=500" in bad.stderr
+
+
+TINY_SCRIPT = "[console_scripts]\nbuergeramt = buergeramt_virtuell_module:main\n"
+
+
+def test_an_update_waits_for_the_call_then_installs_and_switches(
+    store, serve_hub, tmp_path, monkeypatch
+):
+    """The daemon's side of an update, in-process: it waits for the call like a restart, then
+    installs from the hub's folder and switches (the restart into it and the self-check are
+    tests/integration/test_updates.py's)."""
+    device, credential = add_device(store, 1, "Pi Schalter 1", MONDAY_EARLY)
+    wheels = tmp_path / "wheels"
+    build_wheel(wheels, "buergeramt-virtuell", "9.0.0", entry_points=TINY_SCRIPT)
+    hub = serve_hub(store.url, wheel_dir=str(wheels))
+    base = tmp_path / "opt"
+    running_version = base / "venvs" / "0.1.0"
+    running_version.mkdir(parents=True)
+    (base / "current").symlink_to(running_version)
+    monkeypatch.setenv(SUPERVISED, "1")  # as the supervisor starts it
+    running = RunningAppliance(
+        hub_url=hub.url, device_credential=credential, data_dir=tmp_path / "data", install_root=base
+    ).start()
+    assert running.appliance is not None
+    try:
+        running.counter.calls[HeldCall.appointment] = HeldCall()  # type: ignore[assignment]
+        (action,) = offer_update(
+            store, "9.0.0", ["9.0.0"], requested_by="test", now=MONDAY_EARLY,
+            devices=[device.id], when="now",
+        )  # fmt: skip
+        assert settled(store, device.id, "waiting").result == "waits for the call to end"
+        assert not (base / "venvs" / "9.0.0").exists()
+
+        async def call_ends() -> None:
+            running.counter.calls.pop(HeldCall.appointment)
+            running.counter._forget(HeldCall.appointment)
+
+        running.run(call_ends())
+        wait_until(lambda: running.appliance.exit_code, 60, "the switch after the call")
+        assert running.appliance.exit_code == RESTART_EXIT_CODE
+        update = settled(store, device.id, "running")
+        assert update.result == "installed 9.0.0; restarting into it"
+        assert (base / "current").resolve() == base / "venvs" / "9.0.0"
+        assert (base / "venvs" / "9.0.0" / "bin" / "buergeramt").exists()
+        trial = read_marker(base)
+        assert trial is not None
+        assert (trial["action"], trial["state"], trial["to_version"]) == (
+            action.id,
+            "trying",
+            "9.0.0",
+        )
+        assert trial["from_path"] == str(running_version)
+    finally:
+        running.counter.calls.clear()
+        running.stop()
+
+
+def test_an_update_to_a_version_the_hub_does_not_hold_fails_and_nothing_switches(
+    store, serve_hub, tmp_path, monkeypatch
+):
+    device, credential = add_device(store, 1, "Pi Schalter 1", MONDAY_EARLY)
+    wheels = tmp_path / "wheels"
+    build_wheel(wheels, "buergeramt-virtuell", "9.0.0", entry_points=TINY_SCRIPT)
+    hub = serve_hub(store.url, wheel_dir=str(wheels))
+    base = tmp_path / "opt"
+    (base / "venvs" / "0.1.0").mkdir(parents=True)
+    (base / "current").symlink_to(base / "venvs" / "0.1.0")
+    monkeypatch.setenv(SUPERVISED, "1")
+    running = RunningAppliance(
+        hub_url=hub.url, device_credential=credential, data_dir=tmp_path / "data", install_root=base
+    ).start()
+    try:
+        # Offered while the folder held it, gone (the operator cleaned up) when it is installed.
+        offer_update(
+            store, "9.0.1", ["9.0.1"], requested_by="test", now=MONDAY_EARLY,
+            devices=[device.id], when="now",
+        )  # fmt: skip
+        failed = settled(store, device.id, "failed")
+        assert failed.result.startswith("pip exited with 1"), failed.result
+        assert (base / "current").resolve() == base / "venvs" / "0.1.0"
+        assert read_marker(base) is None
+        assert running.appliance is not None and running.appliance.exit_code is None
     finally:
         running.stop()

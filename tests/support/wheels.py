@@ -14,13 +14,15 @@ def build_wheel(
     version: str,
     requires: tuple[str, ...] = (),
     extra: dict[str, str] | None = None,
+    entry_points: str = "",
 ) -> Path:
-    """A pure-Python wheel `name`-`version` with one module (and the `extra` files, by path),
-    in `folder`; its path."""
+    """A pure-Python wheel `name`-`version` with one module (and the `extra` files, by path;
+    `entry_points`: its entry_points.txt, e.g. a console script), in `folder`; its path."""
     dist = name.replace("-", "_")
     info = f"{dist}-{version}.dist-info"
     files = {
         **(extra or {}),
+        **({f"{info}/entry_points.txt": entry_points} if entry_points else {}),
         f"{dist}_module.py": f"VERSION = {version!r}\n",
         f"{info}/METADATA": (
             f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
