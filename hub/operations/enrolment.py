@@ -252,6 +252,13 @@ def pending(store: Store) -> list[Key]:
         return [_key(row) for row in rows]
 
 
+def key_by_id(store: Store, key_id: int) -> Key | None:
+    """One appliance's key as it stands now (pending, approved or revoked), or None."""
+    with store.transaction() as session:
+        row = session.get(DeviceKeyRow, key_id)
+        return _key(row) if row is not None else None
+
+
 def _pending_by_code(session: Session, code: str) -> DeviceKeyRow:
     wanted = wire.normalise_claim_code(code)
     rows = session.scalars(
