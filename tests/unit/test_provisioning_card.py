@@ -162,9 +162,13 @@ def test_user_data_carries_units_installer_and_kiosk_as_they_are_in_the_tree():
     files = written(check(CARDS["ethernet"]))
     unit = files["/etc/systemd/system/buergeramt-appliance.service"]["content"]
     assert unit == (PROVISIONING / "systemd" / "buergeramt-appliance.service").read_text()
-    assert "ExecStart=/opt/buergeramt/current/bin/buergeramt appliance" in unit
+    assert "ExecStart=/usr/bin/python3 -I /opt/buergeramt/supervisor.py /opt/buergeramt" in unit
     assert "/etc/systemd/user/buergeramt-kiosk.service" in files
     assert files["/opt/buergeramt/provisioning/kiosk/start-kiosk"]["permissions"] == "0755"
+    # The start-up page start-kiosk opens next to itself: as it is in the tree, not executable.
+    page = files["/opt/buergeramt/provisioning/kiosk/starting.html"]
+    assert page["content"] == (PROVISIONING / "kiosk" / "starting.html").read_text()
+    assert page["permissions"] == "0644"
     assert files["/usr/local/sbin/buergeramt-firstboot"]["permissions"] == "0755"
     config = yaml.safe_load(user_data(check(CARDS["ethernet"])))
     assert config["timezone"] == "Europe/Berlin"
@@ -203,6 +207,15 @@ def test_the_installer_passes_shellcheck():
     for script in ("buergeramt-firstboot", "firstrun-head.sh"):
         result = subprocess.run(
             [shellcheck, PROVISIONING / "firstboot" / script], capture_output=True, text=True
+        )
+        assert result.returncode == 0, result.stdout
+
+
+def test_the_kiosk_scripts_pass_shellcheck():
+    shellcheck = need("shellcheck", "shellcheck")
+    for script in ("start-kiosk", "screen-blanking"):
+        result = subprocess.run(
+            [shellcheck, PROVISIONING / "kiosk" / script], capture_output=True, text=True
         )
         assert result.returncode == 0, result.stdout
 
