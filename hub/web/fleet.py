@@ -284,16 +284,26 @@ def devices_page() -> ResponseReturnValue:
     return _fleet_page()
 
 
-@bp.post("/it/devices/approve")
+@bp.post("/it/devices")
 @limiter.limit(read_limit)
 @_guarded
-def approve_pending() -> ResponseReturnValue:
-    """Approve a pending appliance: IT typed the claim code its screen shows, chose its
-    counter and (optionally) a name."""
+def pending_form() -> ResponseReturnValue:
+    """A pending appliance's form: `do` approve or reject. Posted to the page's own address,
+    so that the language switch of an answer leads back to the page."""
     staff = _staff()
     if staff is None:
         return _challenge()
     form = request.form
+    if form.get("do") == "approve":
+        return _approve(staff, form)
+    if form.get("do") == "reject":
+        return _reject(staff, form)
+    return _fleet_page(FormError(_("The form names no appliance waiting for approval.")))
+
+
+def _approve(staff: Staff, form: MultiDict[str, str]) -> ResponseReturnValue:
+    """Approve a pending appliance: IT typed the claim code its screen shows, chose its
+    counter and (optionally) a name."""
     try:
         key = _pending_key(form)
 
@@ -340,15 +350,8 @@ def approve_pending() -> ResponseReturnValue:
     return redirect(url_for(".devices_page") + f"#device-{device_id}", 303)
 
 
-@bp.post("/it/devices/reject")
-@limiter.limit(read_limit)
-@_guarded
-def reject_pending() -> ResponseReturnValue:
+def _reject(staff: Staff, form: MultiDict[str, str]) -> ResponseReturnValue:
     """Reject a pending appliance (its key is refused from now on), once confirmed."""
-    staff = _staff()
-    if staff is None:
-        return _challenge()
-    form = request.form
     try:
         key = _pending_key(form)
         if form.get("confirm") != "yes":
@@ -438,7 +441,7 @@ def device_actions(device_id: int) -> ResponseReturnValue:
     )
 
 
-@bp.post("/it/devices/<int:device_id>/actions")
+@bp.post("/it/devices/<int:device_id>")
 @limiter.limit(read_limit)
 @_guarded
 def ask_action(device_id: int) -> ResponseReturnValue:

@@ -58,6 +58,14 @@ def post(client, path: str, data: dict, **kw):
     return client.post(path, data=data, auth=ADMIN, **kw)
 
 
+def approve(client, data: dict, lang: str = "de"):
+    return post(client, f"/it/devices?lang={lang}", {**data, "do": "approve"})
+
+
+def reject(client, data: dict):
+    return post(client, "/it/devices", {**data, "do": "reject"})
+
+
 def shown(answer) -> str:
     """The page's error message (the first one), as a person reads it."""
     page = answer.get_data(as_text=True)
@@ -88,15 +96,18 @@ def test_bad_approvals_say_what_is_wrong_and_change_nothing(desk, client):
         ({"name": "x" * 101}, 422, "höchstens 100 Zeichen"),
     ]
     for change, status, message in cases:
-        answer = post(client, "/it/devices/approve", {**good, **change})
+        answer = approve(client, {**good, **change})
         assert answer.status_code == status, (change, answer.status_code)
         assert message in shown(answer), (change, shown(answer))
         assert snapshot(store) == before, change
+    for do in ("", "revoke"):
+        answer = post(client, "/it/devices", {**good, "do": do})
+        assert answer.status_code == 422 and "nennt kein Gerät" in shown(answer)
     missing = {k: v for k, v in good.items() if k != "counter"}
-    answer = post(client, "/it/devices/approve", missing)
+    answer = approve(client, missing)
     assert answer.status_code == 422 and "Wählen Sie den Schalter" in shown(answer)
     # What was typed stays in the form, marked; the message is in English with the switch.
-    answer = post(client, "/it/devices/approve?lang=en", {**good, "claim_code": other_code})
+    answer = approve(client, lang="en", data={**good, "claim_code": other_code})
     page = answer.get_data(as_text=True)
     assert f'value="{other_code}"' in page and 'aria-invalid="true"' in page
     assert f"The claim code {other_code} is not this appliance's" in shown(answer)
@@ -108,7 +119,7 @@ def test_an_approval_by_the_typed_code_and_then_once_more(desk, client):
     csrf = token(client)
     typed = key.claim_code.lower().replace("-", " ")  # as a person may type it
     form = {"csrf_token": csrf, "key": str(key.id), "claim_code": typed, "counter": "2"}
-    answer = post(client, "/it/devices/approve", {**form, "name": "  Pi Schalter 2  "})
+    answer = approve(client, {**form, "name": "  Pi Schalter 2  "})
     assert answer.status_code == 303
     with store.transaction() as session:
         row = session.get(DeviceKeyRow, key.id)
@@ -119,10 +130,10 @@ def test_an_approval_by_the_typed_code_and_then_once_more(desk, client):
     assert f"Das Gerät mit dem Zuordnungscode {key.claim_code} ist freigegeben" in page
 
     before = snapshot(store)
-    again = post(client, "/it/devices/approve", form)
+    again = approve(client, form)
     assert again.status_code == 409
     assert f"{key.claim_code} ist bereits freigegeben" in shown(again)
-    refused = post(client, "/it/devices/reject", {"csrf_token": csrf, "key": str(key.id)})
+    refused = reject(client, {"csrf_token": csrf, "key": str(key.id)})
     assert refused.status_code == 409 and "bereits freigegeben" in shown(refused)
     assert snapshot(store) == before
 
@@ -132,16 +143,15 @@ def test_a_rejection_needs_the_tick_and_is_final(desk, client):
     csrf = token(client)
     before = snapshot(store)
     form = {"csrf_token": csrf, "key": str(key.id)}
-    answer = post(client, "/it/devices/reject", form)
+    answer = reject(client, form)
     assert answer.status_code == 422 and "Bestätigen Sie" in shown(answer)
-    answer = post(client, "/it/devices/reject", {**form, "key": "x", "confirm": "yes"})
+    answer = reject(client, {**form, "key": "x", "confirm": "yes"})
     assert answer.status_code == 422
     assert snapshot(store) == before
 
-    assert post(client, "/it/devices/reject", {**form, "confirm": "yes"}).status_code == 303
+    assert reject(client, {**form, "confirm": "yes"}).status_code == 303
     assert pending(store) == []
-    approve = {**form, "claim_code": key.claim_code, "counter": "1"}
-    answer = post(client, "/it/devices/approve", approve)
+    answer = approve(client, {**form, "claim_code": key.claim_code, "counter": "1"})
     assert answer.status_code == 409 and "wurde abgelehnt" in shown(answer)
 
 
@@ -151,12 +161,12 @@ def test_bad_action_requests_say_what_is_wrong_and_store_nothing(desk, client):
     csrf = token(client, path)
     before = snapshot(store)
     for kind in ("", "selfdestruct", "settings", "update", "logs"):
-        answer = post(client, f"{path}/actions", {"csrf_token": csrf, "kind": kind})
+        answer = post(client, path, {"csrf_token": csrf, "kind": kind})
         assert answer.status_code == 422, kind
         assert "Wählen Sie eine der Aktionen" in shown(answer)
-    for bad in ("/it/devices/abc/actions", "/it/devices/1.5/actions", "/it/devices/-1/actions"):
+    for bad in ("/it/devices/abc", "/it/devices/1.5", "/it/devices/-1"):
         assert post(client, bad, {"csrf_token": csrf, "kind": "identify"}).status_code == 404
-    answer = post(client, "/it/devices/999/actions", {"csrf_token": csrf, "kind": "identify"})
+    answer = post(client, "/it/devices/999", {"csrf_token": csrf, "kind": "identify"})
     assert answer.status_code == 404 and "Kein Gerät hat diese Nummer" in answer.get_data(
         as_text=True
     )
@@ -164,15 +174,16 @@ def test_bad_action_requests_say_what_is_wrong_and_store_nothing(desk, client):
 
     # Forced: a second step, nothing stored until it is confirmed.
     form = {"csrf_token": csrf, "kind": "restart", "force": "yes"}
-    answer = post(client, f"{path}/actions", form)
+    answer = post(client, path, form)
     page = answer.get_data(as_text=True)
-    assert answer.status_code == 200 and "sofort, auch während eines Gesprächs?" in page
+    assert answer.status_code == 200
+    assert "Sofort, auch während eines Gesprächs: Neu starten?" in page
     assert 'name="confirmed" value="yes"' in page
     assert snapshot(store) == before
 
     revoke_device(store, device_id, MONDAY_EARLY)
     revoked = snapshot(store)
-    answer = post(client, f"{path}/actions", {"csrf_token": csrf, "kind": "identify"})
+    answer = post(client, path, {"csrf_token": csrf, "kind": "identify"})
     assert answer.status_code == 409 and "gesperrt" in shown(answer)
     assert snapshot(store) == revoked
 
@@ -181,14 +192,14 @@ def test_actions_are_stored_with_who_asked(desk, client):
     store, device_id, _ = desk
     path = f"/it/devices/{device_id}"
     csrf = token(client, path)
-    answer = post(client, f"{path}/actions", {"csrf_token": csrf, "kind": "identify"})
+    answer = post(client, path, {"csrf_token": csrf, "kind": "identify"})
     assert answer.status_code == 303 and answer.headers["Location"].endswith(f"{path}#actions")
     form = {"csrf_token": csrf, "kind": "reboot", "force": "yes", "confirmed": "yes"}
-    assert post(client, f"{path}/actions", form).status_code == 303
+    assert post(client, path, form).status_code == 303
     # Without the tick, force is no force; identify is never forced.
-    assert post(client, f"{path}/actions", {"csrf_token": csrf, "kind": "restart"}).status_code
+    assert post(client, path, {"csrf_token": csrf, "kind": "restart"}).status_code
     form = {"csrf_token": csrf, "kind": "identify", "force": "yes", "confirmed": "yes"}
-    assert post(client, f"{path}/actions", form).status_code == 303
+    assert post(client, path, form).status_code == 303
     listed = [(a.kind, a.force, a.requested_by, a.state) for a in actions_of(store, device_id)]
     assert listed == [
         ("identify", False, "web:it", "requested"),
@@ -198,7 +209,7 @@ def test_actions_are_stored_with_who_asked(desk, client):
     ]
     page = client.get(path, auth=ADMIN).get_data(as_text=True)
     assert "Neustart des Geräts" in page and "(erzwungen)" in page and "angefordert" in page
-    fragment = client.get(f"{path}/actions", auth=ADMIN).get_data(as_text=True)
+    fragment = client.get(path, auth=ADMIN).get_data(as_text=True)
     assert fragment.startswith("<section") or 'id="actions"' in fragment
     assert 'data-open="1"' in fragment
 
@@ -207,9 +218,9 @@ def test_posts_without_token_from_another_site_or_by_others_are_refused(desk, cl
     store, device_id, key = desk
     csrf = token(client)
     before = snapshot(store)
-    action = f"/it/devices/{device_id}/actions"
-    approval = {"key": str(key.id), "claim_code": key.claim_code, "counter": "1"}
-    for path, form in ((action, {"kind": "identify"}), ("/it/devices/approve", approval)):
+    action = f"/it/devices/{device_id}"
+    approval = {"do": "approve", "key": str(key.id), "claim_code": key.claim_code, "counter": "1"}
+    for path, form in ((action, {"kind": "identify"}), ("/it/devices", approval)):
         for bad in ({}, {"csrf_token": "forged"}):
             answer = post(client, path, {**form, **bad})
             assert answer.status_code == 400
