@@ -1,24 +1,35 @@
 // The device page of /it/devices/<id>: while one of its actions is still open, fetch the list
-// of actions every 3 s and show it, so IT sees requested → sent → … → done without reloading.
+// of actions again and show it, so IT sees requested → sent → … → done without reloading.
+// First after 2 s, then less and less often (up to every 30 s: an action may wait for a long
+// call to end, and every request checks the admin's password anew); not while the tab is hidden.
 (function () {
   "use strict";
-  var PERIOD_MS = 3000;
-
-  function current() { return document.getElementById("actions"); }
+  var FIRST_MS = 2000;
+  var LAST_MS = 30000;
+  var delay = FIRST_MS;
 
   async function refresh() {
-    var box = current();
+    var box = document.getElementById("actions");
     if (!box || box.dataset.open !== "1") return;
-    try {
-      var answer = await fetch(box.dataset.source, {credentials: "same-origin"});
-      if (!answer.ok) return;
-      var fresh = new DOMParser().parseFromString(await answer.text(), "text/html")
-        .getElementById("actions");
-      if (fresh) box.replaceWith(document.importNode(fresh, true));
-    } catch (e) {
-      // the hub is away for a moment: try again with the next round
+    if (!document.hidden) {
+      try {
+        var answer = await fetch(box.dataset.source, {credentials: "same-origin"});
+        if (answer.ok) {
+          var fresh = new DOMParser().parseFromString(await answer.text(), "text/html")
+            .getElementById("actions");
+          if (fresh) {
+            box.replaceWith(document.importNode(fresh, true));
+            box = fresh;
+          }
+        }
+      } catch (e) {
+        // the hub is away for a moment: try again with the next round
+      }
     }
+    if (box.dataset.open !== "1") return;
+    delay = Math.min(delay * 1.5, LAST_MS);
+    setTimeout(refresh, delay);
   }
 
-  setInterval(refresh, PERIOD_MS);
+  setTimeout(refresh, FIRST_MS);
 })();
