@@ -32,6 +32,7 @@ USER_UNITS = (
     "buergeramt-screen-release.timer",
 )
 KIOSK_SCRIPTS = ("start-kiosk", "screen-blanking")
+KIOSK_PAGES = ("starting.html",)  # start-kiosk shows it while the appliance's page is not up yet
 TOKEN = re.compile(r"^[A-Za-z0-9._~+/=-]{8,128}$")  # appliance.config: at most 128
 PIN = re.compile(r"^sha256:([0-9a-fA-F]{64})$")
 HOSTNAME_PREFIX = re.compile(r"^[a-z][a-z0-9-]{0,40}$")
@@ -215,6 +216,12 @@ def device_files(card: Card) -> list[DeviceFile]:
             "0755",
         )
         for script in KIOSK_SCRIPTS
+    ]
+    files += [
+        DeviceFile(
+            f"/opt/buergeramt/provisioning/kiosk/{page}", (HERE / "kiosk" / page).read_text()
+        )
+        for page in KIOSK_PAGES
     ]
     return files
 

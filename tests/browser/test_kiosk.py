@@ -3,22 +3,15 @@ server, the hub on loopback, and a second Chromium playing the citizen."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-from pathlib import Path
-
 import httpx
 import pytest
 
 from hub.store.models import CallRow
 from tests.browser.test_call import joined_lobby
 from tests.support.appliance_runner import RunningAppliance
-from tests.support.browser import CHROMIUM
 from tests.support.document_http import Citizen, large_photo
-from tests.support.environment import MONDAY_EARLY, berlin, free_port
+from tests.support.environment import MONDAY_EARLY, berlin
 from tests.support.realtime_clients import PASSWORD, make_desk
-from tests.support.waiting import wait_until
 
 PIN = "2468"
 SIZES = {"1280x800": (1280, 800), "800x480": (800, 480)}  # 800×480: the Pi's touch display
@@ -253,52 +246,6 @@ def test_a_clerk_signed_in_without_a_pin_is_not_offered_a_lock_that_cannot_open(
         context.close()
     finally:
         appliance.stop()
-
-
-LAUNCHER = Path(__file__).resolve().parents[2] / "provisioning" / "kiosk" / "start-kiosk"
-
-
-def children(pid: int) -> list[str]:
-    """The command names of the processes whose parent is `pid` (from /proc)."""
-    names = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:  # the process ended meanwhile
-            continue
-        # pid (comm) state ppid ...: comm may hold spaces and parentheses, so split after it.
-        comm = text[text.index("(") + 1 : text.rindex(")")]
-        if int(text[text.rindex(")") + 2 :].split()[1]) == pid:
-            names.append(comm)
-    return names
-
-
-def test_the_launcher_waits_for_the_page_then_starts_chromium_on_it(
-    sqlite_store, serve_hub, tmp_path
-):
-    desk = make_desk(sqlite_store, MONDAY_EARLY)
-    hub = serve_hub(sqlite_store.url, clock_start=berlin(2026, 3, 2, 8, 50).isoformat())
-    port = free_port()
-    env = {**os.environ, "KIOSK_URL": f"http://127.0.0.1:{port}/", "BROWSER": CHROMIUM}
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={tmp_path}"]
-    launcher = subprocess.Popen([str(LAUNCHER), *flags], env=env, start_new_session=True)
-    appliance = None
-    try:
-        # No page yet: the script still waits instead of showing an error page. Its check
-        # failed once it sleeps before the next one (a child `sleep`).
-        wait_until(lambda: "sleep" in children(launcher.pid), 10, "the launcher waits and retries")
-        assert "start-kiosk" in Path(f"/proc/{launcher.pid}/cmdline").read_text()
-        appliance = RunningAppliance(
-            kiosk=True, kiosk_port=port, hub_url=hub.url, device_credential=desk.credentials[1]
-        ).start()
-        # Chromium replaced the script and its page connected to the appliance.
-        appliance.wait_for(lambda: len(appliance.kiosk.sockets) > 0, timeout=30)
-        assert "chromium" in Path(f"/proc/{launcher.pid}/cmdline").read_text()
-    finally:
-        os.killpg(launcher.pid, signal.SIGTERM)
-        launcher.wait(10)
-        if appliance is not None:
-            appliance.stop()
 
 
 def test_the_kiosk_speaks_english_too_and_says_when_the_appliance_is_gone(counter, browser, check):

@@ -43,6 +43,7 @@ PROVISIONING = {
     "provisioning/systemd/buergeramt-appliance.service",
     "provisioning/systemd/buergeramt-kiosk.service",
     "provisioning/kiosk/start-kiosk",
+    "provisioning/kiosk/starting.html",
     "provisioning/kiosk/screen-blanking",
     "provisioning/firstboot/buergeramt-firstboot",
     "provisioning/firstboot/buergeramt-firstboot.service",
