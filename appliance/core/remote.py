@@ -59,6 +59,7 @@ class RemoteDesk:
             await self._answer(action.id, "waiting", "waits for the call to end")
             return
         if action.kind in BACKGROUND:
+            self.running.add(action.id)  # now, not when the task starts: a repeat may come first
             task = asyncio.ensure_future(self._run(action))
             self._background.add(task)
             task.add_done_callback(self._background.discard)
