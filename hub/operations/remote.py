@@ -136,17 +136,7 @@ def request_action(
         arguments = {"lines": lines or 100}
     with store.transaction() as session:
         device = _active_device(session, device_id)
-        row = RemoteActionRow(
-            device_id=device.id,
-            kind=kind,
-            arguments=arguments,
-            force=force,
-            requested_by=requested_by[:120],
-            requested_at=now,
-            state="requested",
-            result="",
-            updated_at=now,
-        )
+        row = _requested(device.id, kind, arguments, force, requested_by, now)
         session.add(row)
         session.flush()
         return _action(row)
@@ -245,6 +235,28 @@ def _action(row: RemoteActionRow) -> RemoteAction:
     )
 
 
+def _requested(
+    device_id: int,
+    kind: str,
+    arguments: dict[str, Any],
+    force: bool,
+    requested_by: str,
+    now: datetime,
+) -> RemoteActionRow:
+    """A new action, as stored before the realtime job sends it."""
+    return RemoteActionRow(
+        device_id=device_id,
+        kind=kind,
+        arguments=arguments,
+        force=force,
+        requested_by=requested_by[:120],
+        requested_at=now,
+        state="requested",
+        result="",
+        updated_at=now,
+    )
+
+
 def _active_device(session: Session, device_id: int) -> DeviceRow:
     device = session.get(DeviceRow, device_id)
     if device is None:
@@ -324,20 +336,8 @@ def offer_update(
         busy = [row.id for row in rows if row.id in open_updates]
         if busy:
             raise RemoteRefused(f"an update is still open for device {', '.join(map(str, busy))}")
-        added = [
-            RemoteActionRow(
-                device_id=row.id,
-                kind="update",
-                arguments={"version": version, "when": when},
-                force=force,
-                requested_by=requested_by[:120],
-                requested_at=now,
-                state="requested",
-                result="",
-                updated_at=now,
-            )
-            for row in rows
-        ]
+        arguments = {"version": version, "when": when}
+        added = [_requested(row.id, "update", arguments, force, requested_by, now) for row in rows]
         session.add_all(added)
         session.flush()
         return [_action(row) for row in added]
