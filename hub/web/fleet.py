@@ -267,6 +267,7 @@ def _fleet_page(error: FormError | None = None) -> ResponseReturnValue:
         ago=ago,
         local_time=local_time,
         health=health_names(),
+        states=action_states(),
         lang=current_language(),
         error=error,
         done=get_flashed_messages(),

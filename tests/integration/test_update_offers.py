@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from hub.operations.accounts import add_device, revoke_device
+from hub.operations.accounts import add_device, add_user, revoke_device
 from hub.operations.remote import (
     RemoteRefused,
     action_by_id,
@@ -187,3 +187,20 @@ def test_the_command_line_offers_updates_and_shows_their_outcome(store, three, t
     assert (
         bad_ring.returncode == 2 and "'beta' is not one of 'canary', 'general'" in bad_ring.stderr
     )
+
+
+def test_the_fleet_page_shows_the_ring_and_the_newest_update(store, three, serve_hub):
+    add_user(store, "it", "fleet-admin-pw", "admin", INSIDE)
+    canary = three[0]
+    set_ring(store, canary, "canary")
+    (action,) = offer(store, devices=[canary], when="now")
+    take_requested(store, {canary}, INSIDE)
+    failed = ActionResult(id=action.id, state="failed", result="1.1.0 rolled back to 1.0.0")
+    assert record_result(store, canary, failed, INSIDE)
+    hub = serve_hub(store.url, clock_start=INSIDE.isoformat())
+    page = httpx.get(f"{hub.url}/it/devices", auth=("it", "fleet-admin-pw"), timeout=20).text
+    row = page[page.index(f"/it/devices/{canary}") :].split("</tr>")[0]
+    assert "Testring (zuerst aktualisiert)" in row
+    assert "Update auf 1.1.0: fehlgeschlagen" in row
+    other = page[page.index(f"/it/devices/{three[1]}") :].split("</tr>")[0]
+    assert "Update auf" not in other and "Testring" not in other
