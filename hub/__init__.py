@@ -37,6 +37,7 @@ def create_app(
     from hub.operations.documents import configure as configure_documents
     from hub.store import Store
     from hub.web import bp as web_bp
+    from hub.web.admin import bp as admin_bp
     from hub.web.cash_office import bp as cash_office_bp
     from hub.web.documents import bp as documents_bp
     from hub.web.fleet import bp as fleet_bp
@@ -91,6 +92,7 @@ def create_app(
     app.register_blueprint(outbox_bp)
     app.register_blueprint(cash_office_bp)
     app.register_blueprint(fleet_bp)
+    app.register_blueprint(admin_bp)  # /admin: staff sign in with password and TOTP
     app.register_blueprint(pay_bp)
     app.register_blueprint(wheels_bp)  # the appliance's software for first boots and updates
     return app

@@ -15,7 +15,8 @@ from hub.store import Store
 from hub.store.engine import retrying
 from hub.store.models import ClerkSessionRow, CounterRow, DeviceKeyRow, DeviceRow, UserRow
 
-ROLES = ("clerk", "admin")
+# admin: everything; supervisor: the office; it: the devices; clerk: their own counter day.
+ROLES = ("clerk", "admin", "supervisor", "it")
 _hasher = PasswordHasher()
 # Verified against when the user does not exist, so a wrong name costs as long as a wrong password.
 _DUMMY_HASH = _hasher.hash("not a password")
@@ -134,8 +135,7 @@ def add_user(
         raise AccountError(f"role must be one of {', '.join(ROLES)}")
     if not username or len(username) > 64 or not all(c.isalnum() or c in "._-" for c in username):
         raise AccountError("username: 1 to 64 letters, digits, '.', '_' or '-'")
-    if len(password) < 8:
-        raise AccountError("password: at least 8 characters")
+    check_password_rules(password)
     with store.transaction() as session:
         if session.scalar(select(UserRow.id).where(UserRow.username == username)) is not None:
             raise AccountError(f"user {username!r} exists already")
@@ -149,6 +149,14 @@ def add_user(
         session.add(row)
         session.flush()
         return row.id
+
+
+def check_password_rules(password: str) -> None:
+    """AccountError unless `password` is long enough to keep (and not absurdly long)."""
+    if not isinstance(password, str) or len(password) < 8:
+        raise AccountError("password: at least 8 characters")
+    if len(password) > 200:
+        raise AccountError("password: at most 200 characters")
 
 
 def _verify(password_hash: str, password: str) -> bool:

@@ -261,7 +261,8 @@ class MailRow(Base):
 
 
 class UserRow(Base):
-    """A staff account (clerk or admin); the password is kept as an argon2 hash."""
+    """A staff account (clerk, admin, supervisor, IT); the password is kept as an argon2 hash,
+    the admin area's second factor as a TOTP secret sealed with the hub's key."""
 
     __tablename__ = "users"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -271,7 +272,27 @@ class UserRow(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    __table_args__ = (CheckConstraint("role IN ('clerk', 'admin')", name="role"),)
+    totp_sealed: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # no replay
+    failed_sign_ins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    __table_args__ = (
+        CheckConstraint("role IN ('clerk', 'admin', 'supervisor', 'it')", name="role"),
+    )
+
+
+class AuditRow(Base):
+    """One change made in the admin area (or by its operations): who, when, what, before/after.
+    No personal data of citizens beyond what identifies the record (an appointment's id)."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    actor: Mapped[str] = mapped_column(String(120))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(200))
+    before: Mapped[dict[str, object] | None] = mapped_column(JSON, nullable=True)
+    after: Mapped[dict[str, object] | None] = mapped_column(JSON, nullable=True)
 
 
 class DeviceRow(Base):

@@ -24,15 +24,21 @@ from hub.operations.accounts import Staff, verify_staff
 from hub.ratelimit import limiter, read_limit, write_limit
 
 bp = Blueprint("cash_office", __name__, template_folder="templates")
-ROLES = ("admin",)
 REALM = 'Basic realm="Buergeramt Kasse", charset="UTF-8"'
 
 
-def _staff() -> Staff | None:
+def _staff(area: str = "cash") -> Staff | None:
+    """Who asks: a person signed in to the admin area whose role opens `area`, or a script
+    (and older bookmarks) with HTTP Basic of such an account."""
+    from hub.web.admin.session import AREAS, may, signed_in
+
+    staff = signed_in()
+    if staff is not None and may(staff, area):
+        return staff
     auth = request.authorization
     if auth is None or auth.type != "basic" or not auth.username or auth.password is None:
         return None
-    return verify_staff(store(), auth.username, auth.password, ROLES)
+    return verify_staff(store(), auth.username, auth.password, AREAS[area])
 
 
 def _challenge() -> Response:

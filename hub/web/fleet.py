@@ -280,7 +280,7 @@ def _fleet_page(error: FormError | None = None) -> ResponseReturnValue:
 @_guarded
 def devices_page() -> ResponseReturnValue:
     """The fleet as a table, and the appliances waiting for approval with their forms."""
-    if _staff() is None:
+    if _staff("devices") is None:
         return _challenge()
     return _fleet_page()
 
@@ -291,7 +291,7 @@ def devices_page() -> ResponseReturnValue:
 def pending_form() -> ResponseReturnValue:
     """A pending appliance's form: `do` approve or reject. Posted to the page's own address,
     so that the language switch of an answer leads back to the page."""
-    staff = _staff()
+    staff = _staff("devices")
     if staff is None:
         return _challenge()
     form = request.form
@@ -416,7 +416,7 @@ def _device_page(
 @_guarded
 def device_page(device_id: int) -> ResponseReturnValue:
     """One appliance: its state, the actions IT may ask of it and its latest actions."""
-    if _staff() is None:
+    if _staff("devices") is None:
         return _challenge()
     entry = _entry(device_id)
     return _unknown_device() if entry is None else _device_page(entry)
@@ -427,7 +427,7 @@ def device_page(device_id: int) -> ResponseReturnValue:
 @_guarded
 def device_actions(device_id: int) -> ResponseReturnValue:
     """The latest actions alone (fleet.js fetches them while one is open)."""
-    if _staff() is None:
+    if _staff("devices") is None:
         return _challenge()
     if _entry(device_id) is None:
         return _unknown_device()
@@ -448,7 +448,7 @@ def device_actions(device_id: int) -> ResponseReturnValue:
 def ask_action(device_id: int) -> ResponseReturnValue:
     """Ask the appliance to identify itself, restart or reboot. Restart and reboot wait for
     its call to end; forced, they need a second, confirming post."""
-    staff = _staff()
+    staff = _staff("devices")
     if staff is None:
         return _challenge()
     entry = _entry(device_id)

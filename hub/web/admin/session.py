@@ -1,0 +1,117 @@
+"""Who is signed in to the admin area: the Flask session (signed with the hub's key) holds the
+account's id, how far the sign-in got, and when it began and was last used. The account is read
+again on every request, so disabling it or changing its role takes effect at once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from flask import abort, redirect, request, session, url_for
+from flask.typing import ResponseReturnValue
+
+from hub.context import now, store
+from hub.operations.accounts import Staff
+from hub.operations.staff import staff_by_id
+
+KEY = "admin"
+IDLE = timedelta(minutes=30)  # a desk left alone
+LONGEST = timedelta(hours=10)  # a working day, then sign in again
+
+# Which roles open which part (docs/admin-guide.md).
+AREAS: dict[str, tuple[str, ...]] = {
+    "office": ("admin", "supervisor"),  # counters, hours, closures, services, appointments
+    "statistics": ("admin", "supervisor"),
+    "devices": ("admin", "it"),
+    "people": ("admin",),
+    "cash": ("admin",),  # the cash office's payments (/office/payments)
+    "audit": ("admin", "supervisor", "it"),
+}
+
+F = TypeVar("F", bound=Callable[..., ResponseReturnValue])
+
+
+def begin(user_id: int, step: str) -> None:
+    """A new sign-in: a fresh session (nothing of an earlier one carries over)."""
+    session.clear()
+    at = now().isoformat()
+    session[KEY] = {"uid": user_id, "step": step, "since": at, "seen": at}
+
+
+def advance(step: str) -> None:
+    """The next step of the sign-in passed (`in`: signed in)."""
+    data = dict(session.get(KEY) or {})
+    data["step"] = step
+    session[KEY] = data
+
+
+def end() -> None:
+    """Sign out."""
+    session.clear()
+
+
+def pending(step: str) -> int | None:
+    """The account whose sign-in waits at `step` (and has not run out of time)."""
+    data = _fresh()
+    return int(data["uid"]) if data and data.get("step") == step else None
+
+
+def _fresh() -> dict[str, Any] | None:
+    data = session.get(KEY)
+    if not isinstance(data, dict):
+        return None
+    try:
+        since = datetime.fromisoformat(data["since"])
+        seen = datetime.fromisoformat(data["seen"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    at = now()
+    if at - seen > IDLE or at - since > LONGEST:
+        session.clear()
+        return None
+    return data
+
+
+def signed_in() -> Staff | None:
+    """The staff member signed in now (both steps), or None; counts as activity."""
+    data = _fresh()
+    if not data or data.get("step") != "in":
+        return None
+    staff = staff_by_id(store(), int(data["uid"]))
+    if staff is None:  # disabled or removed meanwhile
+        session.clear()
+        return None
+    data = dict(data)
+    data["seen"] = now().isoformat()
+    session[KEY] = data
+    return staff
+
+
+def may(staff: Staff, area: str) -> bool:
+    """Whether `staff` may open `area`."""
+    return staff.role in AREAS[area]
+
+
+def require(area: str) -> Callable[[F], F]:
+    """A page of `area`: sign-in first (then back here), 403 for a role without it."""
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def guarded(*args: Any, **kwargs: Any) -> ResponseReturnValue:
+            staff = signed_in()
+            if staff is None:
+                return redirect(url_for("admin.sign_in", next=request.full_path.rstrip("?")))
+            if not may(staff, area):
+                abort(403)
+            return view(staff, *args, **kwargs)
+
+        return cast(F, guarded)
+
+    return decorate
+
+
+def actor(staff: Staff) -> str:
+    """How the audit log names a change made on the pages."""
+    return f"web:{staff.username}"
