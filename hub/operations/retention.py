@@ -23,6 +23,8 @@ APPOINTMENT_PERSONAL = {
     "email": "",
     "device_check": None,
     "device_checked_at": None,
+    "phone": None,  # given when the office booked for a citizen who phoned
+    "cancel_reason": None,  # the office's words to the citizen, which may name them
 }
 CALL_PERSONAL = {"notes": None, "citizen_sid": None}  # the clerk's notes may hold a birth date
 
@@ -37,6 +39,8 @@ def _still_personal() -> ColumnElement[bool]:
         APPOINTMENTS.c.email != "",
         APPOINTMENTS.c.device_check.is_not(None),
         APPOINTMENTS.c.device_checked_at.is_not(None),
+        APPOINTMENTS.c.phone.is_not(None),
+        APPOINTMENTS.c.cancel_reason.is_not(None),
         APPOINTMENTS.c.id.in_(calls),
     )
 
@@ -48,8 +52,9 @@ def forget_past(
     forget_files: Callable[[Sequence[uuid.UUID]], object] | None = None,
 ) -> int:
     """Forget the personal data of appointments that ended more than `keep` ago: name, e-mail,
-    device check, the call's notes and connection id; delete their mails (with the sealed link
-    secrets); then `forget_files` removes what lies outside the database (the outbox folder)."""
+    phone, the office's cancellation reason, device check, the call's notes and connection id;
+    delete their mails (with the sealed link secrets); then `forget_files` removes what lies
+    outside the database (the outbox folder)."""
     cutoff = now - keep
     with store.engine.begin() as conn:
         ids = list(

@@ -205,6 +205,10 @@ class AppointmentRow(Base):
     # The citizen's last device check on the call page: ready, audio_only or needs_help.
     device_check: Mapped[str | None] = mapped_column(String(16), nullable=True)
     device_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Booked by the office for a citizen who phoned: a number to call back on (optional).
+    phone: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    # Cancelled by the office: the reason, told to the citizen in the cancellation mail.
+    cancel_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
     __table_args__ = (
         CheckConstraint("start_at < end_at", name="span"),
         CheckConstraint(f"status IN ({', '.join(repr(s.value) for s in Status)})", name="status"),
