@@ -150,7 +150,10 @@ def test_the_clerk_asks_for_fees_and_sees_them_paid(in_call, sqlite_store, payme
     request_row(page, 0).get_by_role("button", name="Per E-Mail senden").click()
     listed = page.locator("#pay-requests")
     listed.get_by_text("Per E-Mail an die Bürgerin / den Bürger gesendet").wait_for(timeout=10000)
-    request_row(page, 0).get_by_text("per E-Mail").wait_for(timeout=10000)
+    # The note above comes with the command's reply, the new request with the hub's news a
+    # moment later (get_by_text("per E-Mail") would match the note too: it ignores case).
+    request_row(page, 2).wait_for(timeout=10000)
+    assert "· per E-Mail" in text(request_row(page, 0))
     assert "5,00 €" in text(request_row(page, 0))
     assert page.locator("#pay-requests li").count() == 3
     check.accessible(page)

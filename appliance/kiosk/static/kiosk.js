@@ -44,6 +44,40 @@
     return node;
   }
 
+  // A state message comes for any change anywhere (a call's quality, a device check, the day,
+  // payments news: several a second when busy). The lists keep each entry's node for as long
+  // as what it shows is the same, so a message never replaces the button under the clerk's
+  // finger, closes a form they opened or drops what they typed. `entries`: [key, build] pairs,
+  // the key a string of everything the built node shows; returns the nodes in order.
+  const drawn = new WeakMap(); // container → Map(key → node)
+
+  function keep(container, entries) {
+    const before = drawn.get(container) || new Map();
+    const after = new Map();
+    const nodes = entries.map(([key, build]) => {
+      let unique = key;
+      for (let n = 1; after.has(unique); n++) unique = `${key}#${n}`;
+      const node = before.get(unique) || build();
+      after.set(unique, node);
+      return node;
+    });
+    drawn.set(container, after);
+    // Move only what moved (a node moved loses the focus), then drop what is gone.
+    nodes.forEach((node, i) => {
+      const there = container.childNodes[i];
+      if (there !== node) container.insertBefore(node, there || null);
+    });
+    while (container.childNodes.length > nodes.length) container.lastChild.remove();
+    return nodes;
+  }
+
+  function unkeep(container) {
+    drawn.delete(container);
+    container.replaceChildren();
+  }
+
+  const keyOf = (...parts) => JSON.stringify(parts);
+
   // --- the socket ---
 
   function connect() {
@@ -267,12 +301,17 @@
 
   // How much of the checklist came ahead: from the entry, or (lobby cards) from the same
   // appointment in the day list.
-  function completeness(entry) {
+  function checklistDone(entry) {
     let found = entry.documents;
     if (!found && kiosk.state) {
       const same = (kiosk.state.day || []).find((e) => e.appointment === entry.appointment);
       found = same && same.documents;
     }
+    return found || null;
+  }
+
+  function completeness(entry) {
+    const found = checklistDone(entry);
     if (!found || !found.required) return null;
     return el("span", { className: "badge docs" + (found.done >= found.required ? " complete" : ""),
       textContent: fill(T.documents_count, { done: found.done, required: found.required }) });
@@ -302,9 +341,13 @@
     const ids = new Set(lobby.waiting.map((e) => e.appointment));
     const fresh = seenWaiting ? lobby.waiting.filter((e) => !seenWaiting.has(e.appointment)) : [];
     seenWaiting = ids;
+    // A card shows its entry and the checklist's count (from the day list); "new" is only
+    // its highlight, switched off on the next message without drawing the card again.
+    const cards = (entries, isFresh) => entries.map((e) => [keyOf(e, checklistDone(e)), () => waitingCard(e, isFresh(e))]);
     const list = $("waiting");
-    list.replaceChildren(...lobby.waiting.map((e) => waitingCard(e, fresh.includes(e))));
-    if (!lobby.waiting.length) list.append(el("li", { className: "facts", textContent: T.nobody_waiting }));
+    const nodes = keep(list, lobby.waiting.length ? cards(lobby.waiting, (e) => fresh.includes(e))
+      : [[keyOf(T.nobody_waiting), () => el("li", { className: "facts", textContent: T.nobody_waiting })]]);
+    lobby.waiting.forEach((e, i) => { if (!fresh.includes(e)) nodes[i].classList.remove("new"); });
     if (fresh.length) {
       const text = fill(T.someone_waiting, { name: fresh[0].name });
       $("lobby-cue").textContent = text;
@@ -316,34 +359,35 @@
     }
     const others = lobby.unattended || [];
     $("unattended-block").hidden = !others.length;
-    $("unattended").replaceChildren(...others.map((e) => waitingCard(e, false)));
-    if (lobby.unattended_total > others.length) {
-      $("unattended").append(el("li", { className: "facts", textContent: fill(T.more_unattended, { count: lobby.unattended_total - others.length }) }));
-    }
+    const more = lobby.unattended_total > others.length
+      ? fill(T.more_unattended, { count: lobby.unattended_total - others.length }) : null;
+    keep($("unattended"), [...cards(others, () => false),
+      ...(more ? [[keyOf(more), () => el("li", { className: "facts", textContent: more })]] : [])]);
   }
 
   function renderDay(day) {
-    const list = $("day");
-    list.replaceChildren(...day.map((entry) => {
-      const status = entry.cancelled ? T.state_cancelled
-        : entry.outcome ? T["outcome_" + entry.outcome] : T["state_" + entry.state];
-      const past = entry.cancelled || entry.state === "ended";
-      const item = el("li", { className: past ? "past" : "" },
-        el("time", { dateTime: entry.start, textContent: clock(entry.start) }),
-        el("p", { className: "what" }, el("strong", { textContent: entry.name }), " · ",
-          serviceName(entry.service), el("br"), status, " ", checkBadge(entry.device_check), " ",
-          completeness(entry)));
-      if (entry.may_close) {
-        const button = el("button", { type: "button", className: "button", textContent: T.no_show });
-        button.setAttribute("aria-label", `${T.no_show}: ${entry.name}`);
-        button.addEventListener("click", () => send("no_show", { appointment: entry.appointment }));
-        item.append(button);
-      } else item.append(el("span"));
-      const bring = documents(entry.service);
-      if (bring.length && !past) item.append(el("p", { className: "bring", textContent: bring.join(" · ") }));
-      return item;
-    }));
-    if (!day.length) list.append(el("li", { className: "facts", textContent: T.no_appointments }));
+    keep($("day"), day.length ? day.map((entry) => [keyOf(entry), () => dayEntry(entry)])
+      : [[keyOf(T.no_appointments), () => el("li", { className: "facts", textContent: T.no_appointments })]]);
+  }
+
+  function dayEntry(entry) {
+    const status = entry.cancelled ? T.state_cancelled
+      : entry.outcome ? T["outcome_" + entry.outcome] : T["state_" + entry.state];
+    const past = entry.cancelled || entry.state === "ended";
+    const item = el("li", { className: past ? "past" : "" },
+      el("time", { dateTime: entry.start, textContent: clock(entry.start) }),
+      el("p", { className: "what" }, el("strong", { textContent: entry.name }), " · ",
+        serviceName(entry.service), el("br"), status, " ", checkBadge(entry.device_check), " ",
+        completeness(entry)));
+    if (entry.may_close) {
+      const button = el("button", { type: "button", className: "button", textContent: T.no_show });
+      button.setAttribute("aria-label", `${T.no_show}: ${entry.name}`);
+      button.addEventListener("click", () => send("no_show", { appointment: entry.appointment }));
+      item.append(button);
+    } else item.append(el("span"));
+    const bring = documents(entry.service);
+    if (bring.length && !past) item.append(el("p", { className: "bring", textContent: bring.join(" · ") }));
+    return item;
   }
 
   function renderCall(call, state) {
@@ -361,7 +405,7 @@
       $("call-notes").value = call.notes || "";
       kiosk.frames.citizen = 0;
     }
-    $("call-check").replaceChildren(checkBadge(call.device_check));
+    keep($("call-check"), [[keyOf(call.device_check), () => checkBadge(call.device_check)]]);
     $("media-state").textContent = call.media === "connected" ? "" : T["media_" + call.media];
     $("call-quality").textContent = T["quality_" + call.quality];
     $("call-quality").dataset.q = call.quality;
@@ -392,16 +436,17 @@
     const docs = state.documents;
     const checklist = docs ? docs.checklist
       : documents(call.service || {}).map((name, index) => ({ index, name_de: name, name_en: name, state: "missing", reason: null }));
-    $("checklist").replaceChildren(...checklist.map((item) => el("li", { className: "item-" + item.state },
+    keep($("checklist"), checklist.map((item) => [keyOf(item), () => el("li", { className: "item-" + item.state },
       el("span", { textContent: itemName(item) }), " ",
       el("span", { className: "badge", textContent: T["item_" + item.state] }),
-      item.reason ? el("span", { className: "facts", textContent: " – " + item.reason }) : null)));
+      item.reason ? el("span", { className: "facts", textContent: " – " + item.reason }) : null)]));
     const files = docs ? docs.documents : [];
-    $("documents").replaceChildren(...files.map((doc) => documentEntry(call.appointment, doc)));
-    if (!files.length) $("documents").append(el("li", { className: "facts", textContent: T.no_documents }));
+    keep($("documents"), files.length
+      ? files.map((doc) => [keyOf(call.appointment, doc), () => documentEntry(call.appointment, doc)])
+      : [[keyOf(T.no_documents), () => el("li", { className: "facts", textContent: T.no_documents })]]);
     const folder = state.folder || [];
     $("folder-block").hidden = !folder.length;
-    $("folder").replaceChildren(...folder.map((file) => {
+    keep($("folder"), folder.map((file) => [keyOf(call.appointment, file), () => {
       const give = el("button", { type: "button", className: "button", textContent: T.send_file });
       give.setAttribute("aria-label", `${T.send_file}: ${file.name}`);
       give.addEventListener("click", async () => {
@@ -411,14 +456,14 @@
       });
       return el("li", {}, el("p", {}, el("strong", { textContent: file.name }), " · ", size(file.size)),
         el("div", { className: "actions" }, give));
-    }));
+    }]));
     const scan = state.scan;
     $("scan-desk").hidden = !(scan && scan.available);
     if (!scan || !scan.available) return;
     $("scan").disabled = scan.scanning;
     $("scan").textContent = scan.scanning ? T.scanning : $("scan").dataset.label;
     $("scan-send-row").hidden = !scan.pages.length;
-    $("scan-pages").replaceChildren(...scan.pages.map((page, index) => scanPage(page, index)));
+    keep($("scan-pages"), scan.pages.map((page, index) => [keyOf(page, index), () => scanPage(page, index)]));
   }
 
   function documentEntry(appointment, doc) {
@@ -607,8 +652,12 @@
     const key = JSON.stringify([requests, pay.confirming, [...pay.mailed]]);
     if (key === pay.listKey) return;
     pay.listKey = key;
-    $("pay-requests").replaceChildren(...requests.map((request) => requestEntry(fees.appointment, request)));
-    if (!requests.length) $("pay-requests").append(el("li", { className: "facts", textContent: T.pay_none_yet }));
+    // Only the requests that changed are drawn again: news of one leaves the others' buttons.
+    keep($("pay-requests"), requests.length
+      ? requests.map((request) => [
+        keyOf(fees.appointment, request, pay.confirming === request.id, pay.mailed.has(request.id)),
+        () => requestEntry(fees.appointment, request)])
+      : [[keyOf(T.pay_none_yet), () => el("li", { className: "facts", textContent: T.pay_none_yet })]]);
     if (pay.focus) {
       const node = $(pay.focus);
       pay.focus = null;
@@ -679,7 +728,7 @@
     pay.states.clear();
     pay.mailed.clear();
     $("fee-items").replaceChildren();
-    $("pay-requests").replaceChildren();
+    unkeep($("pay-requests"));
     $("fees-error").hidden = true;
   }
 
@@ -690,10 +739,7 @@
       delete $(id).dataset.appointment;
     }
     for (const id of ["call-notes", "outcome-notes"]) $(id).value = "";
-    $("checklist").replaceChildren();
-    $("documents").replaceChildren();
-    $("scan-pages").replaceChildren();
-    $("folder").replaceChildren();
+    for (const id of ["checklist", "documents", "scan-pages", "folder", "call-check"]) unkeep($(id));
     forgetFees();
     if ($("viewer").open) $("viewer").close();
     $("lobby-cue").hidden = true;
