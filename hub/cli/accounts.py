@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from datetime import UTC, datetime
 
 import click
@@ -73,21 +74,32 @@ def devices_revoke(target: str) -> None:
 
 @click.group()
 def users() -> None:
-    """Staff accounts (clerks sign in at appliances)."""
+    """Staff accounts: clerks sign in at appliances; admins, supervisors and IT at /admin
+    (docs/admin-guide.md). The people page at /admin/people does the same."""
+
+
+ROLE = click.Choice(["clerk", "supervisor", "it", "admin"])
+
+
+def _actor() -> str:
+    return f"cli:{getpass.getuser()}"
 
 
 @users.command("add")
 @click.argument("username")
-@click.option("--role", type=click.Choice(["clerk", "admin"]), default="clerk", show_default=True)
+@click.option("--role", type=ROLE, default="clerk", show_default=True)
 @click.option("--name", "display_name", default="", help="Name shown on the counter screen.")
 @click.password_option(help="At least 8 characters; asked for when not given.")
 def users_add(username: str, role: str, display_name: str, password: str) -> None:
-    """Create a staff account."""
-    from hub.operations.accounts import AccountError, add_user
+    """Create a staff account (audited). Admin roles set up their second factor at their first
+    sign-in to /admin."""
+    from hub.operations.accounts import AccountError
+    from hub.operations.staff import create_staff
 
     try:
-        user_id = add_user(
+        user_id = create_staff(
             open_store(current_settings()),
+            _actor(),
             username,
             password,
             role,
@@ -97,3 +109,52 @@ def users_add(username: str, role: str, display_name: str, password: str) -> Non
     except AccountError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"user {user_id} ({username}, {role}) added")
+
+
+def _user_id(username: str) -> int:
+    from hub.operations.staff import list_staff
+
+    wanted = username.strip().lower()
+    found = [p.id for p in list_staff(open_store(current_settings())) if p.username == wanted]
+    if not found:
+        raise click.ClickException(f"no user {username!r}")
+    return found[0]
+
+
+@users.command("password")
+@click.argument("username")
+@click.password_option(help="At least 8 characters; asked for when not given.")
+def users_password(username: str, password: str) -> None:
+    """Set a new password (audited); the second factor is set up again at the next sign-in and
+    a lockout is lifted. For a person who forgot their password or lost their phone."""
+    from hub.operations.accounts import AccountError
+    from hub.operations.staff import reset_password
+
+    try:
+        reset_password(
+            open_store(current_settings()),
+            _actor(),
+            _user_id(username),
+            password,
+            datetime.now(UTC),
+        )
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"new password for {username}; the second factor is set up at the next sign-in")
+
+
+@users.command("disable")
+@click.argument("username")
+@click.option("--enable", is_flag=True, help="Enable the account again instead.")
+def users_disable(username: str, enable: bool) -> None:
+    """Disable an account (it can no longer sign in anywhere; open sessions end), or --enable."""
+    from hub.operations.accounts import AccountError
+    from hub.operations.staff import set_active
+
+    try:
+        set_active(
+            open_store(current_settings()), _actor(), _user_id(username), enable, datetime.now(UTC)
+        )
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{username} {'enabled' if enable else 'disabled'}")

@@ -234,3 +234,34 @@ def test_documents_rewrap_keys_makes_files_readable_after_the_secret_changed(tmp
         store, appointment, document.id, actor="clerk:1", now=MONDAY_EARLY
     )
     assert b"".join(chunks).startswith(b"%PDF")
+
+
+def test_users_password_and_disable_work_as_the_people_page_and_are_audited(tmp_path):
+    from datetime import UTC, datetime
+
+    from hub.operations.audit import entries
+    from hub.operations.staff import list_staff
+
+    assert run(tmp_path, "db", "upgrade").returncode == 0
+    made = run(tmp_path, "users", "add", "it.mayer", "--role", "it", "--password", "lang-genug")
+    assert made.returncode == 0, made.stderr
+    store = sqlite_store(tmp_path)
+    try:
+        done = run(tmp_path, "users", "password", "IT.Mayer", "--password", "noch-laenger")
+        assert done.returncode == 0, done.stderr
+        assert "second factor is set up at the next sign-in" in done.stdout
+        assert run(tmp_path, "users", "disable", "it.mayer").returncode == 0
+        (person,) = list_staff(store)
+        assert (person.role, person.active, person.has_totp) == ("it", False, False)
+        assert run(tmp_path, "users", "disable", "it.mayer", "--enable").returncode == 0
+        assert list_staff(store)[0].active
+        missing = run(tmp_path, "users", "password", "niemand", "--password", "noch-laenger")
+        assert missing.returncode == 1 and "no user 'niemand'" in missing.stderr
+        listed, _ = entries(store)
+        assert [e.action for e in listed] == [
+            "staff.enable", "staff.disable", "staff.reset", "staff.create"
+        ]  # fmt: skip
+        assert all(e.actor.startswith("cli:") for e in listed)
+        assert all(e.at <= datetime.now(UTC) for e in listed)
+    finally:
+        store.dispose()
