@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
@@ -38,6 +39,13 @@ def links_for(public_url: str, manage_token: str) -> Links:
     return Links(
         manage_url(public_url, manage_token), join_url(public_url, join_token_for(manage_token))
     )
+
+
+def booking_url(public_url: str, service_id: str | None, lang: str) -> str:
+    """The booking page of a service (its free times; route `/book/<service_id>` in
+    hub/web/views.py), or the list of services when there is none to name, in `lang`."""
+    path = f"/book/{quote(service_id, safe='')}" if service_id else "/"
+    return f"{public_url.rstrip('/')}{path}?lang={'en' if lang == 'en' else 'de'}"
 
 
 # A payment request's link (the citizen's "pay" button and the pay-later mail) names the request

@@ -4,11 +4,11 @@ The rules are in hub.operations.catalogue; this only parses and prints."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 import click
 
-from hub.cli.common import catalogue_error, current_settings, open_store
+from hub.cli.common import catalogue_error, current_settings, open_store, who
 
 
 @click.group()
@@ -62,8 +62,21 @@ def closures() -> None:
 @click.option("--to", "last", type=click.DateTime(["%Y-%m-%d"]), help="Defaults to --from.")
 @click.option("--reason", default="", help="Shown to staff, e.g. 'Betriebsausflug'.")
 @click.option("--schedule", "schedule_name", default="Standard", show_default=True)
-def closures_add(first: datetime, last: datetime | None, reason: str, schedule_name: str) -> None:
-    """Close the office on a day or a range of days. Booked appointments stay as they are."""
+@click.option(
+    "--cancel-appointments",
+    is_flag=True,
+    help="Cancel the appointments on those days and mail each citizen a link to book again.",
+)
+def closures_add(
+    first: datetime,
+    last: datetime | None,
+    reason: str,
+    schedule_name: str,
+    cancel_appointments: bool,
+) -> None:
+    """Close the office on a day or a range of days. Booked appointments stay as they are
+    (and are listed) unless --cancel-appointments."""
+    from hub.booking.timezone import BERLIN
     from hub.operations.catalogue import CatalogueError, add_closure
 
     first_day = first.date()
@@ -71,10 +84,56 @@ def closures_add(first: datetime, last: datetime | None, reason: str, schedule_n
     if last_day < first_day:  # in the options' own words; add_closure refuses it too
         raise click.BadParameter("--to lies before --from", param_hint="--to")
     try:
-        add_closure(open_store(current_settings()), first_day, last_day, reason, schedule_name)
+        added = add_closure(
+            open_store(current_settings()),
+            first_day,
+            last_day,
+            reason,
+            schedule_name,
+            actor=who(),
+            now=datetime.now(UTC),
+            cancel=cancel_appointments,
+        )
     except CatalogueError as exc:
-        raise catalogue_error(exc, last_day="--to") from None
-    click.echo(f"closed {first_day} to {last_day}")
+        raise catalogue_error(exc, last_day="--to", reason="--reason") from None
+    click.echo(f"closed {first_day} to {last_day} (closure {added.id})")
+    if added.hits:
+        done = "cancelled, citizens mailed" if added.cancelled else "they stay booked"
+        click.echo(f"{len(added.hits)} appointment(s) on those days ({done}):", err=True)
+        for h in added.hits:
+            click.echo(
+                f"  {h.start.astimezone(BERLIN):%Y-%m-%d %H:%M}  {h.service_id:24}"
+                f" {h.counter_name:16} {h.id}",
+                err=True,
+            )
+
+
+@closures.command("list")
+@click.option("--all", "everything", is_flag=True, help="Also the closures that are over.")
+def closures_list(everything: bool) -> None:
+    """Closures from today on (id, days, schedule, reason)."""
+    from hub.booking.timezone import local_date
+    from hub.operations.catalogue import list_closures
+
+    today = local_date(datetime.now(UTC))
+    for c in list_closures(open_store(current_settings()), None if everything else today):
+        reason = f"  {c.reason}" if c.reason else ""
+        click.echo(f"{c.id:4}  {c.first_day} to {c.last_day}  {c.schedule}{reason}")
+
+
+@closures.command("remove")
+@click.argument("closure_id", type=int)
+def closures_remove(closure_id: int) -> None:
+    """Open the days of a closure again (appointments it cancelled stay cancelled)."""
+    from hub.operations.catalogue import CatalogueError, remove_closure
+
+    try:
+        gone = remove_closure(
+            open_store(current_settings()), closure_id, actor=who(), now=datetime.now(UTC)
+        )
+    except CatalogueError as exc:
+        raise catalogue_error(exc) from None
+    click.echo(f"removed closure {gone.id} ({gone.first_day} to {gone.last_day})")
 
 
 @services.command("fees")

@@ -5,6 +5,7 @@ The sub-command modules import this, never the root group in hub/cli/__init__.py
 
 from __future__ import annotations
 
+import getpass
 from typing import TYPE_CHECKING
 
 import click
@@ -26,6 +27,14 @@ def open_store(settings: Settings) -> Store:
     from hub.store import Store
 
     return Store(settings.effective_database_url)
+
+
+def who() -> str:
+    """Who is at the command line, as the audit log names them (`cli:<user>`)."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
 
 
 def catalogue_error(exc: CatalogueError, **options: str) -> click.ClickException:

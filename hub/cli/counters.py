@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from hub.cli.common import catalogue_error, current_settings, open_store
+from hub.cli.common import catalogue_error, current_settings, open_store, who
 
 if TYPE_CHECKING:  # SQLAlchemy comes with the `hub` extra; `buergeramt appliance` runs without it
     from hub.operations.counters import Booking
@@ -31,7 +31,7 @@ def counters_add(name: str, schedule_name: str) -> None:
     from hub.operations.catalogue import CatalogueError, add_counter
 
     try:
-        add_counter(open_store(current_settings()), name, schedule_name)
+        add_counter(open_store(current_settings()), name, schedule_name, actor=who())
     except CatalogueError as exc:
         raise catalogue_error(exc) from None
     click.echo(f"added counter {name!r}")
@@ -121,7 +121,7 @@ def counters_hours(counter: str, specs: tuple[str, ...], reset: bool) -> None:
     store = open_store(current_settings())
     counter_id = _counter_id(store, counter)
     try:
-        outside = set_hours(store, counter_id, periods, datetime.now(UTC))
+        outside = set_hours(store, counter_id, periods, datetime.now(UTC), actor=who())
     except CounterError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"counter {counter_id}: {'schedule hours' if reset else 'own hours'} set")
@@ -161,7 +161,9 @@ def counters_exception_add(
     store = open_store(current_settings())
     counter_id = _counter_id(store, counter)
     try:
-        outside = set_exception(store, counter_id, day.date(), parsed, datetime.now(UTC), reason)
+        outside = set_exception(
+            store, counter_id, day.date(), parsed, datetime.now(UTC), reason, actor=who()
+        )
     except CounterError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"counter {counter_id}: {'closed' if closed else spans} on {day.date()}")
@@ -178,7 +180,7 @@ def counters_exception_remove(counter: str, day: datetime) -> None:
     store = open_store(current_settings())
     counter_id = _counter_id(store, counter)
     try:
-        remove_exception(store, counter_id, day.date())
+        remove_exception(store, counter_id, day.date(), actor=who())
     except CounterError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"counter {counter_id}: weekly hours on {day.date()}")
@@ -197,7 +199,7 @@ def counters_activate(counter: str, without_appliance: bool) -> None:
     from hub.operations.counters import activate
 
     store = open_store(current_settings())
-    info = activate(store, _counter_id(store, counter), without_appliance)
+    info = activate(store, _counter_id(store, counter), without_appliance, actor=who())
     if info.takes_bookings:
         click.echo(f"counter {info.id} ({info.name}) is active and takes bookings")
     else:
@@ -225,7 +227,7 @@ def counters_deactivate(counter: str, move: bool) -> None:
     store = open_store(current_settings())
     counter_id = _counter_id(store, counter)
     try:
-        done = deactivate(store, counter_id, datetime.now(UTC), move)
+        done = deactivate(store, counter_id, datetime.now(UTC), move, actor=who())
     except UpcomingAppointments as exc:
         click.echo(f"buergeramt: {exc}:", err=True)
         _echo_bookings(exc.bookings, err=True)

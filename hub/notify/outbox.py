@@ -14,7 +14,8 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.engine import Connection
 
 from hub.booking.status import Status
-from hub.links import links_for, pay_url
+from hub.links import booking_url, links_for, pay_url
+from hub.notify.closure_mail import CLOSURE_MAIL, ClosureMailFacts, compose_closure
 from hub.notify.compose import MailFacts, compose
 from hub.notify.payment_compose import PaymentMailFacts, PaymentMailLine, compose_payment
 from hub.notify.payment_mail import PAYMENT_MAILS
@@ -22,7 +23,8 @@ from hub.notify.sealing import Sealer
 from hub.notify.transport import Transport
 from hub.payments.receipt import Issuer, receipt_name, receipt_pdf
 from hub.store import Store
-from hub.store.models import AppointmentRow, MailRow, PaymentRequestRow
+from hub.store.catalogue import to_service
+from hub.store.models import AppointmentRow, MailRow, PaymentRequestRow, ServiceRow
 from hub.store.receipts import receipt_facts
 
 log = logging.getLogger(__name__)
@@ -140,6 +142,30 @@ def _facts(store: Store, policy: MailPolicy, mail: MailRow, appt: AppointmentRow
     )
 
 
+def _closure_facts(
+    store: Store, policy: MailPolicy, mail: MailRow, appt: AppointmentRow
+) -> ClosureMailFacts:
+    offered = store.catalogue().services.get(appt.service_id)
+    service = offered
+    if service is None:  # no longer offered: the mail names it, the link offers the others
+        with store.transaction() as session:
+            row = session.get(ServiceRow, appt.service_id)
+            if row is None:
+                raise LookupError(f"service {appt.service_id} is gone")
+            service = to_service(row)
+    return ClosureMailFacts(
+        to=appt.email,
+        name=appt.name,
+        lang=appt.locale,
+        service=service,
+        appointment_id=appt.id,
+        start=appt.start_at,
+        end=appt.end_at,
+        book_url=booking_url(policy.public_url, offered.id if offered else None, appt.locale),
+        sequence=mail.revision,
+    )
+
+
 def _payment_facts(
     store: Store, policy: MailPolicy, mail: MailRow, appt: AppointmentRow, row: PaymentRequestRow
 ) -> PaymentMailFacts:
@@ -237,6 +263,9 @@ def deliver_due(
             if payment is not None:  # a payment mail: no manage link (sealed_token is empty)
                 facts = _payment_facts(store, policy, mail, appt, payment)
                 message = compose_payment(facts, policy.sender, now, key)
+            elif mail.kind == CLOSURE_MAIL:
+                facts_closed = _closure_facts(store, policy, mail, appt)
+                message = compose_closure(facts_closed, policy.sender, now, key)
             else:
                 message = compose(_facts(store, policy, mail, appt), policy.sender, now, key)
             transport.send(message)

@@ -16,8 +16,18 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from hub.booking.schedule import DayHours, Interval, OpeningPeriod, Span, WeeklySchedule
+from hub.booking.schedule import (
+    DayHours,
+    Interval,
+    OpeningPeriod,
+    Span,
+    WeeklySchedule,
+    format_hours,
+    format_span,
+)
 from hub.booking.slots import grid_units
+from hub.clock import system_clock
+from hub.operations.audit import record
 from hub.store import Store
 from hub.store.catalogue import counter_schedule, staffed, taking_time
 from hub.store.models import (
@@ -29,6 +39,10 @@ from hub.store.models import (
     DeviceRow,
     OccupancyRow,
 )
+
+# Who made a change when the caller does not say (the CLI says `cli:<user>`, the admin pages
+# `web:<username>`; hub.operations.audit).
+SYSTEM = "system"
 
 
 class CounterError(ValueError):
@@ -137,6 +151,13 @@ def _booking(row: AppointmentRow) -> Booking:
     return Booking(row.id, row.start_at, row.end_at, row.service_id, row.counter_id, row.name)
 
 
+def upcoming(store: Store, counter_id: int, now: datetime) -> list[Booking]:
+    """The counter's appointments that have not started (booked, or held and not expired):
+    what deactivating it would have to move."""
+    with store.transaction() as session:
+        return [_booking(a) for a in _upcoming(session, counter_id, now)]
+
+
 def _outside(session: Session, row: CounterRow, now: datetime) -> list[Booking]:
     """Upcoming appointments at the counter that its hours no longer cover."""
     session.flush()
@@ -149,8 +170,37 @@ def _outside(session: Session, row: CounterRow, now: datetime) -> list[Booking]:
     ]
 
 
+def _target(row: CounterRow) -> str:
+    return f"counter:{row.name}"
+
+
+def _hours_shown(row: CounterRow) -> dict[str, Any]:
+    """A counter's weekly hours as the audit log keeps them."""
+    return {"hours": format_hours(counter_schedule(row).periods), "own": bool(row.hours)}
+
+
+def _day_shown(exception: DayHours | None) -> dict[str, Any] | None:
+    if exception is None:
+        return None
+    spans = ", ".join(format_span(o, c) for o, c in exception.spans)
+    return {
+        "day": exception.day.isoformat(),
+        "hours": spans or "closed",
+        "reason": exception.reason,
+    }
+
+
+def _exception_on(row: CounterRow, day: date) -> DayHours | None:
+    return next((e for e in counter_schedule(row).exceptions if e.day == day), None)
+
+
 def set_hours(
-    store: Store, counter_id: int, periods: Sequence[OpeningPeriod] | None, now: datetime
+    store: Store,
+    counter_id: int,
+    periods: Sequence[OpeningPeriod] | None,
+    now: datetime,
+    *,
+    actor: str = SYSTEM,
 ) -> list[Booking]:
     """Give the counter its own weekly hours (None: back to its schedule's).
 
@@ -161,6 +211,7 @@ def set_hours(
         raise CounterError("a counter needs at least one opening a week; deactivate it instead")
     with store.transaction() as session:
         row = _counter(session, counter_id, lock=True)
+        before = _hours_shown(row)
         row.hours.clear()
         session.flush()
         for p in periods or ():
@@ -172,6 +223,7 @@ def set_hours(
                 )
             )
         outside = _outside(session, row, now)
+        record(session, now, actor, "counter.hours", _target(row), before, _hours_shown(row))
     store.forget_catalogue()
     return outside
 
@@ -183,6 +235,8 @@ def set_exception(
     spans: Sequence[Span],
     now: datetime,
     reason: str = "",
+    *,
+    actor: str = SYSTEM,
 ) -> list[Booking]:
     """The counter's hours on `day` (no spans: closed), replacing any earlier exception for it.
 
@@ -191,6 +245,7 @@ def set_exception(
     exception = DayHours(day, tuple(spans), reason)  # validates the spans
     with store.transaction() as session:
         row = _counter(session, counter_id, lock=True)
+        before = _day_shown(_exception_on(row, day))
         row.exceptions[:] = [e for e in row.exceptions if e.day != day]
         session.flush()
         for opens, closes in exception.spans or ((None, None),):
@@ -203,14 +258,24 @@ def set_exception(
                 )
             )
         outside = _outside(session, row, now)
+        after = _day_shown(_exception_on(row, day))
+        record(session, now, actor, "counter.exception_set", _target(row), before, after)
     store.forget_catalogue()
     return outside
 
 
-def remove_exception(store: Store, counter_id: int, day: date) -> None:
+def remove_exception(
+    store: Store,
+    counter_id: int,
+    day: date,
+    *,
+    actor: str = SYSTEM,
+    now: datetime | None = None,
+) -> None:
     """Drop the counter's exception for `day`: its weekly hours apply again."""
     with store.transaction() as session:
-        _counter(session, counter_id, lock=True)
+        row = _counter(session, counter_id, lock=True)
+        before = _day_shown(_exception_on(row, day))
         gone = cast(  # a DELETE gives a CursorResult (with rowcount)
             "CursorResult[Any]",
             session.execute(
@@ -221,16 +286,32 @@ def remove_exception(store: Store, counter_id: int, day: date) -> None:
         )
         if not gone.rowcount:
             raise CounterError(f"counter {counter_id} has no exception on {day.isoformat()}")
+        at = now or system_clock()
+        record(session, at, actor, "counter.exception_remove", _target(row), before, None)
     store.forget_catalogue()
 
 
-def activate(store: Store, counter_id: int, without_appliance: bool = False) -> CounterInfo:
+def _service_shown(row: CounterRow) -> dict[str, Any]:
+    return {"active": row.active, "without_appliance": row.without_appliance}
+
+
+def activate(
+    store: Store,
+    counter_id: int,
+    without_appliance: bool = False,
+    *,
+    actor: str = SYSTEM,
+    now: datetime | None = None,
+) -> CounterInfo:
     """Put the counter in service. Without an enrolled appliance it takes no bookings unless
     `without_appliance` says it may (and with it, the counter keeps that permission)."""
     with store.transaction() as session:
         row = _counter(session, counter_id, lock=True)
+        before = _service_shown(row)
         row.active = True
         row.without_appliance = without_appliance
+        at = now or system_clock()
+        record(session, at, actor, "counter.activate", _target(row), before, _service_shown(row))
     store.forget_catalogue()
     return next(c for c in list_counters(store) if c.id == counter_id)
 
@@ -250,7 +331,9 @@ class UpcomingAppointments(CounterError):
         self.bookings = bookings
 
 
-def deactivate(store: Store, counter_id: int, now: datetime, move: bool = False) -> Deactivated:
+def deactivate(
+    store: Store, counter_id: int, now: datetime, move: bool = False, *, actor: str = SYSTEM
+) -> Deactivated:
     """Take the counter out of service: it takes no more bookings.
 
     Appointments it has ahead are never dropped: without `move` the counter stays as it is and
@@ -286,15 +369,22 @@ def deactivate(store: Store, counter_id: int, now: datetime, move: bool = False)
             if target is None:
                 stuck.append(_booking(appointment))
             else:
-                moved.append(_booking(appointment))
+                moved.append(_booking(appointment))  # its counter_id is the new one now
         if stuck:  # leaving the transaction by an exception undoes the moves
             raise UpcomingAppointments(
                 f"{len(stuck)} appointment(s) at counter {row.name!r} fit at no other counter"
                 " (none open and free then); nothing was changed",
                 stuck,
             )
+        before = _service_shown(row)
         row.active = False
+        after: dict[str, Any] = _service_shown(row)
+        if moved:  # which appointment went where (ids only: no citizen's data in the log)
+            after["moved"] = [{"appointment": str(b.id), "to": b.counter_id} for b in moved]
+        record(session, now, actor, "counter.deactivate", _target(row), before, after)
     store.forget_catalogue()
+    if moved:
+        store.day_changed({counter_id} | {b.counter_id for b in moved})
     return Deactivated(moved)
 
 
