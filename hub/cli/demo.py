@@ -24,6 +24,7 @@ DEMO_KIOSK_HINT = (
     "or BUERGERAMT_APPLIANCE_KIOSK_PORT"
 )
 DEMO_CLERK, DEMO_PASSWORD = "demo", "demo-schalter"
+DEMO_ADMIN, DEMO_ADMIN_PASSWORD = "admin", "demo-verwaltung"
 
 
 @click.command()
@@ -87,6 +88,8 @@ def demo(host: str, port: int, kiosk_port: int) -> None:
     click.echo("  open the join link from the mail: a simulated counter appliance (test")
     click.echo(f"  pattern, tone) lets you in. Clerk account: {DEMO_CLERK} / {DEMO_PASSWORD}")
     click.echo(f"  The clerk's counter screen (kiosk): http://127.0.0.1:{kiosk_port}/")
+    click.echo(f"  Admin area:           {base}/admin   ({DEMO_ADMIN} / {DEMO_ADMIN_PASSWORD};")
+    click.echo("    the first sign-in sets up an authenticator app from a QR code)")
     if settings.payment_url:
         click.echo(f"  Fees are paid on:     {settings.payment_url}/ (payment sandbox)")
     click.echo("")
@@ -121,6 +124,8 @@ def _demo_appliance(store: Store, settings: Settings) -> str:
     from hub.operations.counters import find_counter
     from hub.store.seed import DEMO_COUNTER
 
+    with suppress(AccountError):  # the admin area's account, from an earlier demo or new
+        add_user(store, DEMO_ADMIN, DEMO_ADMIN_PASSWORD, "admin", datetime.now(UTC), "Demo-Admin")
     key_file = settings.data_dir / "demo-appliance.credential"
     if key_file.exists() and authenticate_device(store, key_file.read_text().strip()):
         return key_file.read_text().strip()
