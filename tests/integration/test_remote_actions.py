@@ -321,3 +321,42 @@ def test_an_update_to_a_version_the_hub_does_not_hold_fails_and_nothing_switches
         assert running.appliance is not None and running.appliance.exit_code is None
     finally:
         running.stop()
+
+
+def test_a_restart_waits_for_a_real_admitted_call_until_the_citizen_hangs_up(
+    sqlite_store, serve_hub, tmp_path
+):
+    """As the stand-in test above, with a citizen admitted through the hub: the call the core
+    holds is the hub's, and its end comes from the citizen's hang-up."""
+    from tests.support.environment import berlin
+    from tests.support.realtime_clients import PASSWORD, citizen, make_desk
+
+    desk = make_desk(sqlite_store, MONDAY_EARLY)
+    booking = desk.book(berlin(2026, 3, 2, 9, 0))
+    device_id = desk.device_ids[booking.counter]
+    hub = serve_hub(
+        sqlite_store.url,
+        clock_start=berlin(2026, 3, 2, 8, 50).isoformat(),
+        join_before_minutes="60",
+    )
+    running = RunningAppliance(
+        hub_url=hub.url,
+        device_credential=desk.credentials[booking.counter],
+        clerk_username="clerk",
+        clerk_password=PASSWORD,
+        auto_admit=True,
+    ).start()
+    party = citizen(hub.url, booking.join_token).connect()
+    try:
+        party.next("status", timeout=15, state="admitted")
+        running.wait_for(lambda: bool(running.counter.calls))
+        ask(sqlite_store, tmp_path, "action", str(device_id), "restart")
+        assert settled(sqlite_store, device_id, "waiting").result == "waits for the call to end"
+        assert running.appliance is not None and running.appliance.exit_code is None
+        assert party.call("hangup", {})["ok"]
+        wait_until(lambda: running.appliance.exit_code, 15, "the restart after the hang-up")
+        assert running.appliance.exit_code == RESTART_EXIT_CODE
+        assert settled(sqlite_store, device_id).kind == "restart"
+    finally:
+        party.close()
+        running.stop()
