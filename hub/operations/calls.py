@@ -650,18 +650,15 @@ def heartbeat(
 
 
 def revoked(store: Store, device_ids: Iterable[int]) -> set[int]:
-    """Which of `device_ids` have been revoked."""
-    devices = list(device_ids)
+    """Which of `device_ids` have been revoked. Asked twice a second with every connected
+    device: the few revoked ids are read and compared here, instead of sending hundreds of ids
+    as parameters each time (10-20 ms with 500 appliances)."""
+    devices = set(device_ids)
     if not devices:
         return set()
     with store.transaction() as session:
-        return set(
-            session.scalars(
-                select(DeviceRow.id).where(
-                    DeviceRow.id.in_(devices), DeviceRow.revoked_at.is_not(None)
-                )
-            )
-        )
+        gone = set(session.scalars(select(DeviceRow.id).where(DeviceRow.revoked_at.is_not(None))))
+    return devices & gone
 
 
 def sweep(
