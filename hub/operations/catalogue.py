@@ -323,9 +323,7 @@ def list_closures(
     with store.transaction() as session:
         return [
             ClosureEntry(row.id, name, row.first_day, row.last_day, row.reason)
-            for row, name in session.execute(
-                query.order_by(ClosureRow.first_day, ClosureRow.id)
-            ).tuples()
+            for row, name in session.execute(query.order_by(ClosureRow.first_day, ClosureRow.id))
         ]
 
 

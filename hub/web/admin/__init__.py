@@ -4,7 +4,8 @@ Pages call the same functions in hub/operations/ as the command line; every chan
 
 from __future__ import annotations
 
-from hub.web.admin import auth, people, views  # noqa: F401  (their pages register on bp)
+# Their pages register on bp.
+from hub.web.admin import auth, closures, counters, people, views  # noqa: F401
 from hub.web.admin.blueprint import bp
 
 __all__ = ["bp"]
