@@ -41,6 +41,7 @@ class MailFacts:
     sequence: int = 0
     hold_until: datetime | None = None
     join_before_minutes: int = 15
+    reason: str = ""  # why the office cancelled it (the cancellation mail says it)
 
 
 @cache

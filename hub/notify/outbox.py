@@ -139,6 +139,7 @@ def _facts(store: Store, policy: MailPolicy, mail: MailRow, appt: AppointmentRow
         sequence=mail.revision,
         hold_until=appt.hold_until,
         join_before_minutes=policy.join_before_minutes,
+        reason=(appt.cancel_reason or "") if mail.kind == "cancelled" else "",
     )
 
 

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from hub.store import Store
@@ -31,7 +32,7 @@ class AuditEntry:
 
 
 def record(
-    session: Session,
+    session: Session | Connection,
     now: datetime,
     actor: str,
     action: str,
@@ -39,17 +40,20 @@ def record(
     before: dict[str, Any] | None,
     after: dict[str, Any] | None,
 ) -> None:
-    """Add an entry to the change being made in `session`."""
-    session.add(
-        AuditRow(
-            at=now,
-            actor=actor[:120],
-            action=action[:64],
-            target=target[:200],
-            before=before,
-            after=after,
-        )
-    )
+    """Add an entry to the change being made in `session` (an ORM session, or the Core
+    connection of a transaction such as a booking's)."""
+    values = {
+        "at": now,
+        "actor": actor[:120],
+        "action": action[:64],
+        "target": target[:200],
+        "before": before,
+        "after": after,
+    }
+    if isinstance(session, Connection):
+        session.execute(insert(AuditRow.__table__).values(**values))
+    else:
+        session.add(AuditRow(**values))
 
 
 def entries(

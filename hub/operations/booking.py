@@ -21,13 +21,14 @@ from hub.booking.rules import BookingError, BookingPolicy, SlotTaken
 from hub.booking.schedule import Interval
 from hub.booking.slots import BusyTimes, counters_offering, free_slots, grid_units
 from hub.booking.status import OCCUPYING, Status, check_changeable
-from hub.booking.timezone import require_aware
+from hub.booking.timezone import require_aware, to_local_iso
 from hub.booking.tokens import hash_token, join_token_for, new_token
 from hub.notify.outbox import MailPolicy
+from hub.operations.audit import record
 from hub.store import Store
 from hub.store.catalogue import Catalogue, busy_times
 from hub.store.engine import retrying
-from hub.store.models import AppointmentRow, OccupancyRow
+from hub.store.models import AppointmentRow, MailRow, OccupancyRow
 from hub.store.types import UTCDateTime
 
 T = TypeVar("T")
@@ -91,6 +92,29 @@ class BookingRequest:
     name: str
     email: str
     locale: str = "de"
+    phone: str = ""  # the office books for a citizen who phoned: a number to call back on
+
+
+def audit_target(appointment_id: uuid.UUID) -> str:
+    """How the audit log names an appointment: by its id, never by the citizen's name."""
+    return f"appointment:{appointment_id}"
+
+
+def audit_values(
+    start: datetime, end: datetime, counter_id: int, status: Status
+) -> dict[str, object]:
+    """What the audit log keeps of an appointment before and after a change: times, counter,
+    status (nothing personal)."""
+    return {
+        "start": to_local_iso(start),
+        "end": to_local_iso(end),
+        "counter": counter_id,
+        "status": status.value,
+    }
+
+
+def _row_audit(row: AppointmentRow) -> dict[str, object]:
+    return audit_values(row.start_at, row.end_at, row.counter_id, row.status)
 
 
 def services(store: Store) -> list[Service]:
@@ -206,6 +230,7 @@ _INSERTED_COLUMNS = (
     "updated_at",
     "cancelled_at",
     "revision",
+    "phone",
 )
 # INSERT … SELECT … WHERE (upcoming appointments of this address) < :limit
 _INSERT_IF_ROOM = (
@@ -350,11 +375,15 @@ def book(
     mails: MailPolicy | None = None,
     max_open: int | None = None,
     hold: timedelta | None = None,
+    *,
+    actor: str | None = None,
 ) -> Booked:
     """Book the requested slot on any free counter, or raise SlotTaken with alternatives.
 
     With `max_open`, an e-mail address may hold at most that many upcoming appointments. With
     `hold`, the slot is only held until the citizen confirms from the e-mail (see confirm()).
+    With `actor` (staff booking for a citizen, e.g. "web:schmidt"), the booking is audited in
+    its own transaction.
     """
     catalogue = store.catalogue()
     service = _service(catalogue, request.service_id)
@@ -404,6 +433,7 @@ def book(
                     "updated_at": now,
                     "cancelled_at": None,
                     "revision": 0,
+                    "phone": request.phone or None,
                 },
                 max_open,
                 now,
@@ -411,6 +441,13 @@ def book(
             counter_id = candidates[0]
             if not _occupy(conn, appointment.id, counter_id, units):
                 counter_id = _claim(conn, appointment.id, candidates[1:], units)
+            if actor is not None:
+                after = audit_values(slot.start, slot.end, counter_id, appointment.status)
+                after["service"] = service.id
+                after["per_address_limit"] = max_open  # None: lifted by the office
+                record(
+                    conn, now, actor, "appointment.book", audit_target(appointment.id), None, after
+                )
             if mails is not None:
                 kind = "hold" if hold else "confirmation"
                 mails.enqueue(conn, appointment.id, manage, kind, slot.start, now, 0)
@@ -436,6 +473,47 @@ def _owned(
     if row is None or not hmac.compare_digest(row.manage_token_hash, hash_token(manage_token)):
         raise NotFound("appointment_not_found")
     return row
+
+
+def _opened(
+    session: Session, appointment_id: uuid.UUID, manage_token: str | None, actor: str | None
+) -> AppointmentRow:
+    """The appointment, locked: by its manage token (the citizen), or without one by staff
+    acting for the citizen (`actor`, whom the audit log names; the caller checked their role)."""
+    if manage_token is not None:
+        return _owned(session, appointment_id, manage_token, lock=True)
+    if actor is None:
+        raise ValueError("a change without the manage token needs the staff member's name")
+    row = session.scalar(
+        select(AppointmentRow).where(AppointmentRow.id == appointment_id).with_for_update()
+    )
+    if row is None:
+        raise NotFound("appointment_not_found")
+    return row
+
+
+def _secret_for_mail(session: Session, row: AppointmentRow, mails: MailPolicy | None) -> str:
+    """The manage secret a mail about a change by staff carries (staff never see it): the one
+    sealed into the appointment's earlier mails, so the citizen's links keep working; if none
+    can be read, the appointment gets new secrets and the mail carries those."""
+    if mails is None:
+        return ""
+    sealed = session.scalars(
+        select(MailRow.sealed_token)
+        .where(MailRow.appointment_id == row.id, MailRow.sealed_token != "")
+        .order_by(MailRow.id.desc())
+    )
+    for kept in sealed:
+        try:
+            token = mails.sealer.unseal(kept)
+        except ValueError:
+            continue
+        if hmac.compare_digest(row.manage_token_hash, hash_token(token)):
+            return token
+    token = new_token()
+    row.manage_token_hash = hash_token(token)
+    row.join_token_hash = hash_token(join_token_for(token))
+    return token
 
 
 def get(store: Store, appointment_id: uuid.UUID, manage_token: str) -> Appointment:
@@ -470,11 +548,16 @@ def reschedule(
     policy: BookingPolicy,
     now: datetime,
     appointment_id: uuid.UUID,
-    manage_token: str,
+    manage_token: str | None,
     start: datetime,
     mails: MailPolicy | None = None,
+    *,
+    actor: str | None = None,
 ) -> Appointment:
-    """Move the appointment atomically: if the new slot is taken, the old one is kept."""
+    """Move the appointment atomically: if the new slot is taken, the old one is kept.
+
+    Without `manage_token`, staff move it for the citizen: `actor` names them in the audit log,
+    written in the same transaction; the citizen gets the same mail."""
     catalogue = store.catalogue()
     service_id = ""
     counters: set[int] = set()
@@ -483,10 +566,11 @@ def reschedule(
         nonlocal service_id
         counters.clear()
         with store.transaction() as session:
-            row = _owned(session, appointment_id, manage_token, lock=True)
+            row = _opened(session, appointment_id, manage_token, actor)
             service_id = row.service_id
             counters.add(row.counter_id)
             check_changeable(row.status, row.hold_until, row.start_at, now)
+            before = _row_audit(row)
             service = _service(catalogue, row.service_id)
             slot, offering = _requested_slot(catalogue, policy, now, service, start)
             units = grid_units(slot)
@@ -496,10 +580,23 @@ def reschedule(
             row.counter_id, row.start_at, row.end_at = counter_id, slot.start, slot.end
             counters.add(counter_id)
             row.updated_at, row.revision = now, row.revision + 1
+            token = (
+                manage_token if manage_token is not None else _secret_for_mail(session, row, mails)
+            )
             session.flush()
+            if actor is not None:
+                record(
+                    session,
+                    now,
+                    actor,
+                    "appointment.move",
+                    audit_target(row.id),
+                    before,
+                    _row_audit(row),
+                )
             if mails is not None:
                 kind = "hold" if row.status == Status.HELD else "rescheduled"
-                mails.enqueue(conn, row.id, manage_token, kind, slot.start, now, row.revision)
+                mails.enqueue(conn, row.id, token, kind, slot.start, now, row.revision)
             return Appointment.of(row)
 
     try:
@@ -514,33 +611,42 @@ def _transition(
     store: Store,
     now: datetime,
     appointment_id: uuid.UUID,
-    manage_token: str,
+    manage_token: str | None,
     mails: MailPolicy | None,
     *,
     done: Status,
     change: Callable[[Session, AppointmentRow], None],
     mail_kind: str,
+    actor: str | None = None,
+    action: str = "",
 ) -> Appointment:
-    """Apply `change` to an appointment the token opens, once (status `done` means done), and
-    schedule its mail in the same transaction."""
+    """Apply `change` to an appointment the token opens (or staff, `actor`, open for the
+    citizen), once (status `done` means done), and schedule its mail and audit `action` in the
+    same transaction."""
     changed: set[int] = set()
 
     def attempt() -> Appointment:
         changed.clear()
         with store.transaction() as session:
-            row = _owned(session, appointment_id, manage_token, lock=True)
+            row = _opened(session, appointment_id, manage_token, actor)
             if row.status == done:
                 return Appointment.of(row)
             check_changeable(row.status, row.hold_until, row.start_at, now)
             changed.add(row.counter_id)
+            before = _row_audit(row)
             change(session, row)
             row.updated_at = now
+            token = (
+                manage_token if manage_token is not None else _secret_for_mail(session, row, mails)
+            )
             session.flush()
+            if actor is not None:
+                record(session, now, actor, action, audit_target(row.id), before, _row_audit(row))
             if mails is not None:
                 mails.enqueue(
                     session.connection(),
                     row.id,
-                    manage_token,
+                    token,
                     mail_kind,
                     row.start_at,
                     now,
@@ -557,14 +663,21 @@ def cancel(
     store: Store,
     now: datetime,
     appointment_id: uuid.UUID,
-    manage_token: str,
+    manage_token: str | None,
     mails: MailPolicy | None = None,
+    *,
+    actor: str | None = None,
+    reason: str = "",
 ) -> Appointment:
-    """Cancel and free the slot at once. Cancelling twice is harmless."""
+    """Cancel and free the slot at once. Cancelling twice is harmless.
+
+    Without `manage_token`, staff cancel for the citizen (`actor`, audited); `reason` is kept
+    with the appointment and said in the cancellation mail."""
 
     def change(session: Session, row: AppointmentRow) -> None:
         session.execute(delete(OccupancyRow).where(OccupancyRow.appointment_id == row.id))
         row.status, row.cancelled_at, row.revision = Status.CANCELLED, now, row.revision + 1
+        row.cancel_reason = reason or None
 
     return _transition(
         store,
@@ -575,6 +688,8 @@ def cancel(
         done=Status.CANCELLED,
         change=change,
         mail_kind="cancelled",
+        actor=actor,
+        action="appointment.cancel",
     )
 
 
