@@ -105,7 +105,9 @@ def _in_state(state: State, now: datetime) -> ColumnElement[bool]:
         return and_(held, or_(A.c.hold_until.is_(None), A.c.hold_until > now))
     booked = A.c.status == Status.BOOKED
     if state is State.BOOKED:
-        return and_(booked, or_(CALLS.c.outcome.is_(None), CALLS.c.outcome.not_in(OUTCOME_STATES)))
+        return and_(
+            booked, or_(CALLS.c.outcome.is_(None), CALLS.c.outcome.not_in(list(OUTCOME_STATES)))
+        )
     return and_(booked, CALLS.c.outcome == state.value)
 
 

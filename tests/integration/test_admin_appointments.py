@@ -21,7 +21,7 @@ from hub.notify.outbox import deliver_due
 from hub.operations.accounts import add_user
 from hub.operations.audit import entries
 from hub.operations.booking import BookingRequest, book, list_slots
-from hub.store.models import AppointmentRow, AuditRow, MailRow, OccupancyRow
+from hub.store.models import AppointmentRow, AuditRow, CallRow, MailRow, OccupancyRow
 from tests.integration.test_admin_sign_in import PASSWORD, Clock, first_sign_in
 from tests.support.environment import BERLIN, MONDAY_EARLY
 from tests.support.forms import page_token
@@ -143,6 +143,21 @@ def test_a_search_lists_times_services_states_and_references_but_names_only_when
 
     only = page(client.get("/admin/appointments?from=2026-03-02&to=2026-03-03&state=cancelled"))
     assert "1 Termin gefunden." in only and cancelled.hex[:8].upper() in only
+    with store.transaction() as session:  # the clerk recorded Erika's call as done
+        session.add(
+            CallRow(
+                appointment_id=erika,
+                state="ended",
+                outcome="done",
+                counter_id=row(store, erika).counter_id,
+                updated_at=MONDAY_EARLY,
+            )
+        )
+    done = page(client.get("/admin/appointments?lang=de&from=2026-03-02&to=2026-03-03&state=done"))
+    assert "1 Termin gefunden." in done and erika.hex[:8].upper() in done and "erledigt" in done
+    booked = page(client.get("/admin/appointments?from=2026-03-02&to=2026-03-03&state=booked"))
+    assert "2 Termine gefunden." in booked
+    assert max_.hex[:8].upper() in booked and later.hex[:8].upper() in booked
 
     by_service = page(
         client.get(f"/admin/appointments?from=2026-03-02&to=2026-03-03&service={OTHER}")
