@@ -444,7 +444,7 @@ def test_the_command_line_is_audited_as_cli(store, tmp_path):
     day = (MONDAY_EARLY + timedelta(days=400)).date().isoformat()
     added = run(tmp_path, "closures", "add", "--from", day, "--reason", "Umzug", env=env)
     assert added.returncode == 0, added.stderr
-    listing = run(tmp_path, "closures", "list", env=env).stdout
+    listing = run(tmp_path, "closures", "list", "--all", env=env).stdout
     assert f"{day} to {day}  Standard  Umzug" in listing
     closure_id = listing.split()[0]
     assert run(tmp_path, "counters", "hours", "1", "mon-fri 08:00-12:00", env=env).returncode == 0
