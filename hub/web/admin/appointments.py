@@ -328,7 +328,7 @@ def _choice(service_id: str, wanted: str) -> dict[str, Any]:
 
 @bp.route("/appointments/<appointment_id>/move", methods=["GET", "POST"])
 @require("office")
-def move(staff: Staff, appointment_id: str) -> ResponseReturnValue:
+def move_appointment(staff: Staff, appointment_id: str) -> ResponseReturnValue:
     """Another free time for the appointment (?day= picks the day); the citizen gets the same
     mail as when they move it themselves. The old time stays if the new one is gone."""
     key = _appointment_id(appointment_id)
