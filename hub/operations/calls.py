@@ -134,6 +134,7 @@ def _apply(
         row.outcome = outcome.value
     if move.after is State.WAITING and move.before is not State.WAITING:
         row.waiting_since = now
+    _milestone(row, event, move.after, move.before, now)
     session.add(
         CallEventRow(
             appointment_id=row.appointment_id,
@@ -147,6 +148,19 @@ def _apply(
             clerk_id=row.clerk_id,
         )
     )
+
+
+def _milestone(row: CallRow, event: Event, after: State, before: State, now: datetime) -> None:
+    """Keep the call's milestones for the statistics: admitted, first connected, ended, and
+    the connections lost."""
+    if event is Event.ADMIT:
+        row.admitted_at = now
+    elif event is Event.CONNECTED and row.connected_at is None:
+        row.connected_at = now
+    elif event is Event.LOST:
+        row.interruptions = (row.interruptions or 0) + 1
+    if after is State.ENDED and before is not State.ENDED:
+        row.ended_at = now
 
 
 def _apply_asked(

@@ -349,6 +349,13 @@ class CallRow(Base):
     waiting_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     notes: Mapped[str | None] = mapped_column(Text, nullable=True)  # the clerk's, after the call
+    # The call's milestones, kept with the call for the statistics (hub/operations/statistics.py;
+    # the same times are in call_events, but a year of those is too many rows to read per page):
+    # admitted, media first flowing, ended, and how often a party's connection was lost.
+    admitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    connected_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    interruptions: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     __table_args__ = (
         CheckConstraint(
             "state IN ('scheduled', 'waiting', 'admitted', 'connecting', 'in_call',"

@@ -5,7 +5,15 @@ Pages call the same functions in hub/operations/ as the command line; every chan
 from __future__ import annotations
 
 # Their pages register on bp.
-from hub.web.admin import appointments, auth, closures, counters, people, views  # noqa: F401
+from hub.web.admin import (  # noqa: F401
+    appointments,
+    auth,
+    closures,
+    counters,
+    people,
+    statistics,
+    views,
+)
 from hub.web.admin.blueprint import bp
 
 __all__ = ["bp"]
