@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -451,3 +451,45 @@ def test_the_command_line_is_audited_as_cli(store, tmp_path):
     assert run(tmp_path, "closures", "remove", closure_id, env=env).returncode == 0
     actions = [(e.action, e.actor.split(":")[0]) for e in entries(store)[0]]
     assert actions == [("closure.remove", "cli"), ("counter.hours", "cli"), ("closure.add", "cli")]
+
+
+def test_the_command_line_lists_a_closures_appointments_or_cancels_them(store, tmp_path):
+    """`closures add` keeps the appointments on the closed days and lists them; with
+    --cancel-appointments it cancels them and queues the citizens' mails, as the page does. The
+    command runs on the real clock, so the appointment lies three weeks from today."""
+    from tests.integration.test_cli import run
+
+    start = datetime.combine(
+        datetime.now(UTC).date() + timedelta(days=21), time(9), tzinfo=BERLIN
+    ).astimezone(UTC)
+    appointment = uuid.uuid4()
+    with store.transaction() as session:
+        session.add(
+            AppointmentRow(
+                id=appointment, service_id="fuehrungszeugnis", counter_id=1, start_at=start,
+                end_at=start + timedelta(minutes=10), status=Status.BOOKED, name="Anna Albers",
+                email="anna@example.org", locale="de", manage_token_hash="m" * 64,
+                join_token_hash="j" * 64, created_at=start, updated_at=start,
+            )
+        )  # fmt: skip
+    env = {"BUERGERAMT_DATABASE_URL": store.url}
+    day = start.astimezone(BERLIN).date().isoformat()
+    kept = run(tmp_path, "closures", "add", "--from", day, env=env)
+    assert kept.returncode == 0, kept.stderr
+    assert "1 appointment(s) on those days (they stay booked)" in kept.stderr
+    assert str(appointment) in kept.stderr and "Anna" not in kept.stderr
+    closure_id = run(tmp_path, "closures", "list", env=env).stdout.split()[0]
+    assert run(tmp_path, "closures", "remove", closure_id, env=env).returncode == 0
+
+    cancelled = run(tmp_path, "closures", "add", "--from", day, "--cancel-appointments", env=env)
+    assert cancelled.returncode == 0, cancelled.stderr
+    assert "(cancelled, citizens mailed)" in cancelled.stderr
+    with store.transaction() as session:
+        assert session.get(AppointmentRow, appointment).status == Status.CANCELLED
+        kinds = [m.kind for m in session.scalars(select(MailRow))]
+    assert kinds == ["office_closed"]
+    latest = entries(store, action="closure.add")[0][0]
+    assert latest.after["cancelled"] == [str(appointment)]
+    assert entries(store, action="closure.add")[0][1].after["appointments_kept"] == [
+        str(appointment)
+    ]
