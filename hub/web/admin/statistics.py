@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from flask import Response, abort, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import pgettext
 
 from hub.booking.timezone import local_date
 from hub.context import now, store
@@ -72,7 +73,7 @@ def weekdays() -> list[str]:
 
 def outcome_names() -> dict[str, str]:
     return {
-        "done": _("Done"),
+        "done": pgettext("outcome", "Done"),
         "follow_up": _("Needs follow-up"),
         "no_show": _("Did not come"),
         "dropped": _("Connection gave up"),
@@ -103,7 +104,7 @@ def _spread_figure(table: stats.Table, w: Words, unit: float, unit_name: str, co
     header += [
         counted,
         _("Median (%(unit)s)", unit=unit_name),
-        _("90 %% (%(unit)s)", unit=unit_name),
+        _("90th percentile (%(unit)s)", unit=unit_name),
     ]
     rows, labels, medians, p90s = [], [], [], []
     for row in table.rows:
@@ -119,7 +120,7 @@ def _spread_figure(table: stats.Table, w: Words, unit: float, unit_name: str, co
         labels.append(w.service(service))
         medians.append(median)
         p90s.append(high)
-    series = [Series(_("Median"), medians), Series(_("90 % took at most this long"), p90s)]
+    series = [Series(_("Median"), medians), Series(_("90th percentile"), p90s)]
     if extra:
         booked = [float(r[1]) if r[1] is not None else None for r in table.rows]
         series.append(Series(_("Booked length"), booked))
@@ -203,11 +204,11 @@ def _setup(t: stats.Table, w: Words) -> Made:
         [r[0] for r in t.rows],
         [
             Series(_("Median"), [r[3] for r in t.rows]),
-            Series(_("90 % took at most this long"), [r[4] for r in t.rows]),
+            Series(_("90th percentile"), [r[4] for r in t.rows]),
         ],
         _("seconds"),
     )
-    header = [_("Month"), _("Admitted"), _("Connected"), _("Median (s)"), _("90 % (s)")]
+    header = [_("Month"), _("Admitted"), _("Connected"), _("Median (s)"), _("90th percentile (s)")]
     return header, rows, chart
 
 
@@ -292,8 +293,8 @@ def figure_texts() -> dict[str, tuple[str, str]]:
             _("Lead time from booking to appointment"),
             _(
                 "Days from the first booking to the appointment's start (a move keeps the "
-                "booking's "
-                "date); median and the time 90 % of bookings stay within."
+                "booking's date): the median, and the 90th percentile (nine in ten were "
+                "booked at most that far ahead)."
             ),
         ),
         "no_show": (
