@@ -14,14 +14,15 @@ bench/admin.py.
 from __future__ import annotations
 
 import bisect
+import itertools
 import random
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, Uuid, select
 from sqlalchemy.engine import Connection
 
 from hub.booking.catalogue import SEED_SERVICES
@@ -89,9 +90,9 @@ def bulk_insert(conn: Connection, table: Table, columns: Sequence[str], rows: It
                     row = tuple(Json(v) if i in json_at else v for i, v in enumerate(row))
                 copy.write_row(row)
         return
-    processors = [table.c[c].type.bind_processor(conn.dialect) for c in columns]
+    converters = [_sqlite_value(table.c[c].type, conn.dialect) for c in columns]
     converted = [
-        tuple(p(v) if p is not None else v for p, v in zip(processors, row, strict=True))
+        tuple(v if v is None or p is None else p(v) for p, v in zip(converters, row, strict=True))
         for row in rows
     ]
     marks = ", ".join("?" for _ in columns)
@@ -100,6 +101,18 @@ def bulk_insert(conn: Connection, table: Table, columns: Sequence[str], rows: It
         f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})", converted
     )
     cursor.close()
+
+
+def _sqlite_value(column_type: Any, dialect: Any) -> Any:
+    """How SQLite stores a column's Python values: the type's own bind processing, with a
+    shortcut for the two hot ones (UTC times as naive text, UUIDs as hex)."""
+    from hub.store.types import UTCDateTime
+
+    if isinstance(column_type, UTCDateTime):
+        return lambda at: at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(column_type, Uuid):
+        return lambda ident: ident.hex
+    return column_type.bind_processor(dialect)
 
 
 APPOINTMENT_COLUMNS = (
@@ -154,12 +167,12 @@ def seed_year(
         total += (opening.end - opening.start).total_seconds()
         ends.append(total)
     services = [s for s in SEED_SERVICES if s.id in WEIGHTS]
-    service_weights = [WEIGHTS[s.id] for s in services]
+    service_ends = list(itertools.accumulate(WEIGHTS[s.id] for s in services))
     fees = {k: v[0] for k, v in SEED_FEES.items()}
 
     appointment_rows, call_rows, event_rows, payment_rows = [], [], [], []
     for n in range(appointments):
-        service = rng.choices(services, service_weights)[0]
+        service = services[bisect.bisect(service_ends, rng.random() * service_ends[-1])]
         length = timedelta(minutes=service.duration_minutes)
         while True:  # an opening, by its length; a start on the 5-minute grid inside it
             opening = openings[bisect.bisect_left(ends, rng.random() * total)]
@@ -177,7 +190,8 @@ def seed_year(
         cancelled = rng.random() < 0.05
         check = None
         if not cancelled and rng.random() < 0.8:
-            check = rng.choices(("ready", "audio_only", "needs_help"), (85, 10, 5))[0]
+            draw = rng.random()
+            check = "ready" if draw < 0.85 else "audio_only" if draw < 0.95 else "needs_help"
         appointment_rows.append(
             (
                 ident, service.id, counter, start, end, "cancelled" if cancelled else "booked",
@@ -192,6 +206,9 @@ def seed_year(
             rng, ident, service.id, counter, start, end, call_rows, event_rows, payment_rows, fees
         )
 
+    appointment_rows.sort(key=lambda row: row[0])  # in key order: the indexes fill in order
+    call_rows.sort(key=lambda row: row[0])
+    event_rows.sort(key=lambda row: row[0])
     with store.engine.begin() as conn:
         bulk_insert(conn, APPOINTMENTS, APPOINTMENT_COLUMNS, appointment_rows)
         bulk_insert(conn, CALLS, CALL_COLUMNS, call_rows)
@@ -254,7 +271,8 @@ def _call(
         else:
             at = admit + timedelta(milliseconds=rng.randint(800, 9000))
             step("connected", "connecting", "in_call", at)
-            for _ in range(rng.choices((0, 1, 2), (90, 8, 2))[0]):
+            draw = rng.random()
+            for _ in range(0 if draw < 0.9 else 1 if draw < 0.98 else 2):
                 at += timedelta(seconds=rng.randint(30, 200))
                 step("lost", "in_call", "reconnecting", at)
                 at += timedelta(seconds=rng.randint(2, 15))
@@ -288,7 +306,8 @@ def _call(
 
 def _payment(rng: random.Random, ident: uuid.UUID, fee: Any, asked: datetime, out: list) -> None:
     quantity = 2 if rng.random() < 0.15 else 1
-    state = rng.choices(("paid", "failed", "cancelled"), (90, 5, 5))[0]
+    draw = rng.random()
+    state = "paid" if draw < 0.9 else "failed" if draw < 0.95 else "cancelled"
     line = {
         "code": fee.code,
         "label": fee.label_de,
