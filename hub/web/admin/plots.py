@@ -50,6 +50,15 @@ class Series:
     values: Sequence[float | None]
 
 
+def _legend_columns(kind: str, series: Sequence[Series]) -> int:
+    """As many legend entries side by side as fit without overlapping (a horizontal chart's
+    legend starts where its bars do, right of the long labels)."""
+    room = 300 if kind.startswith("h") else 560
+    longest = max((len(one.name) for one in series), default=0) * 7.5 + 25
+    fitting = next((n for n in (4, 3, 2) if longest * n <= room), 1)
+    return max(1, min(fitting, len(series)))
+
+
 def plot(kind: str, labels: Sequence[str], series: Sequence[Series], unit: str = "") -> str:
     """The chart as a data URI."""
     chart = KINDS[kind](
@@ -60,8 +69,9 @@ def plot(kind: str, labels: Sequence[str], series: Sequence[Series], unit: str =
         disable_xml_declaration=True,
         pretty_print=False,
         no_prefix=True,
+        explicit_size=True,
         legend_at_bottom=True,
-        legend_at_bottom_columns=min(4, max(1, len(series))),
+        legend_at_bottom_columns=_legend_columns(kind, series),
         show_legend=len(series) > 1,
         truncate_legend=-1,
         truncate_label=-1,
@@ -76,9 +86,12 @@ def plot(kind: str, labels: Sequence[str], series: Sequence[Series], unit: str =
         stroke_style={"width": 2.5},
         no_data_text="–",
     )
-    chart.x_labels = list(labels)
+    # pygal lists a horizontal chart's labels from the bottom up: reversed, they read from the
+    # top down like the table beside it.
+    order = slice(None, None, -1) if kind.startswith("h") else slice(None)
+    chart.x_labels = list(labels)[order]
     for one in series:
-        chart.add(one.name, list(one.values))
+        chart.add(one.name, list(one.values)[order])
     svg = chart.render()
     data = svg if isinstance(svg, bytes) else svg.encode("utf-8")
     return "data:image/svg+xml;base64," + base64.b64encode(data).decode("ascii")
