@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench translations clean
+.PHONY: demo test test-firstboot lint bench translations clean
 
 $(STAMP): pyproject.toml
 	@echo "Installing Bürgeramt Virtuell and its dependencies into $(VENV)/ (the first time takes about a minute) …"
@@ -31,6 +31,11 @@ test: $(STAMP) translations $(AXE)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The whole first boot of a counter in a fresh Debian root (tests/firstboot, README "Development"):
+# needs root, debootstrap, a Debian mirror and PyPI; minutes. Not part of `make test`.
+test-firstboot: $(STAMP) translations
+	$(BIN)/python -m pytest tests/firstboot $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,7 +1,7 @@
 """The first-boot installer's appliance step (provisioning/firstboot/buergeramt-firstboot) against
 a served hub: a versioned virtualenv from the hub's wheels with --require-hashes, then
 /opt/buergeramt/current switched to it. The whole first boot in a fresh Debian root (debootstrap)
-is not automated yet (README, Development)."""
+is tests/firstboot (`make test-firstboot`; README, Development)."""
 
 from __future__ import annotations
 

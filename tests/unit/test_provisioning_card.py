@@ -12,6 +12,7 @@ import yaml
 
 from provisioning.card import (
     HEREDOC_END,
+    PACKAGES,
     Card,
     CardError,
     StaticAddress,
@@ -209,6 +210,13 @@ def test_the_installer_passes_shellcheck():
             [shellcheck, PROVISIONING / "firstboot" / script], capture_output=True, text=True
         )
         assert result.returncode == 0, result.stdout
+
+
+def test_the_installer_installs_the_cards_packages_unless_firstboot_conf_names_others():
+    installer = (PROVISIONING / "firstboot" / "buergeramt-firstboot").read_text()
+    default = re.search(r"\$\{PACKAGES:-([^}]*)\}", installer)
+    assert default is not None
+    assert tuple(default.group(1).split()) == PACKAGES
 
 
 def test_the_kiosk_scripts_pass_shellcheck():
