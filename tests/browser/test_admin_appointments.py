@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import re
 import shutil
-import time
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import httpx
-import pyotp
 import pytest
 from sqlalchemy import select
 
@@ -26,26 +24,12 @@ from hub.operations.accounts import add_user
 from hub.store import Store
 from hub.store.models import AppointmentRow, MailRow
 from hub.store.seed import seed_defaults
+from tests.support.admin_pages import DESK, TABLET, HubTime, first_sign_in
 from tests.support.environment import MONDAY_EARLY
 
 pytestmark = pytest.mark.browser
 
 PASSWORD = "leitung-pw-1"
-DESK = {"width": 1280, "height": 900}
-TABLET = {"width": 820, "height": 1180}
-
-
-class HubTime:
-    """The served hub's clock: MONDAY_EARLY when it started, running on in real time."""
-
-    def __init__(self) -> None:
-        self.origin = time.monotonic()
-
-    def __call__(self):
-        return MONDAY_EARLY + timedelta(seconds=time.monotonic() - self.origin)
-
-    def code(self, secret: str) -> str:
-        return pyotp.TOTP(secret).at(self())
 
 
 @pytest.fixture
@@ -130,16 +114,7 @@ def test_a_supervisor_finds_books_for_a_caller_moves_and_cancels(office, browser
     page = context.new_page()
     try:
         # Sign in through the pages; the first sign-in sets up the authenticator app.
-        page.goto(f"{hub.url}/admin/appointments")
-        assert "/admin/sign-in?next=" in page.url
-        page.get_by_label("Name").fill("leitung")
-        page.get_by_label("Passwort").fill(PASSWORD)
-        page.get_by_role("button", name="Weiter").click()
-        page.wait_for_url("**/admin/second-factor/set-up**")
-        secret = page.locator("code.totp-key").inner_text().replace(" ", "")
-        page.get_by_label("Code aus Ihrer Authenticator-App").fill(clock.code(secret))
-        page.keyboard.press("Enter")
-        page.wait_for_url(re.compile(r"/admin/appointments$"))
+        first_sign_in(page, hub.url, "/admin/appointments", "leitung", PASSWORD, clock)
         assert page.get_by_role("link", name="Termine").get_attribute("aria-current") == "page"
 
         # Tuesday's appointments: the citizen's, without a name.

@@ -12,12 +12,9 @@ from __future__ import annotations
 
 import re
 import shutil
-import time
 import uuid
-from datetime import timedelta
 
 import httpx
-import pyotp
 import pytest
 from sqlalchemy import delete
 
@@ -26,13 +23,12 @@ from hub.operations.audit import entries
 from hub.store import Store
 from hub.store.models import AppointmentRow, OpeningPeriodRow
 from hub.store.seed import seed_defaults
+from tests.support.admin_pages import DESK, TABLET, HubTime, first_sign_in
 from tests.support.environment import MONDAY_EARLY
 
 pytestmark = pytest.mark.browser
 
 PASSWORD = "leitung-pw-1"
-DESK = {"width": 1280, "height": 900}
-TABLET = {"width": 820, "height": 1180}
 CITIZENS = [  # Tuesday 3 March 2026: the day the office closes
     ("08:00", "fuehrungszeugnis", "Anna Albers", "de"),
     ("08:00", "meldebescheinigung", "Bernd Berg", "de"),
@@ -40,19 +36,6 @@ CITIZENS = [  # Tuesday 3 March 2026: the day the office closes
     ("09:00", "anmeldung", "Dora Dorn", "de"),
     ("10:00", "fuehrungszeugnis", "Emil Engel", "de"),
 ]
-
-
-class HubTime:
-    """The served hub's clock: MONDAY_EARLY when it started, running on in real time."""
-
-    def __init__(self) -> None:
-        self.origin = time.monotonic()
-
-    def __call__(self):
-        return MONDAY_EARLY + timedelta(seconds=time.monotonic() - self.origin)
-
-    def code(self, secret: str) -> str:
-        return pyotp.TOTP(secret).at(self())
 
 
 @pytest.fixture
@@ -108,21 +91,6 @@ def no_sideways_scroll(page) -> None:
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), page.url
 
 
-def sign_in(page, hub, clock: HubTime) -> None:
-    """Through the pages: name and password, then the authenticator app set up from the key
-    the page shows (the first sign-in)."""
-    page.goto(f"{hub.url}/admin/counters")
-    assert "/admin/sign-in?next=" in page.url
-    page.get_by_label("Name").fill("leitung")
-    page.get_by_label("Passwort").fill(PASSWORD)
-    page.get_by_role("button", name="Weiter").click()
-    page.wait_for_url("**/admin/second-factor/set-up**")
-    secret = page.locator("code.totp-key").inner_text().replace(" ", "")
-    page.get_by_label("Code aus Ihrer Authenticator-App").fill(clock.code(secret))
-    page.keyboard.press("Enter")
-    page.wait_for_url(f"{hub.url}/admin/counters")
-
-
 def focus_by_tab(page, selector: str, limit: int = 80) -> None:
     """Press Tab until the element `selector` has the focus (as a keyboard user gets there)."""
     for _ in range(limit):
@@ -144,7 +112,7 @@ def test_a_supervisor_closes_a_day_sets_hours_and_takes_a_counter_out_of_service
     context = browser.new_context(viewport=DESK, locale="de-DE")
     page = context.new_page()
     try:
-        sign_in(page, hub, clock)
+        first_sign_in(page, hub.url, "/admin/counters", "leitung", PASSWORD, clock)
         assert page.get_by_role("heading", name="Schalter", exact=True).is_visible()
         assert page.get_by_role("link", name="Schließungen").is_visible()
         check.accessible(page)
