@@ -19,8 +19,10 @@ percentile_disc, and on SQLite the same rank picked with window functions.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from itertools import pairwise
 from typing import Any
 
@@ -210,16 +212,16 @@ class _Clock:
             return cast(extract("hour", at), Integer)
         return cast(func.strftime("%H", at), Integer)
 
-    def month(self, column: ColumnElement[Any], local: bool = False) -> ColumnElement[str]:
-        """YYYY-MM."""
+    def month(self, column: ColumnElement[Any], local: bool = False) -> ColumnElement[Any]:
+        """The month: its first 7 characters as text are YYYY-MM (see `_month`)."""
         at = column if local else self.local(column)
-        if self.postgres:
-            return func.to_char(at, "YYYY-MM")
+        if self.postgres:  # the month's first moment: cheaper than formatting each row
+            return func.date_trunc("month", at)
         return func.strftime("%Y-%m", at)
 
     def seconds(self, later: ColumnElement[Any], earlier: ColumnElement[Any]) -> ColumnElement[Any]:
-        if self.postgres:
-            return extract("epoch", later - earlier)
+        if self.postgres:  # date_part: a double, cheaper than EXTRACT's numeric
+            return func.date_part("epoch", later - earlier)
         return func.round((func.julianday(later) - func.julianday(earlier)) * 86400.0, 3)
 
 
@@ -234,10 +236,28 @@ def _pairs(spans: list[tuple[datetime, int]]) -> list[tuple[tuple[datetime, int]
 # figure is one branch of a UNION ALL over it, shaped alike: (figure, k1, k2, n, v1 … v4).
 # One scan of appointments and calls serves the whole page.
 
-_VALUES = 4
+_VALUES = 9
 
 
-def _appointments(clock: _Clock, period: Period, now: datetime) -> CTE:
+# What each figure reads from the CTE (only those columns are computed).
+NEEDS: dict[str, set[str]] = {
+    "services": {"s"},
+    "weekdays": {"l"},
+    "hours": {"l"},
+    "capacity": {"mo", "minutes", "due", "o"},
+    "no_show": {"mo", "minutes", "due", "o"},
+    "outcomes": {"s", "o", "due"},
+    "device_check": {"dk"},
+    "drops": {"mo", "adm", "con", "intr", "o"},
+    "setup": {"mo", "adm", "con", "intr", "o", "setup"},
+    "lead_time": {"s", "lead"},
+    "wait": {"s", "wait"},
+    "duration": {"s", "dur"},
+    "fees": set(),
+}
+
+
+def _appointments(clock: _Clock, period: Period, now: datetime, columns: set[str]) -> CTE:
     a, c = APPOINTMENTS.c, CALLS.c
     admitted = c.admitted_at.is_not(None)
     conditions = [
@@ -247,28 +267,30 @@ def _appointments(clock: _Clock, period: Period, now: datetime) -> CTE:
     ]
     if period.service_id is not None:
         conditions.append(a.service_id == period.service_id)
+    made: dict[str, Callable[[], ColumnElement[Any]]] = {
+        "s": lambda: a.service_id,
+        "due": lambda: case((a.start_at < now, 1), else_=0),
+        "l": lambda: clock.local(a.start_at),
+        "mo": lambda: clock.month(a.start_at),
+        "minutes": lambda: clock.seconds(a.end_at, a.start_at) / 60,
+        "lead": lambda: clock.seconds(a.start_at, a.created_at),
+        "o": lambda: func.coalesce(c.outcome, "open"),
+        "dk": lambda: case(
+            (a.device_check.is_not(None), a.device_check),
+            (a.name == FORGOTTEN_NAME, "forgotten"),
+            else_="none",
+        ),
+        "adm": lambda: case((admitted, 1), else_=0),
+        "con": lambda: case((and_(admitted, c.connected_at.is_not(None)), 1), else_=0),
+        "wait": lambda: clock.seconds(c.admitted_at, c.waiting_since),
+        "setup": lambda: clock.seconds(c.connected_at, c.admitted_at),
+        "dur": lambda: clock.seconds(c.ended_at, c.admitted_at),
+        "intr": lambda: func.coalesce(c.interruptions, 0),
+    }
+    chosen = [case((a.status == Status.BOOKED, 1), else_=0).label("booked")]
+    chosen += [made[name]().label(name) for name in made if name in columns]
     return (
-        select(
-            a.service_id.label("s"),
-            case((a.status == Status.BOOKED, 1), else_=0).label("booked"),
-            case((a.start_at < now, 1), else_=0).label("due"),
-            clock.local(a.start_at).label("l"),
-            clock.month(a.start_at).label("mo"),
-            (clock.seconds(a.end_at, a.start_at) / 60).label("minutes"),
-            clock.seconds(a.start_at, a.created_at).label("lead"),
-            func.coalesce(c.outcome, "open").label("o"),
-            case(
-                (a.device_check.is_not(None), a.device_check),
-                (a.name == FORGOTTEN_NAME, "forgotten"),
-                else_="none",
-            ).label("dk"),
-            case((admitted, 1), else_=0).label("adm"),
-            case((and_(admitted, c.connected_at.is_not(None)), 1), else_=0).label("con"),
-            clock.seconds(c.admitted_at, c.waiting_since).label("wait"),
-            clock.seconds(c.connected_at, c.admitted_at).label("setup"),
-            clock.seconds(c.ended_at, c.admitted_at).label("dur"),
-            func.coalesce(c.interruptions, 0).label("intr"),
-        )
+        select(*chosen)
         .select_from(APPOINTMENTS.outerjoin(CALLS, c.appointment_id == a.id))
         .where(*conditions)
         .cte("x")
@@ -293,24 +315,9 @@ def _counted(
     return query.group_by(*keys) if keys else query
 
 
-def _spread(
-    figure: str, x: CTE, postgres: bool, value: Any, key: Any | None, *where: Any
-) -> Select[Any]:
-    """Count, median and p90 (nearest rank) of `value` per `key` (None: all rows together)."""
-    where = (*where, value.is_not(None))
-    if postgres:
-        query = select(
-            *_row(
-                figure,
-                [key] if key is not None else [],
-                func.count(),
-                [
-                    func.percentile_disc(0.5).within_group(value),
-                    func.percentile_disc(0.9).within_group(value),
-                ],
-            )
-        ).where(*where)
-        return query.group_by(key) if key is not None else query
+def _ranked(figure: str, value: Any, key: Any | None, *where: Any) -> Select[Any]:
+    """SQLite: count, median and p90 (nearest rank) of `value` per `key` (None: all rows
+    together), the ranks picked with window functions."""
     window: dict[str, Any] = {"partition_by": key} if key is not None else {}
     ranked = (
         select(
@@ -319,7 +326,7 @@ def _spread(
             func.row_number().over(order_by=value, **window).label("rn"),
             func.count().over(**window).label("n"),
         )
-        .where(*where)
+        .where(*where, value.is_not(None))
         .subquery()
     )
     return select(
@@ -335,12 +342,47 @@ def _spread(
     ).group_by(ranked.c.g)
 
 
+def _percentiles(value: Any, where: ColumnElement[bool]) -> list[Any]:
+    """PostgreSQL: count, median and p90 of `value` over the rows `where` holds (the two
+    percentiles share one sort)."""
+    return [
+        func.count(value).filter(where),
+        func.percentile_disc(0.5).within_group(value).filter(where),
+        func.percentile_disc(0.9).within_group(value).filter(where),
+    ]
+
+
+# The figures of durations per service, in the order a PostgreSQL "spread" row holds them.
+SPREADS = ("lead_time", "wait", "duration")
+
+
+def _spreads(x: CTE, figures: set[str]) -> list[Select[Any]]:
+    """PostgreSQL: the per-service durations in one row per service and one for all: each
+    ordered-set aggregate sorts only its own values, and the rows are sorted by service once
+    (not once per figure)."""
+    where = {"lead_time": x.c.booked == 1, "wait": x.c.booked == 1, "duration": x.c.booked == 1}
+    values = {"lead_time": "lead", "wait": "wait", "duration": "dur"}
+    columns: list[Any] = []
+    for figure in SPREADS:
+        if figure in figures:
+            columns += _percentiles(x.c[values[figure]], where[figure])
+        else:
+            columns += [null(), null(), null()]
+    by_service = select(*_row("spread", [x.c.s], func.count(), columns)).group_by(x.c.s)
+    return [by_service, select(*_row("spread", [], func.count(), columns))]
+
+
 def _branches(x: CTE, clock: _Clock, figures: set[str]) -> list[Select[Any]]:
     """The UNION ALL's branches the figures need."""
     postgres = clock.postgres
     booked = x.c.booked == 1
-    due = and_(booked, x.c.due == 1)
-    admitted = and_(booked, x.c.adm == 1)
+
+    def due() -> ColumnElement[bool]:
+        return and_(booked, x.c.due == 1)
+
+    def admitted() -> ColumnElement[bool]:
+        return and_(booked, x.c.adm == 1)
+
     total = figures & {"lead_time", "wait", "duration"}
     branches: list[Select[Any]] = []
     if "services" in figures:
@@ -357,7 +399,7 @@ def _branches(x: CTE, clock: _Clock, figures: set[str]) -> list[Select[Any]]:
         ]
         branches.append(_counted("months", x, [x.c.mo], values, booked))
     if "outcomes" in figures:
-        branches.append(_counted("outcomes", x, [x.c.s, x.c.o], [], due))
+        branches.append(_counted("outcomes", x, [x.c.s, x.c.o], [], due()))
     if "device_check" in figures:
         branches.append(_counted("device_check", x, [x.c.dk], [], booked))
     if figures & {"setup", "drops"}:
@@ -367,17 +409,20 @@ def _branches(x: CTE, clock: _Clock, figures: set[str]) -> list[Select[Any]]:
             func.sum(x.c.intr),
             func.sum(case((x.c.o == "dropped", 1), else_=0)),
         ]
-        branches.append(_counted("calls", x, [x.c.mo], values, admitted))
-    if "setup" in figures:
-        branches.append(_spread("setup", x, postgres, x.c.setup, x.c.mo, admitted))
-    for figure, value, where in (
-        ("lead_time", x.c.lead, booked),
-        ("wait", x.c.wait, admitted),
-        ("duration", x.c.dur, admitted),
-    ):
-        if figure in total:
-            branches.append(_spread(figure, x, postgres, value, x.c.s, where))
-            branches.append(_spread(figure, x, postgres, value, None, where))
+        branches.append(_counted("calls", x, [x.c.mo], values, admitted()))
+    if "setup" in figures and postgres:
+        count, p50, p90 = _percentiles(x.c.setup, admitted())
+        query = select(*_row("setup", [x.c.mo], count, [p50, p90])).where(x.c.setup.is_not(None))
+        branches.append(query.group_by(x.c.mo))
+    elif "setup" in figures:
+        branches.append(_ranked("setup", x.c.setup, x.c.mo, admitted()))
+    if postgres and total:
+        branches += _spreads(x, total)
+    elif total:
+        for figure, column in (("lead_time", "lead"), ("wait", "wait"), ("duration", "dur")):
+            if figure in total:
+                branches.append(_ranked(figure, x.c[column], x.c.s, booked))
+                branches.append(_ranked(figure, x.c[column], None, booked))
     return branches
 
 
@@ -385,12 +430,15 @@ def offered_minutes(counters: list[Counter], period: Period) -> dict[str, int]:
     """Minutes the counters are open per month of the period, by their schedules as they are
     now (hours, closures, public holidays, exceptions)."""
     offered = dict.fromkeys(period.months(), 0)
+    keeping: dict[Any, int] = {}  # counters sharing a schedule are counted once, times them
     for counter in counters:
-        for interval in counter.schedule.open_intervals(period.first_day, period.last_day):
+        keeping[counter.schedule] = keeping.get(counter.schedule, 0) + 1
+    for schedule, many in keeping.items():
+        for interval in schedule.open_intervals(period.first_day, period.last_day):
             day = local_date(interval.start)
             month = f"{day.year:04d}-{day.month:02d}"
             if month in offered:
-                offered[month] += int((interval.end - interval.start).total_seconds() // 60)
+                offered[month] += many * int((interval.end - interval.start).total_seconds() // 60)
     return offered
 
 
@@ -405,12 +453,12 @@ def _fees(
     if period.service_id is not None:
         conditions.append(a.service_id == period.service_id)
     rows = conn.execute(
-        select(month, a.service_id, func.count(), func.sum(p.total_cents))
+        select(cast(month, String), a.service_id, func.count(), func.sum(p.total_cents))
         .select_from(PAYMENTS.join(APPOINTMENTS, a.id == p.appointment_id))
         .where(*conditions)
         .group_by(month, a.service_id)
     ).all()
-    return {(m, s): (int(n), int(cents)) for m, s, n, cents in rows}
+    return {(_month(m) or "", s): (int(n), int(cents)) for m, s, n, cents in rows}
 
 
 class _Results:
@@ -419,9 +467,21 @@ class _Results:
     def __init__(self, rows: list[Any], period: Period, service_ids: list[str]) -> None:
         self.by: dict[str, dict[tuple[str | None, str | None], tuple[Any, ...]]] = {}
         for fig, k1, k2, n, *values in rows:
-            self.by.setdefault(fig, {})[(k1, k2)] = (int(n), *values)
+            if fig == "spread":  # PostgreSQL: three figures in one row
+                for at, figure in enumerate(SPREADS):
+                    count, p50, p90 = values[3 * at : 3 * at + 3]
+                    if count:
+                        self._put(figure, k1, None, (int(count), p50, p90))
+                continue
+            self._put(fig, k1, k2, (int(n), *values))
         self.period = period
         self.service_ids = service_ids
+
+    def _put(self, figure: str, k1: str | None, k2: str | None, values: tuple[Any, ...]) -> None:
+        if figure in MONTHLY:
+            k1 = _month(k1)
+        padded = values + (None,) * (_VALUES + 1 - len(values))
+        self.by.setdefault(figure, {})[(k1, k2)] = padded
 
     def get(self, figure: str, k1: str | None, k2: str | None = None) -> tuple[Any, ...]:
         return self.by.get(figure, {}).get((k1, k2), (0,) + (None,) * _VALUES)
@@ -447,6 +507,14 @@ class _Results:
             more = (extra or {}).get(key or "", (None,)) if extra else ()
             rows.append((key, *more, n, _number(p50), _number(p90)))
         return Table(figure, columns, tuple(rows))
+
+
+MONTHLY = frozenset({"months", "calls", "setup"})
+
+
+def _month(key: Any) -> str | None:
+    """YYYY-MM of a month key as the database gave it (text of a timestamp or YYYY-MM)."""
+    return None if key is None else str(key)[:7]
 
 
 def _number(value: Any) -> float | None:
@@ -552,27 +620,74 @@ def _fee_table(r: _Results, fees: dict[tuple[str, str], tuple[int, int]]) -> Tab
     )
 
 
+# The figures whose percentiles sort (one statement), and the rest (the other).
+SORTING = frozenset({"lead_time", "wait", "duration", "setup"})
+
+
+def _statements(clock: _Clock, period: Period, now: datetime, figures: set[str]) -> list[Any]:
+    """The counting figures in one statement and the sorting ones in another, each over a
+    CTE of only the columns it reads."""
+    made = []
+    counting = figures - SORTING - {"fees"}
+    if "setup" in figures:
+        counting.add("drops")  # set-up's counts of calls come with the drops
+    for part in (counting, figures & SORTING):
+        needs = set().union(*(NEEDS[f] for f in part)) if part else set()
+        if part:
+            x = _appointments(clock, period, now, needs)
+            # setup's percentiles only with the sorting part, its counts with the others
+            wanted = part - {"setup"} if part is counting else part
+            branches = _branches(x, clock, wanted)
+            if branches:
+                made.append(union_all(*branches))
+    return made
+
+
+def _read(store: Store, statement: Any) -> list[Any]:
+    with store.engine.connect() as conn, conn.begin():
+        if store.dialect == "postgresql":  # the percentiles sort in memory, not on disk
+            conn.exec_driver_sql("SET LOCAL work_mem = '32MB'")
+        return list(conn.execute(statement))
+
+
+def _read_fees(
+    store: Store, clock: _Clock, period: Period
+) -> dict[tuple[str, str], tuple[int, int]]:
+    with store.engine.connect() as conn:
+        return _fees(conn, clock, period)
+
+
 def compute(
     store: Store, period: Period, now: datetime, figures: tuple[str, ...] = FIGURES
 ) -> dict[str, Table]:
-    """The named figures for `period` as of `now`: one statement over the period's
-    appointments and calls (and one over the payments for `fees`), read-only."""
+    """The named figures for `period` as of `now`, read-only: one statement for the counting
+    figures, one for those that sort (percentiles), one over the payments. On PostgreSQL they
+    run at once on their own connections (a year takes a few hundred milliseconds of the
+    database's time; two cores halve the wait); SQLite reads them one after the other."""
     unknown = set(figures) - set(FIGURES)
     if unknown:
         raise ValueError(f"no such figure: {', '.join(sorted(unknown))}")
-    names = services(store)
-    durations = {s.id: s.duration_minutes for s in names}
-    offered = offered_minutes(store.catalogue().counters, period) if "capacity" in figures else {}
     clock = _Clock(store.dialect, period.start, period.end)
-    rows: list[Any] = []
-    fees: dict[tuple[str, str], tuple[int, int]] = {}
-    with store.engine.connect() as conn, conn.begin():
-        if clock.postgres:  # the percentiles sort in memory, not on disk
-            conn.exec_driver_sql("SET LOCAL work_mem = '32MB'")
-        branches = _branches(_appointments(clock, period, now), clock, set(figures))
-        if branches:
-            rows = list(conn.execute(union_all(*branches)))
-        if "fees" in figures:
-            fees = _fees(conn, clock, period)
+    statements = _statements(clock, period, now, set(figures))
+    jobs: list[Callable[[], Any]] = [partial(_read, store, st) for st in statements]
+    if "fees" in figures:
+        jobs.append(partial(_read_fees, store, clock, period))
+    if clock.postgres and len(jobs) > 1:
+        with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+            running = [pool.submit(job) for job in jobs]
+            names = services(store)
+            offered = (
+                offered_minutes(store.catalogue().counters, period) if "capacity" in figures else {}
+            )
+            answers = [job.result() for job in running]
+    else:
+        answers = [job() for job in jobs]
+        names = services(store)
+        offered = (
+            offered_minutes(store.catalogue().counters, period) if "capacity" in figures else {}
+        )
+    fees: dict[tuple[str, str], tuple[int, int]] = answers.pop() if "fees" in figures else {}
+    rows = [row for answer in answers for row in answer]
+    durations = {s.id: s.duration_minutes for s in names}
     results = _Results(rows, period, [s.id for s in names])
     return _tables(results, figures, offered, fees, durations)
