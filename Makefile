@@ -51,6 +51,7 @@ bench: $(STAMP) translations
 	$(BIN)/python bench/scanning.py
 	$(BIN)/python bench/payment.py
 	$(BIN)/python -m bench.fleet
+	$(BIN)/python bench/admin.py
 
 clean:
 	rm -rf $(VENV) var test-artifacts node_modules
