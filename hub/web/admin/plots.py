@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import pygal
 from pygal.style import Style
@@ -60,7 +61,19 @@ def _legend_columns(kind: str, series: Sequence[Series]) -> int:
 
 
 def plot(kind: str, labels: Sequence[str], series: Sequence[Series], unit: str = "") -> str:
-    """The chart as a data URI."""
+    """The chart as a data URI (the same numbers and words give the same chart: drawn once)."""
+    frozen = tuple((one.name, tuple(one.values)) for one in series)
+    return _drawn(kind, tuple(labels), frozen, unit)
+
+
+@lru_cache(maxsize=128)
+def _drawn(
+    kind: str,
+    labels: tuple[str, ...],
+    frozen: tuple[tuple[str, tuple[float | None, ...]], ...],
+    unit: str,
+) -> str:
+    series = [Series(name, values) for name, values in frozen]
     chart = KINDS[kind](
         style=STYLE,
         width=WIDTH,

@@ -9,6 +9,7 @@ import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import partial
 
 from flask import Response, abort, request, url_for
 from flask.typing import ResponseReturnValue
@@ -92,7 +93,7 @@ def check_names() -> dict[str, str]:
     }
 
 
-Made = tuple[list[str], list[list[str]], str]  # header, rows, chart
+Made = tuple[list[str], list[list[str]], Callable[[], str]]  # header, rows, the plot to draw
 
 
 def _spread_figure(table: stats.Table, w: Words, unit: float, unit_name: str, counted: str) -> Made:
@@ -124,12 +125,13 @@ def _spread_figure(table: stats.Table, w: Words, unit: float, unit_name: str, co
     if extra:
         booked = [float(r[1]) if r[1] is not None else None for r in table.rows]
         series.append(Series(_("Booked length"), booked))
-    return header, rows, plot("hbar", labels, series, unit_name)
+    return header, rows, partial(plot, "hbar", labels, series, unit_name)
 
 
 def _services(t: stats.Table, w: Words) -> Made:
     rows = [[w.service(s), str(b), str(c)] for s, b, c in t.rows]
-    chart = plot(
+    chart = partial(
+        plot,
         "hbar",
         [r[0] for r in rows],
         [
@@ -143,15 +145,16 @@ def _services(t: stats.Table, w: Words) -> Made:
 def _weekdays(t: stats.Table, w: Words) -> Made:
     names = weekdays()
     rows = [[names[d], str(n)] for d, n in t.rows]
-    chart = plot(
-        "bar", [r[0][:2] for r in rows], [Series(_("Appointments"), [n for _d, n in t.rows])]
+    chart = partial(
+        plot, "bar", [r[0][:2] for r in rows], [Series(_("Appointments"), [n for _d, n in t.rows])]
     )
     return [_("Weekday"), _("Appointments")], rows, chart
 
 
 def _hours(t: stats.Table, w: Words) -> Made:
     rows = [[f"{h:02d}:00–{h:02d}:59", str(n)] for h, n in t.rows]
-    chart = plot(
+    chart = partial(
+        plot,
         "bar",
         [f"{h:02d}" for h, _n in t.rows],
         [Series(_("Appointments"), [n for _h, n in t.rows])],
@@ -161,7 +164,8 @@ def _hours(t: stats.Table, w: Words) -> Made:
 
 def _capacity(t: stats.Table, w: Words) -> Made:
     rows = [[m, w.number(o / 60), w.number(b / 60), w.share(b, o)] for m, o, b in t.rows]
-    chart = plot(
+    chart = partial(
+        plot,
         "bar",
         [m for m, _o, _b in t.rows],
         [
@@ -176,7 +180,8 @@ def _capacity(t: stats.Table, w: Words) -> Made:
 
 def _no_show(t: stats.Table, w: Words) -> Made:
     rows = [[m, str(d), str(x), w.share(x, d)] for m, d, x in t.rows]
-    chart = plot(
+    chart = partial(
+        plot,
         "line",
         [m for m, _d, _x in t.rows],
         [Series(_("Did not come (%)"), [100 * x / d if d else None for _m, d, x in t.rows])],
@@ -193,13 +198,14 @@ def _outcomes(t: stats.Table, w: Words) -> Made:
     names = outcome_names()
     rows = [[w.service(r[0]), *(str(n) for n in r[1:])] for r in t.rows]
     series = [Series(names[o], [r[1 + i] for r in t.rows]) for i, o in enumerate(stats.OUTCOMES)]
-    chart = plot("hstacked", [r[0] for r in rows], series)
+    chart = partial(plot, "hstacked", [r[0] for r in rows], series)
     return [_("Service"), *(names[o] for o in stats.OUTCOMES)], rows, chart
 
 
 def _setup(t: stats.Table, w: Words) -> Made:
     rows = [[m, str(a), str(c), w.number(p50), w.number(p90)] for m, a, c, p50, p90 in t.rows]
-    chart = plot(
+    chart = partial(
+        plot,
         "line",
         [r[0] for r in t.rows],
         [
@@ -217,7 +223,8 @@ def _drops(t: stats.Table, w: Words) -> Made:
         [m, str(a), str(i), str(n), str(d), w.share(i, a), w.share(d, a)]
         for m, a, i, n, d in t.rows
     ]
-    chart = plot(
+    chart = partial(
+        plot,
         "line",
         [r[0] for r in t.rows],
         [
@@ -244,7 +251,9 @@ def _device_check(t: stats.Table, w: Words) -> Made:
     names = check_names()
     total = sum(n for _k, n in t.rows)
     rows = [[names[k], str(n), w.share(n, total)] for k, n in t.rows]
-    chart = plot("hbar", [r[0] for r in rows], [Series(_("Appointments"), [n for _k, n in t.rows])])
+    chart = partial(
+        plot, "hbar", [r[0] for r in rows], [Series(_("Appointments"), [n for _k, n in t.rows])]
+    )
     return [_("Result"), _("Appointments"), _("Share (%)")], rows, chart
 
 
@@ -257,7 +266,7 @@ def _fees(t: stats.Table, w: Words) -> Made:
         each = [cents.get((m, s), 0) for s in services]
         rows.append([m, *(w.number(c / 100, 2) for c in each), w.number(sum(each) / 100, 2)])
     series = [Series(w.service(s), [cents.get((m, s), 0) / 100 for m in months]) for s in services]
-    chart = plot("stacked", months, series, "€")
+    chart = partial(plot, "stacked", months, series, "€")
     header = [_("Month"), *(f"{w.service(s)} (€)" for s in services), _("Total (€)")]
     return header, rows, chart
 
@@ -407,7 +416,9 @@ def _filters() -> tuple[stats.Period | None, dict[str, str], str | None]:
     return period, form, None
 
 
-def _shown(period: stats.Period, form: dict[str, str], figures: Sequence[str]) -> list[Shown]:
+def _shown(
+    period: stats.Period, form: dict[str, str], figures: Sequence[str], plots: bool = True
+) -> list[Shown]:
     tables = stats.compute(store(), period, now(), tuple(figures))
     words = Words(current_language(), stats.services(store()))
     texts = figure_texts()
@@ -417,7 +428,7 @@ def _shown(period: stats.Period, form: dict[str, str], figures: Sequence[str]) -
         title, about = texts[key]
         query = {k: v for k, v in form.items() if v}
         csv_url = url_for("admin.statistics_csv", figure=key, lang=current_language(), **query)  # type: ignore[arg-type]
-        shown.append(Shown(key, title, about, header, rows, chart, csv_url))
+        shown.append(Shown(key, title, about, header, rows, chart() if plots else "", csv_url))
     return shown
 
 
@@ -460,7 +471,7 @@ def statistics_csv(staff: Staff, figure: str) -> ResponseReturnValue:
     period, form, error = _filters()
     if period is None:
         return Response((error or "") + "\n", 422, mimetype="text/plain")
-    (shown,) = _shown(period, form, [figure])
+    (shown,) = _shown(period, form, [figure], plots=False)
     answer = Response(as_csv(shown.header, shown.rows), mimetype="text/csv")
     answer.headers["Content-Type"] = "text/csv; charset=utf-8"
     name = f"statistik-{figure}-{period.first_day.isoformat()}-{period.last_day.isoformat()}.csv"
