@@ -249,7 +249,7 @@ NEEDS: dict[str, set[str]] = {
     "outcomes": {"s", "o", "due"},
     "device_check": {"dk"},
     "drops": {"mo", "adm", "con", "intr", "o"},
-    "setup": {"mo", "adm", "con", "intr", "o", "setup"},
+    "setup": {"mo", "adm", "setup"},
     "lead_time": {"s", "lead"},
     "wait": {"s", "wait"},
     "duration": {"s", "dur"},
@@ -402,7 +402,7 @@ def _branches(x: CTE, clock: _Clock, figures: set[str]) -> list[Select[Any]]:
         branches.append(_counted("outcomes", x, [x.c.s, x.c.o], [], due()))
     if "device_check" in figures:
         branches.append(_counted("device_check", x, [x.c.dk], [], booked))
-    if figures & {"setup", "drops"}:
+    if "drops" in figures:  # also set-up's counts of calls (the counting part asks for them)
         values = [
             func.sum(x.c.con),
             func.sum(case((x.c.intr > 0, 1), else_=0)),
