@@ -643,6 +643,17 @@ def _statements(clock: _Clock, period: Period, now: datetime, figures: set[str])
     return made
 
 
+_POOL: list[ThreadPoolExecutor] = []
+
+
+def _pool() -> ThreadPoolExecutor:
+    """Threads for the statements run at once (greenlets under gevent), kept for the next
+    page: starting them anew costs more than an idle one."""
+    if not _POOL:
+        _POOL.append(ThreadPoolExecutor(max_workers=6, thread_name_prefix="statistics"))
+    return _POOL[0]
+
+
 def _read(store: Store, statement: Any) -> list[Any]:
     with store.engine.connect() as conn, conn.begin():
         if store.dialect == "postgresql":  # the percentiles sort in memory, not on disk
@@ -672,20 +683,11 @@ def compute(
     jobs: list[Callable[[], Any]] = [partial(_read, store, st) for st in statements]
     if "fees" in figures:
         jobs.append(partial(_read_fees, store, clock, period))
-    if clock.postgres and len(jobs) > 1:
-        with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
-            running = [pool.submit(job) for job in jobs]
-            names = services(store)
-            offered = (
-                offered_minutes(store.catalogue().counters, period) if "capacity" in figures else {}
-            )
-            answers = [job.result() for job in running]
-    else:
-        answers = [job() for job in jobs]
-        names = services(store)
-        offered = (
-            offered_minutes(store.catalogue().counters, period) if "capacity" in figures else {}
-        )
+    together = clock.postgres and len(jobs) > 1
+    running = [_pool().submit(job) for job in jobs] if together else []
+    names = services(store)  # meanwhile
+    offered = offered_minutes(store.catalogue().counters, period) if "capacity" in figures else {}
+    answers = [job.result() for job in running] if together else [job() for job in jobs]
     fees: dict[tuple[str, str], tuple[int, int]] = answers.pop() if "fees" in figures else {}
     rows = [row for answer in answers for row in answer]
     durations = {s.id: s.duration_minutes for s in names}

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import partial
 
-from flask import Response, abort, request, url_for
+from flask import Response, abort, g, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import pgettext
@@ -58,6 +58,13 @@ class Words:
 
     def service(self, key: str | None) -> str:
         return _("All services") if key is None else self.names.get(key, key)
+
+
+def _service_names() -> list[stats.ServiceName]:
+    """Every service, read once per request."""
+    if "statistics_services" not in g:
+        g.statistics_services = stats.services(store())
+    return list(g.statistics_services)
 
 
 def weekdays() -> list[str]:
@@ -404,7 +411,7 @@ def _filters() -> tuple[stats.Period | None, dict[str, str], str | None]:
         first, last = date.fromisoformat(form["from"]), date.fromisoformat(form["to"])
     except ValueError:
         return None, form, _("Give the days as YYYY-MM-DD.")
-    known = {s.id for s in stats.services(store())}
+    known = {s.id for s in _service_names()}
     if form["service"] and form["service"] not in known:
         return None, form, _("There is no such service.")
     try:
@@ -420,7 +427,7 @@ def _shown(
     period: stats.Period, form: dict[str, str], figures: Sequence[str], plots: bool = True
 ) -> list[Shown]:
     tables = stats.compute(store(), period, now(), tuple(figures))
-    words = Words(current_language(), stats.services(store()))
+    words = Words(current_language(), _service_names())
     texts = figure_texts()
     shown = []
     for key in figures:
@@ -444,9 +451,7 @@ def statistics(staff: Staff) -> ResponseReturnValue:
         422 if error else 200,
         form=form,
         error=error,
-        services=[
-            (s.id, Words(current_language(), [s]).service(s.id)) for s in stats.services(store())
-        ],
+        services=[(s.id, Words(current_language(), [s]).service(s.id)) for s in _service_names()],
         figures=figures,
     )
 
