@@ -18,6 +18,7 @@ pytest_plugins = [
     "tests.support.browser",
     "tests.support.payment_sandbox",
     "tests.support.time_zone",
+    "tests.support.netlab",
 ]
 
 TESTS = Path(__file__).resolve().parent
@@ -39,6 +40,7 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
 
 def _marks_for(item: pytest.Item) -> set[str]:
     """browser: everything in tests/browser, and any test that starts Chromium;
+    network (and slow): everything in tests/network, and any test on the `netlab` fixture;
     slow: everything in tests/faults and tests/install;
     postgres: any test on the PostgreSQL fixtures or on `db_url`'s PostgreSQL parameter."""
     # Imported here, not above: pytest has to load the plugins first to rewrite their asserts.
@@ -55,6 +57,8 @@ def _marks_for(item: pytest.Item) -> set[str]:
         marks.add("browser")
     if folder in ("faults", "install"):
         marks.add("slow")
+    if folder == "network" or "netlab" in fixtures:
+        marks |= {"network", "slow"}
     callspec = getattr(item, "callspec", None)
     on_postgres = callspec is not None and callspec.params.get("db_url") == "postgresql"
     if on_postgres or fixtures & POSTGRES_FIXTURES:
