@@ -13,17 +13,27 @@ from appliance.core import Counter
 from appliance.daemon import Appliance
 from appliance.devices import Devices
 from appliance.kiosk.server import Kiosk
+from tests.support.netlab import enter
 
 
 class RunningAppliance:
-    """Start with .start(); .run(coro) executes a coroutine on its loop; .stop() ends it."""
+    """Start with .start(); .run(coro) executes a coroutine on its loop; .stop() ends it.
 
-    def __init__(self, *, kiosk: bool = False, **settings: Any) -> None:
+    With `netns` (a netlab namespace's name) the loop's thread lives in that namespace: every
+    socket the daemon opens (hub link, ICE, the kiosk on 127.0.0.1) is the counter's there."""
+
+    def __init__(self, *, kiosk: bool = False, netns: str | None = None, **settings: Any) -> None:
         settings.setdefault("kiosk_port", 0)
         self.settings = ApplianceSettings(kiosk=kiosk, **settings)
         self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.netns = netns
+        self.thread = threading.Thread(target=self._run_loop, daemon=True)
         self.appliance: Appliance | None = None
+
+    def _run_loop(self) -> None:
+        if self.netns is not None:
+            enter(self.netns)
+        self.loop.run_forever()
 
     @property
     def counter(self) -> Counter:

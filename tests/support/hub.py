@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -21,6 +22,9 @@ from tests.support.environment import (
     stop_process,
     wait_until_healthy,
 )
+
+if TYPE_CHECKING:
+    from tests.support.netlab import Host
 
 
 def make_settings(tmp_path: Path, **overrides: object) -> Settings:
@@ -52,11 +56,16 @@ def client(app):
 
 
 class ServedHub:
-    """`buergeramt hub` running in a child process on loopback."""
+    """`buergeramt hub` running in a child process on loopback, or on `host`'s address in a
+    netlab namespace (tests/support/netlab.py) when `host` is given."""
 
-    def __init__(self, db_url: str, env: dict[str, str], tmp_path: Path) -> None:
+    def __init__(
+        self, db_url: str, env: dict[str, str], tmp_path: Path, host: Host | None = None
+    ) -> None:
+        self.host = host
+        self.address = host.address if host is not None else "127.0.0.1"
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"http://{self.address}:{self.port}"
         self.log = tmp_path / f"hub-{self.port}.log"
         full_env = {
             **os.environ,
@@ -70,17 +79,19 @@ class ServedHub:
         self._launch()
 
     def _launch(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                "from hub.cli import main; main()",
-                "hub",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-            ],
+        argv = [
+            sys.executable,
+            "-c",
+            "from hub.cli import main; main()",
+            "hub",
+            "--host",
+            self.address,
+            "--port",
+            str(self.port),
+        ]
+        popen = subprocess.Popen if self.host is None else self.host.popen
+        self.process = popen(
+            argv,
             env=self.env,
             stdout=self._log_file,
             stderr=subprocess.STDOUT,
@@ -103,7 +114,13 @@ class ServedHub:
         self._launch()
 
     def _wait_ready(self) -> None:
-        wait_until_healthy(f"{self.url}/healthz", self.process, self.log, "hub")
+        def ready() -> None:
+            wait_until_healthy(f"{self.url}/healthz", self.process, self.log, "hub")
+
+        if self.host is None:
+            ready()
+        else:
+            self.host.call(ready)  # the hub's address is reachable inside the lab only
 
     def stop(self) -> None:
         """Terminate the process and close its log."""
@@ -112,11 +129,13 @@ class ServedHub:
 
 @pytest.fixture
 def serve_hub(tmp_path: Path) -> Iterator:
-    """Start hubs on loopback: serve_hub(db_url, **env); all are stopped after the test."""
+    """Start hubs: serve_hub(db_url, **env) on loopback, serve_hub(db_url, host=lab_host,
+    **env) in a netlab namespace; all are stopped after the test."""
     hubs: list[ServedHub] = []
 
-    def start(db_url: str, **env: str) -> ServedHub:
-        hub = ServedHub(db_url, {f"BUERGERAMT_{k.upper()}": v for k, v in env.items()}, tmp_path)
+    def start(db_url: str, host: Host | None = None, **env: str) -> ServedHub:
+        settings = {f"BUERGERAMT_{k.upper()}": v for k, v in env.items()}
+        hub = ServedHub(db_url, settings, tmp_path, host)
         hubs.append(hub)
         return hub
 
