@@ -125,6 +125,18 @@ def total_cents(lines: Iterable[FeeLine]) -> int:
     return total
 
 
+_EUROS = re.compile(r"^(\d{1,7})(?:[,.](\d{1,2}))?$")
+
+
+def parse_euros(text: str) -> int:
+    """An amount as people type it ("12", "12,5", "12,50" or "12.50", no € sign) in cents."""
+    match = _EUROS.match(text.strip().removesuffix("€").strip())
+    if match is None:
+        raise FeeError("an amount in euros, e.g. 12,50", "amount")
+    cents = (match.group(2) or "0").ljust(2, "0")
+    return int(match.group(1)) * 100 + int(cents)
+
+
 def format_euros(cents: int) -> str:
     """German notation without the locale machinery: 1300 → "13,00 €"."""
     euros, rest = divmod(cents, 100)

@@ -103,13 +103,21 @@ class WeeklySchedule:
     closures: tuple[Closure, ...] = field(default_factory=tuple)
     holiday_subdivision: str | None = "BW"
     exceptions: tuple[DayHours, ...] = field(default_factory=tuple)
+    # Public holidays of the state on which the office works all the same (the city's choice).
+    holidays_open: frozenset[date] = frozenset()
 
     def is_closed_all_day(self, day: date) -> bool:
         """True on a closure day or a public holiday that the schedule observes."""
         if any(c.covers(day) for c in self.closures):
             return True
-        return self.holiday_subdivision is not None and is_public_holiday(
-            day, self.holiday_subdivision
+        return self.observes_holiday(day)
+
+    def observes_holiday(self, day: date) -> bool:
+        """True when `day` is a public holiday of the schedule's state that it keeps closed."""
+        return (
+            self.holiday_subdivision is not None
+            and day not in self.holidays_open
+            and is_public_holiday(day, self.holiday_subdivision)
         )
 
     def open_intervals(self, first_day: date, last_day: date) -> Iterator[Interval]:
@@ -139,6 +147,39 @@ def _holidays(subdivision: str, year: int) -> dict[date, str]:
 def is_public_holiday(day: date, subdivision: str = "BW") -> bool:
     """True when `day` is a public holiday in the German state `subdivision`."""
     return day in _holidays(subdivision, day.year)
+
+
+@lru_cache(maxsize=64)
+def public_holidays(
+    subdivision: str, year: int, language: str = "de"
+) -> tuple[tuple[date, str], ...]:
+    """The public holidays of the German state `subdivision` in `year`, by date, with their
+    names in `language` ("de" or "en")."""
+    named = holidays.country_holidays(
+        "DE", subdiv=subdivision, years=year, language="en_US" if language == "en" else "de"
+    )
+    return tuple(sorted(named.items()))
+
+
+# The German states (ISO 3166-2:DE without the prefix), for choosing whose holidays count.
+STATES: dict[str, str] = {
+    "BW": "Baden-Württemberg",
+    "BY": "Bayern",
+    "BE": "Berlin",
+    "BB": "Brandenburg",
+    "HB": "Bremen",
+    "HH": "Hamburg",
+    "HE": "Hessen",
+    "MV": "Mecklenburg-Vorpommern",
+    "NI": "Niedersachsen",
+    "NW": "Nordrhein-Westfalen",
+    "RP": "Rheinland-Pfalz",
+    "SL": "Saarland",
+    "SN": "Sachsen",
+    "ST": "Sachsen-Anhalt",
+    "SH": "Schleswig-Holstein",
+    "TH": "Thüringen",
+}
 
 
 def _p(weekday: int, opens: str, closes: str) -> OpeningPeriod:

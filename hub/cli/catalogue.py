@@ -46,6 +46,7 @@ def services_set(
             fee_cents=fee_cents,
             duration_minutes=duration,
             active=active,
+            actor=who(),
         )
     except CatalogueError as exc:
         raise catalogue_error(exc, fee_cents="--fee-cents", duration_minutes="--duration") from None
@@ -208,7 +209,7 @@ def services_fee_set(
             haushaltsstelle,
             variable_quantity,
         )
-        set_fee_item(open_store(current_settings()), service_id, item)
+        set_fee_item(open_store(current_settings()), service_id, item, actor=who())
     except FeeError as exc:
         raise catalogue_error(CatalogueError(str(exc), exc.field), **options) from None
     except CatalogueError as exc:
@@ -225,7 +226,7 @@ def services_fee_remove(service_id: str, code: str) -> None:
     from hub.operations.fees import remove_fee_item
 
     try:
-        remove_fee_item(open_store(current_settings()), service_id, code)
+        remove_fee_item(open_store(current_settings()), service_id, code, actor=who())
     except CatalogueError as exc:
         raise catalogue_error(exc, code="CODE") from None
     click.echo(f"removed fee {code} of {service_id}")

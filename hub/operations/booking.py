@@ -143,7 +143,7 @@ def _slots_in(
 
     busy = retrying(read)
     duration = timedelta(minutes=service.duration_minutes)
-    return free_slots(catalogue.counters, busy, window, duration, step)
+    return free_slots(catalogue.counters_for(service.id), busy, window, duration, step)
 
 
 def list_slots(
@@ -187,7 +187,7 @@ def _requested_slot(
     start = require_aware(start, "start")
     slot = Interval(start, start + timedelta(minutes=service.duration_minutes))
     policy.check_start(now, slot)
-    offering = counters_offering(catalogue.counters, slot, policy.step)
+    offering = counters_offering(catalogue.counters_for(service.id), slot, policy.step)
     if not offering:
         raise BookingError("start_not_offered", "start")
     return slot, offering

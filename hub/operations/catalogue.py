@@ -81,6 +81,8 @@ def update_service(
     fee_cents: int | None = None,
     duration_minutes: int | None = None,
     active: bool | None = None,
+    actor: str = SYSTEM,
+    now: datetime | None = None,
 ) -> None:
     """Change a service's fee, duration or whether it is offered; None leaves a value as it is.
     Appointments already booked keep the duration they were booked with."""
@@ -95,12 +97,14 @@ def update_service(
         row = session.get(ServiceRow, service_id)
         if row is None:
             raise CatalogueError(f"no service with id {service_id!r}")
-        if fee_cents is not None:
-            row.fee_cents = fee_cents
-        if duration_minutes is not None:
-            row.duration_minutes = duration_minutes
-        if active is not None:
-            row.active = active
+        asked = {"fee_cents": fee_cents, "duration_minutes": duration_minutes, "active": active}
+        before = {k: getattr(row, k) for k, v in asked.items() if v is not None}
+        after = {k: v for k, v in asked.items() if v is not None}
+        for key, value in after.items():
+            setattr(row, key, value)
+        if before != after:
+            at = now or system_clock()
+            record(session, at, actor, "service.update", f"service:{service_id}", before, after)
     store.forget_catalogue()
 
 

@@ -29,7 +29,7 @@ from hub.booking.slots import grid_units
 from hub.clock import system_clock
 from hub.operations.audit import record
 from hub.store import Store
-from hub.store.catalogue import counter_schedule, staffed, taking_time
+from hub.store.catalogue import counter_schedule, service_counters, staffed, taking_time
 from hub.store.models import (
     AppointmentRow,
     CallRow,
@@ -364,8 +364,11 @@ def deactivate(
         ]
         moved: list[Booking] = []
         stuck: list[Booking] = []
+        limited = service_counters(session)  # a service offered at some counters only
         for appointment in upcoming:
-            target = _move(session, appointment, others)
+            only = limited.get(appointment.service_id)
+            fitting = others if only is None else [o for o in others if o[0] in only]
+            target = _move(session, appointment, fitting)
             if target is None:
                 stuck.append(_booking(appointment))
             else:

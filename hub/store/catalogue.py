@@ -6,7 +6,7 @@ import threading
 import time as clock
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import DateTime, and_, exists, or_, select, type_coerce
@@ -32,6 +32,7 @@ from hub.store.models import (
     DeviceRow,
     OpeningPeriodRow,
     ScheduleRow,
+    ServiceCounterRow,
     ServiceRow,
 )
 
@@ -73,7 +74,10 @@ def _periods(rows: list[OpeningPeriodRow] | list[CounterHoursRow]) -> tuple[Open
 def to_schedule(row: ScheduleRow) -> WeeklySchedule:
     """The domain view of a schedule row with its periods and closures."""
     closures = tuple(Closure(c.first_day, c.last_day, c.reason) for c in row.closures)
-    return WeeklySchedule(_periods(row.periods), closures, row.holiday_subdivision)
+    kept_open = frozenset(h.day for h in row.holiday_openings)
+    return WeeklySchedule(
+        _periods(row.periods), closures, row.holiday_subdivision, holidays_open=kept_open
+    )
 
 
 def to_exceptions(rows: list[CounterExceptionRow]) -> tuple[DayHours, ...]:
@@ -96,7 +100,11 @@ def counter_schedule(row: CounterRow) -> WeeklySchedule:
     base = to_schedule(row.schedule)
     periods = _periods(row.hours) if row.hours else base.periods
     return WeeklySchedule(
-        periods, base.closures, base.holiday_subdivision, to_exceptions(row.exceptions)
+        periods,
+        base.closures,
+        base.holiday_subdivision,
+        to_exceptions(row.exceptions),
+        base.holidays_open,
     )
 
 
@@ -116,15 +124,36 @@ def taking_time(now: datetime):  # noqa: ANN201 - an SQL expression
 
 @dataclass(frozen=True)
 class Catalogue:
-    """What can be booked where: active services (in display order) and active counters."""
+    """What can be booked where: active services (in display order), active counters, and the
+    counters a service is limited to (a service not listed here is offered at every counter)."""
 
     services: dict[str, Service]
     counters: list[Counter]
+    limited_to: dict[str, frozenset[int]] = field(default_factory=dict)
+
+    def counters_for(self, service_id: str) -> list[Counter]:
+        """The active counters that offer the service."""
+        only = self.limited_to.get(service_id)
+        return self.counters if only is None else [c for c in self.counters if c.id in only]
+
+
+def service_counters(session: Session) -> dict[str, frozenset[int]]:
+    """The counters each limited service is offered at (services at every counter are absent)."""
+    limited: dict[str, set[int]] = {}
+    for service_id, counter_id in session.execute(
+        select(ServiceCounterRow.service_id, ServiceCounterRow.counter_id)
+    ):
+        limited.setdefault(service_id, set()).add(counter_id)
+    return {service_id: frozenset(ids) for service_id, ids in limited.items()}
 
 
 def load_catalogue(session: Session) -> Catalogue:
     """Read the catalogue in one go."""
-    return Catalogue({s.id: s for s in active_services(session)}, active_counters(session))
+    return Catalogue(
+        {s.id: s for s in active_services(session)},
+        active_counters(session),
+        service_counters(session),
+    )
 
 
 class CatalogueCache:

@@ -83,6 +83,20 @@ class ScheduleRow(Base):
     closures: Mapped[list[ClosureRow]] = relationship(
         cascade="all, delete-orphan", lazy="selectin", order_by="ClosureRow.first_day"
     )
+    holiday_openings: Mapped[list[HolidayOpeningRow]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="HolidayOpeningRow.day"
+    )
+
+
+class HolidayOpeningRow(Base):
+    """A public holiday of the schedule's state on which its counters keep their weekly hours
+    (a holiday the city does not observe)."""
+
+    __tablename__ = "holiday_openings"
+    schedule_id: Mapped[int] = mapped_column(
+        ForeignKey("schedules.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
 
 
 class OpeningPeriodRow(Base):
@@ -135,6 +149,19 @@ class CounterRow(Base):
     )
     exceptions: Mapped[list[CounterExceptionRow]] = relationship(
         cascade="all, delete-orphan", lazy="selectin", order_by="CounterExceptionRow.day"
+    )
+
+
+class ServiceCounterRow(Base):
+    """A counter that offers the service; a service without any such row is offered at every
+    counter."""
+
+    __tablename__ = "service_counters"
+    service_id: Mapped[str] = mapped_column(
+        ForeignKey("services.id", ondelete="CASCADE"), primary_key=True
+    )
+    counter_id: Mapped[int] = mapped_column(
+        ForeignKey("counters.id", ondelete="CASCADE"), primary_key=True
     )
 
 

@@ -10,7 +10,9 @@ from hub.web.admin import (  # noqa: F401
     auth,
     closures,
     counters,
+    holidays,
     people,
+    services,
     statistics,
     views,
 )
