@@ -6,16 +6,18 @@ hub.operations.booking (book, reschedule, cancel with `actor`), as for the citiz
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import ColumnElement, String, and_, cast, or_, select
 from sqlalchemy.sql import Select
 
 from hub.booking.emails import InvalidEmail, normalize_email
 from hub.booking.search import OUTCOME_STATES, Search, State, reference_of, state_of
-from hub.booking.status import Status
+from hub.booking.status import ON_THE_DAY, Status
 from hub.booking.timezone import end_of_local_day, start_of_local_day
+from hub.operations.audit import record
 from hub.store import Store
 from hub.store.engine import retrying
 from hub.store.models import AppointmentRow, CallRow, CounterRow, ServiceRow
@@ -160,6 +162,56 @@ def find(store: Store, search: Search, now: datetime) -> Findings:
 
     found = retrying(read)
     return Findings(found[:MAX_RESULTS], len(found) > MAX_RESULTS, bool(search.who))
+
+
+def at_counters(
+    store: Store, counter_ids: Collection[int], clerk_id: int, day: date, now: datetime
+) -> list[Found]:
+    """The appointments of local `day` (booked or cancelled, as a counter's day lists them) at
+    `counter_ids`, or whose call `clerk_id` took or a counter of theirs took over, by time
+    and counter, with the citizen's name (the clerk serves them; no address, no phone)."""
+    here = list(counter_ids)
+    query = (
+        _columns()
+        .where(
+            A.c.start_at >= start_of_local_day(day),
+            A.c.start_at < end_of_local_day(day),
+            A.c.status.in_(list(ON_THE_DAY)),
+            or_(
+                A.c.counter_id.in_(here), CALLS.c.counter_id.in_(here), CALLS.c.clerk_id == clerk_id
+            ),
+        )
+        .order_by(A.c.start_at, COUNTERS.c.name, A.c.id)
+    )
+
+    def read() -> list[Found]:
+        with store.transaction() as session:
+            rows = session.execute(query).all()
+        return [_found(row, now, named=True) for row in rows]
+
+    return retrying(read)
+
+
+def note_opened(store: Store, appointment_id: uuid.UUID, actor: str, now: datetime) -> None:
+    """Audit that `actor` opened an appointment's personal data (name, address, phone): its id,
+    nothing of what was read."""
+    with store.transaction() as session:
+        record(session, now, actor, "read.appointment", str(appointment_id), None, None)
+
+
+def note_search(store: Store, search: Search, found: int, actor: str, now: datetime) -> None:
+    """Audit a search for a person (by name or e-mail address): the other criteria and how many
+    appointments it found, never the name or address asked for."""
+    criteria = {
+        "from": search.first_day.isoformat(),
+        "to": search.last_day.isoformat(),
+        "service": search.service_id,
+        "state": search.state.value if search.state else None,
+        "by": "email" if search.by_email else "name",
+        "found": found,
+    }
+    with store.transaction() as session:
+        record(session, now, actor, "read.search", "appointments", None, criteria)
 
 
 def by_reference(store: Store, reference: str) -> list[uuid.UUID]:

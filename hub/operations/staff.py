@@ -28,7 +28,7 @@ from hub.store.models import UserRow
 # Who may open what (hub/web/admin): admin everything; supervisor the office's catalogue,
 # appointments and statistics; IT the devices; a clerk only their own day (at the counter).
 STAFF_ROLES = ("admin", "supervisor", "it", "clerk")
-ADMIN_ROLES = ("admin", "supervisor", "it")  # may sign in to /admin
+ADMIN_ROLES = STAFF_ROLES  # may sign in to /admin (a clerk to see their own day only)
 MAX_FAILURES = 5  # in a row; then the account is locked for LOCKOUT
 LOCKOUT = timedelta(minutes=15)
 ISSUER = "Bürgeramt Virtuell"

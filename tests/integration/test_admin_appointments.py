@@ -1,12 +1,14 @@
 """The office's appointments pages (/admin/appointments): finding appointments (by name only with
 a short range or a service), booking for a citizen who phones, moving and cancelling with a
 reason, each through the same operations as the citizens' pages, audited as web:<username>
-without the citizen's name, mailed to the citizen, and nothing changed by bad input. The hub
+without the citizen's name, mailed to the citizen, and nothing changed by bad input; opening
+an appointment and searching for a person are audited too (`read.`, without the details). The hub
 in-process on the test database, its clock at MONDAY_EARLY (a Monday, 07:00 in Berlin) moved
 by the test; one test runs with the machine's time zone far from Berlin."""
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from datetime import date, timedelta
@@ -526,3 +528,70 @@ def test_the_pages_count_days_in_berlin_whatever_the_machines_time_zone(office, 
     listed = page(client.get("/admin/appointments?lang=de"))
     assert appointment_id.hex[:8].upper() in listed
     assert start.astimezone(BERLIN).strftime("%Y-%m-%d %H:%M") in listed
+
+
+# --- reading a citizen's details is audited ------------------------------------------------
+
+
+def reads(store) -> list:
+    """The audit's entries of reading, oldest first."""
+    return list(reversed(entries(store, action="read.")[0]))
+
+
+def test_opening_an_appointment_is_audited_without_the_citizens_details(office):
+    client, app, _ = office
+    store = app.extensions["store"]
+    erika, _ = citizen_books(app, free_times(app, SERVICE, MONDAY)[0])
+    assert reads(store) == []
+
+    page = client.get(f"/admin/appointments/{erika}?lang=de").data.decode()
+    assert "Erika Mustermann" in page and "erika@example.org" in page
+    (entry,) = reads(store)
+    assert (entry.actor, entry.action, entry.target) == (
+        "web:leitung",
+        "read.appointment",
+        str(erika),
+    )
+    assert (entry.before, entry.after) == (None, None)
+
+    # A cancel refused for want of a reason shows the details again: read again.
+    refused = post_form(client, f"/admin/appointments/{erika}", reason="")
+    assert refused.status_code == 422
+    assert [e.action for e in reads(store)] == ["read.appointment"] * 3  # page, form, answer
+    assert client.get("/admin/appointments/00000000-0000-4000-8000-000000000000").status_code == 404
+    assert len(reads(store)) == 3  # nothing shown, nothing written
+
+    audit = client.get("/admin/audit?action=read.&lang=de").data.decode()
+    assert "read.appointment" in audit and str(erika) in audit
+    assert "Erika" not in audit and "erika@" not in audit
+
+
+def test_a_search_for_a_person_is_audited_with_its_criteria_but_not_the_name(office):
+    client, app, _ = office
+    store = app.extensions["store"]
+    citizen_books(app, free_times(app, SERVICE, MONDAY)[0])
+    by_day = client.get("/admin/appointments?from=2026-03-02&to=2026-03-06&service=" + SERVICE)
+    assert by_day.status_code == 200 and "Erika" not in by_day.data.decode()
+    assert reads(store) == []  # no names shown: nothing to audit
+
+    found = client.get("/admin/appointments?from=2026-03-02&to=2026-03-06&who=Muster&lang=de")
+    assert "Erika Mustermann" in found.data.decode()
+    by_email = client.get(f"/admin/appointments?from=2026-03-01&to=2026-03-31&service={SERVICE}"
+                          "&state=booked&who=erika@example.org")  # fmt: skip
+    assert "Erika Mustermann" in by_email.data.decode()
+    name, email = reads(store)
+    assert (name.actor, name.action, name.target) == ("web:leitung", "read.search", "appointments")
+    assert name.before is None and name.after == {
+        "from": "2026-03-02", "to": "2026-03-06", "service": None, "state": None,
+        "by": "name", "found": 1,
+    }  # fmt: skip
+    assert email.after == {
+        "from": "2026-03-01", "to": "2026-03-31", "service": SERVICE, "state": "booked",
+        "by": "email", "found": 1,
+    }  # fmt: skip
+    written = json.dumps([name.after, email.after])
+    assert "Muster" not in written and "erika" not in written
+
+    # A name search the office may not make (over a month, any service) reads nothing.
+    wide = client.get("/admin/appointments?from=2026-03-01&to=2026-04-30&who=Muster")
+    assert wide.status_code == 422 and len(reads(store)) == 2

@@ -127,7 +127,7 @@ def test_a_session_runs_out_after_30_idle_minutes(desk):
     assert client.get("/admin/people").headers["Location"].startswith("/admin/sign-in")
 
 
-def test_roles_open_only_their_part_and_clerks_not_the_admin_area(desk):
+def test_roles_open_only_their_part_and_a_clerk_only_their_own_day(desk):
     client, clock = desk
     first_sign_in(client, clock, "technik")
     assert client.get("/admin/people").status_code == 403
@@ -136,9 +136,11 @@ def test_roles_open_only_their_part_and_clerks_not_the_admin_area(desk):
     home = client.get("/admin/?lang=de").data.decode()
     assert "Schaltergeräte" in home and "Personen" not in home
     other = client.application.test_client()
-    refused = password_step(other, "schalter")
-    assert refused.status_code == 403
-    assert "keinen Zugang zur Verwaltung" in refused.data.decode()
+    first_sign_in(other, clock, "schalter")  # the same steps; see test_admin_my_day.py
+    assert other.get("/admin/").headers["Location"] == "/admin/my-day"
+    assert other.get("/admin/people").status_code == 403
+    assert other.get("/admin/my-day").status_code == 200
+    assert client.get("/admin/my-day").status_code == 403  # a clerk's page: not IT's
 
 
 def test_an_admin_makes_disables_and_resets_accounts_and_it_is_audited(desk, store):

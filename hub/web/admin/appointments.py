@@ -2,7 +2,8 @@
 and state (by a citizen's name or e-mail address only within a month or one service), book for
 a citizen who phones, move one to another free time, cancel one with a reason the citizen reads
 in the mail. Booking, moving and cancelling call hub.operations.booking, as the citizens' pages
-and the JSON API do, with `actor` for the audit log.
+and the JSON API do, with `actor` for the audit log. Reading is audited too: each showing of an
+appointment's page (the citizen's name, address, phone) and each search for a person.
 
 What the office may do beyond the public booking pages (docs/admin-guide.md): no rate limits
 (staff are signed in, and every change is audited), no hold (the booking stands at once: the
@@ -45,6 +46,8 @@ from hub.operations.appointments import (
     Opened,
     by_reference,
     find,
+    note_opened,
+    note_search,
     open_appointment,
     service_names,
 )
@@ -185,6 +188,9 @@ def appointments(staff: Staff) -> ResponseReturnValue:
             findings = find(store(), search, now())
         except BookingError as exc:
             errors[exc.field or "who"] = _error_text(exc.code)
+        else:
+            if findings.named:  # a search for a person: who looked, never whom
+                note_search(store(), search, len(findings.found), actor(staff), now())
     form["from"] = form["from"] or today.isoformat()
     form["to"] = form["to"] or form["from"]
     return render(
@@ -256,6 +262,7 @@ def appointment(staff: Staff, appointment_id: str) -> ResponseReturnValue:
                 )
                 return redirect(url_for("admin.appointment", appointment_id=str(key)), 303)
         opened = _opened_or_404(key)
+    note_opened(store(), key, actor(staff), now())  # the citizen's details are on the page
     return render(
         "admin/appointment.html",
         staff,

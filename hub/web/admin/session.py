@@ -28,6 +28,7 @@ AREAS: dict[str, tuple[str, ...]] = {
     "people": ("admin",),
     "cash": ("admin",),  # the cash office's payments (/office/payments)
     "audit": ("admin", "supervisor", "it"),
+    "own_day": ("clerk",),  # "Mein Tag": a clerk's own appointments and calls, nothing else
 }
 
 F = TypeVar("F", bound=Callable[..., ResponseReturnValue])

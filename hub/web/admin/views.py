@@ -13,7 +13,7 @@ from hub.i18n import current_language
 from hub.operations.accounts import Staff
 from hub.operations.audit import PAGE, entries
 from hub.web.admin.blueprint import bp
-from hub.web.admin.session import AREAS, require, signed_in
+from hub.web.admin.session import AREAS, may, require, signed_in
 
 
 def render(template: str, staff: Staff, status: int = 200, **values: object) -> ResponseReturnValue:
@@ -31,6 +31,8 @@ def home() -> ResponseReturnValue:
     staff = signed_in()
     if staff is None:
         return redirect(url_for("admin.sign_in"))
+    if may(staff, "own_day"):  # a clerk has nothing else here
+        return redirect(url_for("admin.my_day"))
     return render("admin/home.html", staff)
 
 
