@@ -71,6 +71,7 @@ for command in (
     catalogue.services,
     counters.counters,
     catalogue.closures,
+    catalogue.holidays,
     mail.mail,
     documents.documents,
     payments.payments,

@@ -1,6 +1,8 @@
-"""`buergeramt services` and `buergeramt closures`: what citizens can book, and when not.
+"""`buergeramt services`, `buergeramt closures` and `buergeramt holidays`: what citizens can
+book, and when not.
 
-The rules are in hub.operations.catalogue; this only parses and prints."""
+The rules are in hub.operations (catalogue, services, fees, holidays), which the admin pages
+call too; this only parses and prints."""
 
 from __future__ import annotations
 
@@ -32,24 +34,45 @@ def services_list() -> None:
 @click.argument("service_id")
 @click.option("--fee-cents", type=click.IntRange(0, 10_000_000))
 @click.option("--duration", type=click.IntRange(5, 480), help="Minutes, a multiple of 5.")
-@click.option("--active/--inactive", default=None)
+@click.option("--active/--inactive", default=None, help="Whether citizens see and book it.")
+@click.option(
+    "--counters",
+    help="Where it is offered: 'all', or counters by id or name separated by commas.",
+)
 def services_set(
-    service_id: str, fee_cents: int | None, duration: int | None, active: bool | None
+    service_id: str,
+    fee_cents: int | None,
+    duration: int | None,
+    active: bool | None,
+    counters: str | None,
 ) -> None:
-    """Change a service's fee, duration or availability."""
-    from hub.operations.catalogue import CatalogueError, update_service
+    """Change a service's fee, duration, availability or counters (the admin pages change
+    names, descriptions and checklists too)."""
+    from hub.operations.catalogue import CatalogueError
+    from hub.operations.counters import CounterError, find_counter
+    from hub.operations.services import change_service
 
+    store = open_store(current_settings())
+    changes: dict[str, object] = {}
+    if fee_cents is not None:
+        changes["fee_cents"] = fee_cents
+    if duration is not None:
+        changes["duration_minutes"] = duration
+    if active is not None:
+        changes["active"] = active
+    if counters is not None:
+        refs = [r.strip() for r in counters.split(",") if r.strip()]
+        try:
+            chosen = None if refs == ["all"] else frozenset(find_counter(store, r) for r in refs)
+        except CounterError as exc:
+            raise click.BadParameter(str(exc), param_hint="--counters") from None
+        changes["counters"] = chosen
     try:
-        update_service(
-            open_store(current_settings()),
-            service_id,
-            fee_cents=fee_cents,
-            duration_minutes=duration,
-            active=active,
-            actor=who(),
-        )
+        change_service(store, service_id, actor=who(), now=datetime.now(UTC), **changes)
     except CatalogueError as exc:
-        raise catalogue_error(exc, fee_cents="--fee-cents", duration_minutes="--duration") from None
+        raise catalogue_error(
+            exc, fee_cents="--fee-cents", duration_minutes="--duration", counters="--counters"
+        ) from None
     click.echo(f"updated {service_id}")
 
 
@@ -230,3 +253,72 @@ def services_fee_remove(service_id: str, code: str) -> None:
     except CatalogueError as exc:
         raise catalogue_error(exc, code="CODE") from None
     click.echo(f"removed fee {code} of {service_id}")
+
+
+@click.group()
+def holidays() -> None:
+    """Public holidays: whose state's apply, and single ones the office works on."""
+
+
+@holidays.command("list")
+@click.option("--year", type=click.IntRange(2000, 2100), help="Defaults to this year.")
+@click.option("--schedule", "schedule_name", default="Standard", show_default=True)
+def holidays_list(year: int | None, schedule_name: str) -> None:
+    """The holidays of a year: date, name, and whether the office keeps it closed."""
+    from hub.booking.timezone import local_date
+    from hub.operations.catalogue import CatalogueError
+    from hub.operations.holidays import calendar
+
+    year = year or local_date(datetime.now(UTC)).year
+    try:
+        shown = calendar(open_store(current_settings()), schedule_name, range(year, year + 1))
+    except CatalogueError as exc:
+        raise catalogue_error(exc, schedule="--schedule") from None
+    click.echo(f"public holidays of {shown.state or 'no state'} ({schedule_name})")
+    for h in shown.holidays:
+        click.echo(f"{h.day}  {'closed' if h.observed else 'OPEN  '}  {h.name}")
+
+
+@holidays.command("state")
+@click.argument("state")
+@click.option("--schedule", "schedule_name", default="Standard", show_default=True)
+def holidays_state(state: str, schedule_name: str) -> None:
+    """Keep the holidays of German state STATE (BW, BY, BE, … as in ISO 3166-2:DE) or 'none'."""
+    from hub.operations.catalogue import CatalogueError
+    from hub.operations.holidays import set_state
+
+    code = None if state.lower() == "none" else state.upper()
+    try:
+        set_state(
+            open_store(current_settings()),
+            schedule_name,
+            code,
+            actor=who(),
+            now=datetime.now(UTC),
+        )
+    except CatalogueError as exc:
+        raise catalogue_error(exc, state="STATE", schedule="--schedule") from None
+    click.echo(f"public holidays of {code or 'no state'} apply to {schedule_name}")
+
+
+@holidays.command("work")
+@click.argument("day", type=click.DateTime(["%Y-%m-%d"]))
+@click.option("--closed", is_flag=True, help="Keep the holiday closed again instead.")
+@click.option("--schedule", "schedule_name", default="Standard", show_default=True)
+def holidays_work(day: datetime, closed: bool, schedule_name: str) -> None:
+    """Work on the public holiday DAY with the weekly hours (or, with --closed, keep it)."""
+    from hub.operations.catalogue import CatalogueError
+    from hub.operations.holidays import set_observed
+
+    try:
+        set_observed(
+            open_store(current_settings()),
+            schedule_name,
+            day.date(),
+            closed,
+            actor=who(),
+            now=datetime.now(UTC),
+        )
+    except CatalogueError as exc:
+        raise catalogue_error(exc, day="DAY", schedule="--schedule") from None
+    click.echo(f"{day.date()}: {'closed' if closed else 'open with the weekly hours'}")

@@ -16,7 +16,6 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hub.booking.rules import validate_duration
 from hub.booking.status import Status
 from hub.booking.timezone import end_of_local_day, local_date, start_of_local_day
 from hub.clock import system_clock
@@ -72,40 +71,6 @@ def list_services(store: Store) -> list[ServiceEntry]:
             ServiceEntry(row.id, row.name_de, row.duration_minutes, row.fee_cents, row.active)
             for row in session.scalars(select(ServiceRow).order_by(ServiceRow.position))
         ]
-
-
-def update_service(
-    store: Store,
-    service_id: str,
-    *,
-    fee_cents: int | None = None,
-    duration_minutes: int | None = None,
-    active: bool | None = None,
-    actor: str = SYSTEM,
-    now: datetime | None = None,
-) -> None:
-    """Change a service's fee, duration or whether it is offered; None leaves a value as it is.
-    Appointments already booked keep the duration they were booked with."""
-    if fee_cents is not None and not 0 <= fee_cents <= MAX_FEE_CENTS:
-        raise CatalogueError(f"fees lie between 0 and {MAX_FEE_CENTS} cents", "fee_cents")
-    if duration_minutes is not None:
-        try:
-            validate_duration(duration_minutes)
-        except ValueError as exc:
-            raise CatalogueError(str(exc), "duration_minutes") from None
-    with store.transaction() as session:
-        row = session.get(ServiceRow, service_id)
-        if row is None:
-            raise CatalogueError(f"no service with id {service_id!r}")
-        asked = {"fee_cents": fee_cents, "duration_minutes": duration_minutes, "active": active}
-        before = {k: getattr(row, k) for k, v in asked.items() if v is not None}
-        after = {k: v for k, v in asked.items() if v is not None}
-        for key, value in after.items():
-            setattr(row, key, value)
-        if before != after:
-            at = now or system_clock()
-            record(session, at, actor, "service.update", f"service:{service_id}", before, after)
-    store.forget_catalogue()
 
 
 def _schedule(session: Session, name: str) -> ScheduleRow:

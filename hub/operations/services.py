@@ -2,15 +2,14 @@
 the fee shown when booking, the checklist of documents, which counters offer it, and whether
 citizens see it. Its fee items are in hub.operations.fees.
 
-The admin pages call these (and `buergeramt services set` calls update_service in
-hub.operations.catalogue); each function is one transaction with its audit entry and refuses
-with a CatalogueError that names the field at fault.
+The admin pages and `buergeramt services set|add` call these; each function is one transaction
+with its audit entry and refuses with a CatalogueError that names the field at fault.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime
 from typing import Any
 
@@ -210,3 +209,15 @@ def add_service(
         _write(session, row, draft)
         record(session, now, actor, "service.add", f"service:{service_id}", None, draft.shown())
     store.forget_catalogue()
+
+
+def change_service(
+    store: Store, service_id: str, *, actor: str = SYSTEM, now: datetime, **changes: Any
+) -> ServiceDraft:
+    """Change some settings of a service (ServiceDraft's field names), keeping the others;
+    returns those it had. What `buergeramt services set` does."""
+    unknown = set(changes) - {f.name for f in fields(ServiceDraft)}
+    if unknown:
+        raise CatalogueError(f"no such setting: {', '.join(sorted(unknown))}")
+    current = service_details(store, service_id, now).draft
+    return save_service(store, service_id, replace(current, **changes), actor=actor, now=now)

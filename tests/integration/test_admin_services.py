@@ -336,3 +336,40 @@ def test_any_form_is_saved_whole_or_refused_without_a_trace(office, store, field
     else:
         assert after.name_de == " ".join(str(fields.get("name_de", before.name_de)).split())
     assert re.search(r"Traceback|Internal Server Error", answer.data.decode()) is None
+
+
+def test_the_command_line_changes_the_same_things_and_is_audited(store, tmp_path):
+    from tests.integration.test_cli import run
+
+    env = {"BUERGERAMT_DATABASE_URL": store.url}
+    limited = run(
+        tmp_path, "services", "set", "fuehrungszeugnis", "--counters", "Schalter 2", env=env
+    )
+    assert limited.returncode == 0, limited.stderr
+    assert service_details(store, "fuehrungszeugnis", MONDAY_EARLY).draft.counters == {2}
+    unknown = run(tmp_path, "services", "set", "fuehrungszeugnis", "--counters", "9", env=env)
+    assert unknown.returncode == 2 and "--counters" in unknown.stderr
+    assert (
+        run(
+            tmp_path, "services", "set", "fuehrungszeugnis", "--counters", "all", env=env
+        ).returncode
+        == 0
+    )
+
+    # A holiday far ahead, so that the test holds whatever the machine's date.
+    worked = run(tmp_path, "holidays", "work", "2040-01-06", env=env)
+    assert worked.returncode == 0, worked.stderr
+    listing = run(tmp_path, "holidays", "list", "--year", "2040", env=env).stdout
+    assert "2040-01-06  OPEN    Heilige Drei Könige" in listing
+    assert "2040-03-30  closed  Karfreitag" in listing
+    no_holiday = run(tmp_path, "holidays", "work", "2040-01-09", env=env)
+    assert no_holiday.returncode == 2 and "no public holiday" in no_holiday.stderr
+    bad_state = run(tmp_path, "holidays", "state", "XX", env=env)
+    assert bad_state.returncode == 2 and "no German state 'XX'" in bad_state.stderr
+
+    actions = [(e.action, e.actor.split(":")[0], e.after) for e in audit(store)]
+    assert actions == [
+        ("holidays.observed", "cli", {"day": "2040-01-06", "observed": False}),
+        ("service.update", "cli", {"counters": "all"}),
+        ("service.update", "cli", {"counters": [2]}),
+    ]

@@ -13,10 +13,16 @@ from hub.operations.catalogue import (
     add_counter,
     list_services,
     seed,
-    update_service,
 )
 from hub.operations.counters import find_counter, list_counters
+from hub.operations.services import change_service
 from hub.store.seed import DEMO_COUNTER
+from tests.support.environment import MONDAY_EARLY
+
+
+def update_service(store, service_id: str, **changes):
+    """`buergeramt services set` (active is the draft's field for whether citizens see it)."""
+    return change_service(store, service_id, actor="cli:test", now=MONDAY_EARLY, **changes)
 
 
 def service(store, service_id):
