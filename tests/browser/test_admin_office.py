@@ -2,8 +2,9 @@
 TOTP code, closes the office on a day with 5 appointments (the confirm step lists them, then
 each citizen gets one mail with a link to book again and the day's times are gone), gives one
 counter Wednesday afternoon hours by keyboard alone (the booking page offers them), takes the
-other counter out of service moving its appointment (a new booking lands elsewhere). A clerk
-cannot open the pages. axe-core in German and English, at 1280 px and on a tablet; screenshots.
+other counter out of service moving its appointment (a new booking lands elsewhere). A clerk,
+signed in, cannot open the pages. axe-core in German and English, at 1280 px and on a tablet;
+screenshots.
 
 The served hub's clock starts at MONDAY_EARLY (a Monday, 07:00 in Berlin) and runs on; the
 TOTP codes are made for the hub's time, so the test passes at any hour in any time zone."""
@@ -259,18 +260,12 @@ def test_a_supervisor_closes_a_day_sets_hours_and_takes_a_counter_out_of_service
 
 
 def test_a_clerk_cannot_open_the_counters_page(office, browser):
-    hub, _, _ = office
+    hub, _, clock = office
     context = browser.new_context(viewport=DESK, locale="de-DE")
     page = context.new_page()
-    try:
-        page.goto(f"{hub.url}/admin/counters")
-        page.get_by_label("Name").fill("schalter")
-        page.get_by_label("Passwort").fill(PASSWORD)
-        with page.expect_response(lambda r: r.request.method == "POST") as answer:
-            page.get_by_role("button", name="Weiter").click()
-        assert answer.value.status == 403
-        assert "keinen Zugang zur Verwaltung" in page.get_by_role("alert").inner_text()
-        page.goto(f"{hub.url}/admin/counters")
-        assert "/admin/sign-in" in page.url  # still not signed in
+    try:  # a clerk signs in as everyone does, for their own day only (test_admin_my_day.py)
+        first_sign_in(page, hub.url, "/admin/my-day", "schalter", PASSWORD, clock)
+        for path in ("/admin/counters", "/admin/closures", "/admin/services"):
+            assert page.goto(f"{hub.url}{path}").status == 403, path
     finally:
         context.close()

@@ -105,7 +105,7 @@ def test_a_clerk_lands_on_their_day_and_every_other_admin_page_is_refused(desk, 
             answer = client.open(path, method=method, data={"csrf_token": token})
             assert answer.status_code == 403, (method, path, answer.status_code)
             checked.append(path)
-    for path in ("/admin/people", "/admin/audit", "/admin/appointments", "/admin/statistics"):
+    for path in ("/admin/people", "/admin/audit", "/admin/services", "/admin/holidays"):
         assert path in checked
     assert client.get("/it/devices").status_code == 401  # the fleet pages: not by this session
     assert client.get("/office/payments").status_code == 401  # nor the cash office
