@@ -47,3 +47,9 @@ def require_aware(instant: datetime, what: str = "time") -> datetime:
     if instant.tzinfo is None or instant.utcoffset() is None:
         raise ValueError(f"{what} must carry a UTC offset")
     return instant.astimezone(UTC)
+
+
+def local_parts(instant: datetime) -> tuple[int, int, int]:
+    """Berlin's month as YYYYMM, weekday (0 = Monday … 6 = Sunday) and hour at `instant`."""
+    local = require_aware(instant).astimezone(BERLIN)
+    return local.year * 100 + local.month, local.weekday(), local.hour

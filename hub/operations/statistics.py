@@ -1,6 +1,6 @@
 """The office's statistics (issue 18, point 5; docs/admin-guide.md, "Statistics"): aggregates
-only, each one query the database answers with counts, sums and percentiles, never a list of
-people.
+only, a few queries the database answers with grouped counts, sums and percentiles, never a
+list of people.
 
 Everything is computed from what the retention job (hub/operations/retention.py) leaves in
 place: an appointment's times, service, counter and status, its call's state, outcome, waiting
@@ -10,14 +10,19 @@ forgotten and says how many were (`device_check`). Connection figures come from 
 events (admitted → connected, lost, dropped); whether media went through the TURN relay is not
 stored anywhere, so there is no relayed share.
 
-Periods are whole days in Berlin; weekday, hour and month are Berlin's too (SQLite keeps no time
-zones, so its local time is the stored UTC time shifted by Berlin's offset, span by span).
-Percentiles are nearest-rank (the value at rank ⌈p·n⌉), the same on both databases: PostgreSQL's
-percentile_disc, and on SQLite the same rank picked with window functions.
+Periods are whole days in Berlin; weekday, hour and month are Berlin's too: an appointment
+stores those of its start (appointments.local_*, migration 0020; not personal, retention leaves
+them), since converting a year of start times costs more than the rest of the counting. A row
+without them is converted in SQL (SQLite keeps no time zones, so its local time is the stored
+UTC time shifted by Berlin's offset, span by span). Percentiles are nearest-rank (the value at
+rank ⌈p·n⌉), the same on both databases: PostgreSQL's percentile_disc, and on SQLite the same
+rank picked with window functions.
 """
 
 from __future__ import annotations
 
+from collections import Counter as Tally
+from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -27,13 +32,11 @@ from itertools import pairwise
 from typing import Any
 
 from sqlalchemy import (
-    CTE,
+    BigInteger,
     ColumnElement,
-    Float,
     Integer,
     Select,
     String,
-    and_,
     case,
     cast,
     extract,
@@ -41,8 +44,10 @@ from sqlalchemy import (
     literal,
     null,
     select,
+    tuple_,
     union_all,
 )
+from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.engine import Connection
 
 from hub.booking.slots import Counter
@@ -199,25 +204,29 @@ class _Clock:
             )
         return func.datetime(column, shift)
 
-    def weekday(self, column: ColumnElement[Any], local: bool = False) -> ColumnElement[int]:
-        """0 = Monday … 6 = Sunday (`local`: the column is local time already)."""
-        at = column if local else self.local(column)
+    def weekday(self, column: ColumnElement[Any]) -> ColumnElement[int]:
+        """0 = Monday … 6 = Sunday."""
         if self.postgres:
-            return cast(extract("isodow", at), Integer) - 1
-        return (cast(func.strftime("%w", at), Integer) + 6) % 7
+            return cast(extract("isodow", self.local(column)), Integer) - 1
+        return (cast(func.strftime("%w", self.local(column)), Integer) + 6) % 7
 
-    def hour(self, column: ColumnElement[Any], local: bool = False) -> ColumnElement[int]:
-        at = column if local else self.local(column)
+    def hour(self, column: ColumnElement[Any]) -> ColumnElement[int]:
         if self.postgres:
-            return cast(extract("hour", at), Integer)
-        return cast(func.strftime("%H", at), Integer)
+            return cast(extract("hour", self.local(column)), Integer)
+        return cast(func.strftime("%H", self.local(column)), Integer)
 
-    def month(self, column: ColumnElement[Any], local: bool = False) -> ColumnElement[Any]:
+    def month(self, column: ColumnElement[Any]) -> ColumnElement[int]:
+        """The month as the number YYYYMM."""
+        at = self.local(column)
+        if self.postgres:
+            return cast(extract("year", at) * 100 + extract("month", at), Integer)
+        return cast(func.strftime("%Y%m", at), Integer)
+
+    def month_start(self, column: ColumnElement[Any]) -> ColumnElement[Any]:
         """The month: its first 7 characters as text are YYYY-MM (see `_month`)."""
-        at = column if local else self.local(column)
         if self.postgres:  # the month's first moment: cheaper than formatting each row
-            return func.date_trunc("month", at)
-        return func.strftime("%Y-%m", at)
+            return func.date_trunc("month", self.local(column))
+        return func.strftime("%Y-%m", self.local(column))
 
     def seconds(self, later: ColumnElement[Any], earlier: ColumnElement[Any]) -> ColumnElement[Any]:
         if self.postgres:  # date_part: a double, cheaper than EXTRACT's numeric
@@ -229,201 +238,388 @@ def _pairs(spans: list[tuple[datetime, int]]) -> list[tuple[tuple[datetime, int]
     return list(pairwise(spans))
 
 
-# --- one statement for all figures --------------------------------------------------------
+# --- the counting figures: one grouped statement ------------------------------------------
 #
-# A materialised CTE `x` holds one row per appointment of the period (booked or cancelled, of
-# the chosen service) with its call's milestones, every key and duration computed once; each
-# figure is one branch of a UNION ALL over it, shaped alike: (figure, k1, k2, n, v1 … v4).
-# One scan of appointments and calls serves the whole page.
+# Every appointment of the period (booked or cancelled, of the chosen service) with its call is
+# counted by a few keys; the figures are sums over those counts, made here in Python (a few
+# hundred grouped rows for a year). The keys:
+#   booked, due: 1 or 0 (booked, not cancelled; its start before now); s: the service;
+#   wd, hr, mo: Berlin weekday, hour and month (YYYYMM) of the start, as stored with it;
+#   dk: the device check; minutes: the booked length; o: the call's outcome ("open": none);
+#   adm, con: 1 or 0 (admitted, media flowed); intr: how often a connection was lost.
 
-_VALUES = 9
+CALL_KEYS = frozenset({"o", "adm", "con", "intr"})  # read from the call (an outer join)
 
-
-# What each figure reads from the CTE (only those columns are computed).
-NEEDS: dict[str, set[str]] = {
-    "services": {"s"},
-    "weekdays": {"l"},
-    "hours": {"l"},
-    "capacity": {"mo", "minutes", "due", "o"},
-    "no_show": {"mo", "minutes", "due", "o"},
-    "outcomes": {"s", "o", "due"},
-    "device_check": {"dk"},
-    "drops": {"mo", "adm", "con", "intr", "o"},
-    "setup": {"mo", "adm", "setup"},
-    "lead_time": {"s", "lead"},
-    "wait": {"s", "wait"},
-    "duration": {"s", "dur"},
-    "fees": set(),
+# The keys each counting figure is made from.
+COUNTED_BY: dict[str, tuple[str, ...]] = {
+    "services": ("booked", "s"),
+    "weekdays": ("booked", "wd"),
+    "hours": ("booked", "hr"),
+    "device_check": ("booked", "dk"),
+    "outcomes": ("booked", "due", "s", "o"),
+    "capacity": ("booked", "mo", "minutes"),
+    "no_show": ("booked", "mo", "due", "o"),
+    "drops": ("booked", "mo", "adm", "intr", "o"),
+    "setup": ("booked", "mo", "adm", "con"),
 }
+# The figures counted in one grouping set: the appointments' own facts, and their calls'.
+# Fewer sets cost less (each is one more hash table per row); finer ones, more rows.
+GRAINS = (
+    ("services", "weekdays", "hours", "device_check"),
+    ("outcomes", "capacity", "no_show", "drops", "setup"),
+)
 
 
-def _appointments(clock: _Clock, period: Period, now: datetime, columns: set[str]) -> CTE:
-    a, c = APPOINTMENTS.c, CALLS.c
-    admitted = c.admitted_at.is_not(None)
-    conditions = [
-        a.start_at >= period.start,
-        a.start_at < period.end,
-        a.status.in_([Status.BOOKED, Status.CANCELLED]),
-    ]
+def _in_period(period: Period) -> list[ColumnElement[bool]]:
+    a = APPOINTMENTS.c
+    conditions = [a.start_at >= period.start, a.start_at < period.end]
     if period.service_id is not None:
         conditions.append(a.service_id == period.service_id)
-    made: dict[str, Callable[[], ColumnElement[Any]]] = {
-        "s": lambda: a.service_id,
+    return conditions
+
+
+def _keys(clock: _Clock, now: datetime) -> dict[str, Callable[[], ColumnElement[Any]]]:
+    a, c = APPOINTMENTS.c, CALLS.c
+    return {
+        "booked": lambda: case((a.status == Status.BOOKED, 1), else_=0),
         "due": lambda: case((a.start_at < now, 1), else_=0),
-        "l": lambda: clock.local(a.start_at),
-        "mo": lambda: clock.month(a.start_at),
-        "minutes": lambda: clock.seconds(a.end_at, a.start_at) / 60,
-        "lead": lambda: clock.seconds(a.start_at, a.created_at),
-        "o": lambda: func.coalesce(c.outcome, "open"),
+        "s": lambda: a.service_id,
+        # Stored with the appointment; converted here only where a row lacks them.
+        "wd": lambda: func.coalesce(a.local_weekday, clock.weekday(a.start_at)),
+        "hr": lambda: func.coalesce(a.local_hour, clock.hour(a.start_at)),
+        "mo": lambda: _start_month(clock),
         "dk": lambda: case(
             (a.device_check.is_not(None), a.device_check),
             (a.name == FORGOTTEN_NAME, "forgotten"),
             else_="none",
         ),
-        "adm": lambda: case((admitted, 1), else_=0),
-        "con": lambda: case((and_(admitted, c.connected_at.is_not(None)), 1), else_=0),
-        "wait": lambda: clock.seconds(c.admitted_at, c.waiting_since),
-        "setup": lambda: clock.seconds(c.connected_at, c.admitted_at),
-        "dur": lambda: clock.seconds(c.ended_at, c.admitted_at),
+        "minutes": lambda: clock.seconds(a.end_at, a.start_at) / 60,
+        "o": lambda: func.coalesce(c.outcome, "open"),
+        "adm": lambda: case((c.admitted_at.is_not(None), 1), else_=0),
+        "con": lambda: case((c.connected_at.is_not(None), 1), else_=0),
         "intr": lambda: func.coalesce(c.interruptions, 0),
     }
-    chosen = [case((a.status == Status.BOOKED, 1), else_=0).label("booked")]
-    chosen += [made[name]().label(name) for name in made if name in columns]
-    return (
-        select(*chosen)
-        .select_from(APPOINTMENTS.outerjoin(CALLS, c.appointment_id == a.id))
-        .where(*conditions)
-        .cte("x")
-        .prefix_with("MATERIALIZED")
+
+
+def _start_month(clock: _Clock) -> ColumnElement[Any]:
+    a = APPOINTMENTS.c
+    return func.coalesce(a.local_month, clock.month(a.start_at))
+
+
+@dataclass(frozen=True)
+class _Counting:
+    """The grouped statement, its key columns, and which grain each grouping mask names."""
+
+    statement: Any
+    names: tuple[str, ...]
+    grains: dict[int, tuple[str, ...]]  # mask (PostgreSQL's GROUPING()) -> figures
+
+
+def _counting(clock: _Clock, period: Period, now: datetime, figures: set[str]) -> _Counting | None:
+    """One statement counting the appointments by each grain's keys: PostgreSQL's GROUPING
+    SETS (one scan), or on SQLite a UNION ALL of one GROUP BY per grain."""
+    grains = [tuple(f for f in grain if f in figures) for grain in GRAINS]
+    grains = [grain for grain in grains if grain]
+    if not grains:
+        return None
+    keyed = [tuple(dict.fromkeys(k for f in grain for k in COUNTED_BY[f])) for grain in grains]
+    names = tuple(dict.fromkeys(k for keys in keyed for k in keys))
+    made = _keys(clock, now)
+    a = APPOINTMENTS.c
+    source: Any = APPOINTMENTS
+    if CALL_KEYS & set(names):
+        source = APPOINTMENTS.outerjoin(CALLS, CALLS.c.appointment_id == a.id)
+    x = (
+        select(*(made[n]().label(n) for n in names))
+        .select_from(source)
+        .where(*_in_period(period), a.status.in_([Status.BOOKED, Status.CANCELLED]))
+        .subquery("x")
     )
 
+    def mask(keys: tuple[str, ...]) -> int:  # GROUPING(): a bit set for each key left out
+        return sum(1 << (len(names) - 1 - i) for i, n in enumerate(names) if n not in keys)
 
-def _row(
-    figure: str, keys: list[ColumnElement[Any]], n: ColumnElement[Any], values: list[Any]
-) -> list[ColumnElement[Any]]:
-    """The columns of one branch, padded to the common shape."""
-    padded_keys = [cast(k, String) for k in keys] + [cast(null(), String)] * (2 - len(keys))
-    padded = [cast(v, Float) for v in values] + [cast(null(), Float)] * (_VALUES - len(values))
-    return [literal(figure, String).label("fig"), *padded_keys, cast(n, Integer), *padded]
-
-
-def _counted(
-    figure: str, x: CTE, keys: list[ColumnElement[Any]], values: list[Any], *where: Any
-) -> Select[Any]:
-    """Rows counted per `keys`, with sums in `values`."""
-    query = select(*_row(figure, keys, func.count(), values)).where(*where)
-    return query.group_by(*keys) if keys else query
-
-
-def _ranked(figure: str, value: Any, key: Any | None, *where: Any) -> Select[Any]:
-    """SQLite: count, median and p90 (nearest rank) of `value` per `key` (None: all rows
-    together), the ranks picked with window functions."""
-    window: dict[str, Any] = {"partition_by": key} if key is not None else {}
-    ranked = (
-        select(
-            (key if key is not None else literal(None)).label("g"),
-            value.label("v"),
-            func.row_number().over(order_by=value, **window).label("rn"),
-            func.count().over(**window).label("n"),
+    masks = {mask(keys): grain for keys, grain in zip(keyed, grains, strict=True)}
+    columns = [x.c[n] for n in names]
+    if clock.postgres and len(keyed) > 1:
+        sets = func.grouping_sets(*(tuple_(*(x.c[k] for k in keys)) for keys in keyed))
+        statement: Any = select(func.grouping(*columns), *columns, func.count()).group_by(sets)
+    else:
+        statement = union_all(
+            *(
+                select(
+                    literal(mask(keys)),
+                    *(x.c[n] if n in keys else null() for n in names),
+                    func.count(),
+                ).group_by(*(x.c[k] for k in keys))
+                for keys in keyed
+            )
         )
-        .where(*where, value.is_not(None))
-        .subquery()
-    )
-    return select(
-        *_row(
-            figure,
-            [ranked.c.g] if key is not None else [],
-            func.max(ranked.c.n),
-            [
-                func.max(case((ranked.c.rn == (ranked.c.n + 1) // 2, ranked.c.v))),
-                func.max(case((ranked.c.rn == (ranked.c.n * 9 + 9) // 10, ranked.c.v))),
-            ],
-        )
-    ).group_by(ranked.c.g)
+    return _Counting(statement, names, masks)
 
 
-def _percentiles(value: Any, where: ColumnElement[bool]) -> list[Any]:
-    """PostgreSQL: count, median and p90 of `value` over the rows `where` holds (the two
-    percentiles share one sort)."""
-    return [
-        func.count(value).filter(where),
-        func.percentile_disc(0.5).within_group(value).filter(where),
-        func.percentile_disc(0.9).within_group(value).filter(where),
-    ]
+def _tallies(counting: _Counting, rows: list[Any]) -> dict[str, Tally[tuple[Any, ...]]]:
+    """Per counting figure: appointments by its keys."""
+    tallies: dict[str, Tally[tuple[Any, ...]]] = {}
+    at = {n: i + 1 for i, n in enumerate(counting.names)}
+    for figures in counting.grains.values():
+        for figure in figures:
+            tallies[figure] = Tally()
+    for row in rows:
+        n = int(row[-1])
+        for figure in counting.grains[int(row[0])]:
+            tallies[figure][tuple(row[at[k]] for k in COUNTED_BY[figure])] += n
+    return tallies
 
 
-# The figures of durations per service, in the order a PostgreSQL "spread" row holds them.
-SPREADS = ("lead_time", "wait", "duration")
+# --- the sorting figures: percentiles -----------------------------------------------------
+#
+# Count, median and 90th percentile (nearest rank) of a duration, per service and for all
+# (lead time, wait, call length) or per month (connection set-up). PostgreSQL: percentile_disc
+# over whole microseconds (bigint sorts faster than double), one statement per source so that
+# they run at once; SQLite: the ranks picked with window functions.
+
+SPREADS = ("lead_time", "wait", "duration", "setup")
 
 
-def _spreads(x: CTE, figures: set[str]) -> list[Select[Any]]:
-    """PostgreSQL: the per-service durations in one row per service and one for all: each
-    ordered-set aggregate sorts only its own values, and the rows are sorted by service once
-    (not once per figure)."""
-    where = {"lead_time": x.c.booked == 1, "wait": x.c.booked == 1, "duration": x.c.booked == 1}
-    values = {"lead_time": "lead", "wait": "wait", "duration": "dur"}
-    columns: list[Any] = []
-    for figure in SPREADS:
-        if figure in figures:
-            columns += _percentiles(x.c[values[figure]], where[figure])
+def _durations(clock: _Clock) -> dict[str, Callable[[], ColumnElement[Any]]]:
+    a, c = APPOINTMENTS.c, CALLS.c
+    return {
+        "lead_time": lambda: clock.seconds(a.start_at, a.created_at),
+        "wait": lambda: clock.seconds(c.admitted_at, c.waiting_since),
+        "duration": lambda: clock.seconds(c.ended_at, c.admitted_at),
+        "setup": lambda: clock.seconds(c.connected_at, c.admitted_at),
+    }
+
+
+# The PostgreSQL statements: lead time from the appointments alone, the rest from the calls.
+SORTED_TOGETHER = (("lead_time",), ("wait", "duration"), ("setup",))
+
+Spreads = dict[str, dict[Any, tuple[int, float | None, float | None]]]
+
+
+def _sorting(clock: _Clock, period: Period, figures: set[str]) -> list[tuple[tuple[str, ...], Any]]:
+    """The statements of the percentile figures asked for, each with the figures it answers."""
+    a, c = APPOINTMENTS.c, CALLS.c
+    values = _durations(clock)
+    made = []
+    for together in SORTED_TOGETHER if clock.postgres else tuple((f,) for f in SPREADS):
+        wanted = tuple(f for f in together if f in figures)
+        if not wanted:
+            continue
+        source: Any = APPOINTMENTS
+        where = [*_in_period(period), a.status == Status.BOOKED]
+        if wanted != ("lead_time",):  # every other duration begins at the admission
+            source = APPOINTMENTS.join(CALLS, c.appointment_id == a.id)
+            where.append(c.admitted_at.is_not(None))
+        key = _start_month(clock) if "setup" in wanted else a.service_id
+        columns = [key.label("k")]
+        for figure in wanted:
+            value = values[figure]()
+            if clock.postgres:
+                value = cast(value * 1_000_000, BigInteger)
+            columns.append(value.label(figure))
+        x = select(*columns).select_from(source).where(*where).subquery("x")
+        if clock.postgres:
+            made.append((wanted, _percentiles(x, wanted, rollup="setup" not in wanted)))
         else:
-            columns += [null(), null(), null()]
-    by_service = select(*_row("spread", [x.c.s], func.count(), columns)).group_by(x.c.s)
-    return [by_service, select(*_row("spread", [], func.count(), columns))]
+            made.append((wanted, _ranked(x, wanted[0], total="setup" not in wanted)))
+    return made
 
 
-def _branches(x: CTE, clock: _Clock, figures: set[str]) -> list[Select[Any]]:
-    """The UNION ALL's branches the figures need."""
-    postgres = clock.postgres
-    booked = x.c.booked == 1
-
-    def due() -> ColumnElement[bool]:
-        return and_(booked, x.c.due == 1)
-
-    def admitted() -> ColumnElement[bool]:
-        return and_(booked, x.c.adm == 1)
-
-    total = figures & {"lead_time", "wait", "duration"}
-    branches: list[Select[Any]] = []
-    if "services" in figures:
-        branches.append(_counted("services", x, [x.c.s, x.c.booked], []))
-    if "weekdays" in figures:
-        branches.append(_counted("weekdays", x, [clock.weekday(x.c.l, local=True)], [], booked))
-    if "hours" in figures:
-        branches.append(_counted("hours", x, [clock.hour(x.c.l, local=True)], [], booked))
-    if figures & {"capacity", "no_show"}:
-        values = [
-            func.sum(x.c.minutes),
-            func.sum(x.c.due),
-            func.sum(case((and_(x.c.due == 1, x.c.o == "no_show"), 1), else_=0)),
+def _percentiles(x: Any, figures: tuple[str, ...], rollup: bool) -> Select[Any]:
+    """PostgreSQL: per key (and with `rollup` for all, key NULL) each value's count and
+    [median, p90] in microseconds (the two percentiles share one sort)."""
+    columns: list[Any] = [x.c.k]
+    for figure in figures:
+        value = x.c[figure]
+        columns += [
+            func.count(value),
+            func.percentile_disc(array([0.5, 0.9])).within_group(value),
         ]
-        branches.append(_counted("months", x, [x.c.mo], values, booked))
-    if "outcomes" in figures:
-        branches.append(_counted("outcomes", x, [x.c.s, x.c.o], [], due()))
-    if "device_check" in figures:
-        branches.append(_counted("device_check", x, [x.c.dk], [], booked))
-    if "drops" in figures:  # also set-up's counts of calls (the counting part asks for them)
-        values = [
-            func.sum(x.c.con),
-            func.sum(case((x.c.intr > 0, 1), else_=0)),
-            func.sum(x.c.intr),
-            func.sum(case((x.c.o == "dropped", 1), else_=0)),
-        ]
-        branches.append(_counted("calls", x, [x.c.mo], values, admitted()))
-    if "setup" in figures and postgres:
-        count, p50, p90 = _percentiles(x.c.setup, admitted())
-        query = select(*_row("setup", [x.c.mo], count, [p50, p90])).where(x.c.setup.is_not(None))
-        branches.append(query.group_by(x.c.mo))
-    elif "setup" in figures:
-        branches.append(_ranked("setup", x.c.setup, x.c.mo, admitted()))
-    if postgres and total:
-        branches += _spreads(x, total)
-    elif total:
-        for figure, column in (("lead_time", "lead"), ("wait", "wait"), ("duration", "dur")):
-            if figure in total:
-                branches.append(_ranked(figure, x.c[column], x.c.s, booked))
-                branches.append(_ranked(figure, x.c[column], None, booked))
-    return branches
+    return select(*columns).group_by(func.rollup(x.c.k) if rollup else x.c.k)
+
+
+def _ranked(x: Any, figure: str, total: bool) -> Any:
+    """SQLite: count, median and p90 of one value per key (and with `total` for all, key
+    NULL), the ranks picked with window functions."""
+    value = x.c[figure]
+
+    def per(key: Any | None) -> Select[Any]:
+        window: dict[str, Any] = {"partition_by": key} if key is not None else {}
+        ranked = (
+            select(
+                (key if key is not None else null()).label("g"),
+                value.label("v"),
+                func.row_number().over(order_by=value, **window).label("rn"),
+                func.count().over(**window).label("n"),
+            )
+            .where(value.is_not(None))
+            .subquery()
+        )
+        return select(
+            ranked.c.g,
+            func.max(ranked.c.n),
+            func.max(case((ranked.c.rn == (ranked.c.n + 1) // 2, ranked.c.v))),
+            func.max(case((ranked.c.rn == (ranked.c.n * 9 + 9) // 10, ranked.c.v))),
+        ).group_by(ranked.c.g)
+
+    return union_all(per(x.c.k), per(None)) if total else per(x.c.k)
+
+
+def _spreads(postgres: bool, figures: tuple[str, ...], rows: list[Any], into: Spreads) -> None:
+    """The rows of one sorting statement as {figure: {key: (count, median, p90)}} in seconds."""
+    for row in rows:
+        key = row[0]
+        if postgres:
+            for at, figure in enumerate(figures):
+                n, both = row[1 + 2 * at], row[2 + 2 * at]
+                p50, p90 = both if both is not None else (None, None)
+                into.setdefault(figure, {})[key] = (int(n), _micro(p50), _micro(p90))
+        else:
+            (figure,) = figures
+            n, p50, p90 = row[1:4]
+            if n:
+                into.setdefault(figure, {})[key] = (int(n), _number(p50), _number(p90))
+
+
+def _micro(value: Any) -> float | None:
+    return None if value is None else value / 1_000_000
+
+
+MONTHLY_COUNTS = ("capacity", "no_show", "drops", "setup")
+
+
+def _month(key: Any) -> str | None:
+    """YYYY-MM of a month key as the database gave it (text of a timestamp or YYYY-MM)."""
+    return None if key is None else str(key)[:7]
+
+
+def _month_name(number: int) -> str:
+    """YYYY-MM of a month number YYYYMM."""
+    return f"{number // 100:04d}-{number % 100:02d}"
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+class _Figures:
+    """The tables, made from the counts, the percentiles, the offered time and the fees."""
+
+    def __init__(
+        self,
+        period: Period,
+        names: list[ServiceName],
+        tallies: dict[str, Tally[tuple[Any, ...]]],
+        spreads: Spreads,
+    ) -> None:
+        self.period = period
+        self.names = names
+        self.tallies = tallies
+        self.spreads = spreads
+        self.months = period.months()
+        self.monthly = self._monthly()
+
+    def shown(self, counted: set[Any]) -> list[str]:
+        """The services a per-service table lists: the chosen one, or every one with numbers
+        (in display order)."""
+        if self.period.service_id is not None:
+            return [self.period.service_id]
+        return [s.id for s in self.names if s.id in counted]
+
+    def _monthly(self) -> dict[str, dict[str, float]]:
+        """Per month, the sums the monthly figures show (booked appointments only)."""
+        sums: dict[str, dict[str, float]] = {m: defaultdict(float) for m in self.months}
+        for figure in MONTHLY_COUNTS:
+            for key, n in self.tallies.get(figure, {}).items():
+                booked, month, *rest = key
+                at = sums.get(_month_name(int(month))) if booked else None
+                if at is None:
+                    continue
+                if figure == "capacity":
+                    at["minutes"] += rest[0] * n
+                elif figure == "no_show":
+                    due, outcome = rest
+                    at["due"] += n * due
+                    at["no_show"] += n * (due and outcome == "no_show")
+                elif figure == "drops":
+                    admitted, losses, outcome = rest
+                    at["admitted"] += n * admitted
+                    at["interrupted"] += n * (admitted and losses > 0)
+                    at["interruptions"] += n * admitted * losses
+                    at["dropped"] += n * (admitted and outcome == "dropped")
+                else:
+                    admitted, connected = rest
+                    at["setup_admitted"] += n * admitted
+                    at["connected"] += n * (admitted and connected)
+        return sums
+
+    def table(
+        self,
+        figure: str,
+        offered: dict[str, int],
+        fees: dict[tuple[str, str], tuple[int, int]],
+    ) -> Table:
+        t = self.tallies.get(figure, Tally())
+        m = self.monthly
+        if figure == "services":
+            rows: Any = [(s, t[(1, s)], t[(0, s)]) for s in self.shown({k[1] for k in t})]
+            return Table(figure, ("service", "booked", "cancelled"), tuple(rows))
+        if figure == "weekdays":
+            return Table(figure, ("weekday", "booked"), tuple((d, t[(1, d)]) for d in range(7)))
+        if figure == "hours":
+            hours = {int(h): n for (booked, h), n in t.items() if booked}
+            span = range(min(hours), max(hours) + 1) if hours else range(0)
+            return Table(figure, ("hour", "booked"), tuple((h, hours.get(h, 0)) for h in span))
+        if figure == "device_check":
+            rows = [(k, t[(1, k)]) for k in DEVICE_CHECKS]
+            return Table(figure, ("result", "appointments"), tuple(rows))
+        if figure == "outcomes":
+            counted = {s for (booked, due, s, _o) in t if booked and due}
+            rows = [(s, *(t[(1, 1, s, o)] for o in OUTCOMES)) for s in self.shown(counted)]
+            return Table(figure, ("service", *OUTCOMES), tuple(rows))
+        if figure == "capacity":
+            rows = [(k, offered[k], round(m[k]["minutes"])) for k in self.months]
+            return Table(figure, ("month", "offered_minutes", "booked_minutes"), tuple(rows))
+        if figure == "no_show":
+            rows = [(k, int(m[k]["due"]), int(m[k]["no_show"])) for k in self.months]
+            return Table(figure, ("month", "due", "no_show"), tuple(rows))
+        if figure == "drops":
+            names = ("admitted", "interrupted", "interruptions", "dropped")
+            rows = [(k, *(int(m[k][n]) for n in names)) for k in self.months]
+            return Table(figure, ("month", *names), tuple(rows))
+        if figure == "setup":
+            spread = {_month_name(int(k)): v for k, v in self.spreads.get("setup", {}).items()}
+            rows = [
+                (k, int(m[k]["setup_admitted"]), int(m[k]["connected"]), *spread.get(k, _NONE)[1:])
+                for k in self.months
+            ]
+            columns = ("month", "admitted", "connected", "median_s", "p90_s")
+            return Table(figure, columns, tuple(rows))
+        if figure == "fees":
+            shown = self.shown({s for _, s in fees})
+            rows = [(k, s, *fees.get((k, s), (0, 0))) for k in self.months for s in shown]
+            return Table(figure, ("month", "service", "payments", "cents"), tuple(rows))
+        return self.spread(figure)
+
+    def spread(self, figure: str) -> Table:
+        """Count, median and p90 per service, and for all services when none is chosen."""
+        found = self.spreads.get(figure, {})
+        keys: list[str | None] = list(self.shown(set(found)))
+        if self.period.service_id is None and keys:
+            keys.append(None)
+        extra = figure == "duration"
+        booked = {s.id: s.duration_minutes for s in self.names}
+        columns = ("service", *(("booked_minutes",) if extra else ()), "count", "median_s", "p90_s")
+        rows = []
+        for key in keys:
+            more = (booked.get(key) if key else None,) if extra else ()
+            rows.append((key, *more, *found.get(key, _NONE)))
+        return Table(figure, columns, tuple(rows))
+
+
+_NONE: tuple[int, float | None, float | None] = (0, None, None)
 
 
 def offered_minutes(counters: list[Counter], period: Period) -> dict[str, int]:
@@ -448,7 +644,7 @@ def _fees(
     """{(month of payment, service): (payments, cents)} of the fees paid in the period (the
     platform confirmed them)."""
     a, p = APPOINTMENTS.c, PAYMENTS.c
-    month = clock.month(p.final_at).label("m")
+    month = clock.month_start(p.final_at).label("m")
     conditions = [p.state == "paid", p.final_at >= period.start, p.final_at < period.end]
     if period.service_id is not None:
         conditions.append(a.service_id == period.service_id)
@@ -459,188 +655,6 @@ def _fees(
         .group_by(month, a.service_id)
     ).all()
     return {(_month(m) or "", s): (int(n), int(cents)) for m, s, n, cents in rows}
-
-
-class _Results:
-    """The statement's rows by figure and keys, and the tables made from them."""
-
-    def __init__(self, rows: list[Any], period: Period, service_ids: list[str]) -> None:
-        self.by: dict[str, dict[tuple[str | None, str | None], tuple[Any, ...]]] = {}
-        for fig, k1, k2, n, *values in rows:
-            if fig == "spread":  # PostgreSQL: three figures in one row
-                for at, figure in enumerate(SPREADS):
-                    count, p50, p90 = values[3 * at : 3 * at + 3]
-                    if count:
-                        self._put(figure, k1, None, (int(count), p50, p90))
-                continue
-            self._put(fig, k1, k2, (int(n), *values))
-        self.period = period
-        self.service_ids = service_ids
-
-    def _put(self, figure: str, k1: str | None, k2: str | None, values: tuple[Any, ...]) -> None:
-        if figure in MONTHLY:
-            k1 = _month(k1)
-        padded = values + (None,) * (_VALUES + 1 - len(values))
-        self.by.setdefault(figure, {})[(k1, k2)] = padded
-
-    def get(self, figure: str, k1: str | None, k2: str | None = None) -> tuple[Any, ...]:
-        return self.by.get(figure, {}).get((k1, k2), (0,) + (None,) * _VALUES)
-
-    def services(self, counted: set[str | None]) -> list[str]:
-        """The services a per-service table lists: the chosen one, or every one with numbers
-        (in display order)."""
-        if self.period.service_id is not None:
-            return [self.period.service_id]
-        return [s for s in self.service_ids if s in counted]
-
-    def keys(self, figure: str, at: int = 0) -> set[str | None]:
-        return {key[at] for key in self.by.get(figure, {})}
-
-    def spread(self, figure: str, extra: dict[str, tuple[Any, ...]] | None = None) -> Table:
-        keys: list[str | None] = list(self.services(self.keys(figure)))
-        if self.period.service_id is None and keys:
-            keys.append(None)
-        columns = ("service", *(("booked_minutes",) if extra else ()), "count", "median_s", "p90_s")
-        rows = []
-        for key in keys:
-            n, p50, p90, *_ = self.get(figure, key)
-            more = (extra or {}).get(key or "", (None,)) if extra else ()
-            rows.append((key, *more, n, _number(p50), _number(p90)))
-        return Table(figure, columns, tuple(rows))
-
-
-MONTHLY = frozenset({"months", "calls", "setup"})
-
-
-def _month(key: Any) -> str | None:
-    """YYYY-MM of a month key as the database gave it (text of a timestamp or YYYY-MM)."""
-    return None if key is None else str(key)[:7]
-
-
-def _number(value: Any) -> float | None:
-    return None if value is None else float(value)
-
-
-def _tables(
-    results: _Results,
-    figures: tuple[str, ...],
-    offered: dict[str, int],
-    fees: dict[tuple[str, str], tuple[int, int]],
-    durations: dict[str, int],
-) -> dict[str, Table]:
-    r, months = results, results.period.months()
-    made: dict[str, Callable[[], Table]] = {
-        "services": lambda: Table(
-            "services",
-            ("service", "booked", "cancelled"),
-            tuple(
-                (s, r.get("services", s, "1")[0], r.get("services", s, "0")[0])
-                for s in r.services(r.keys("services"))
-            ),
-        ),
-        "weekdays": lambda: Table(
-            "weekdays",
-            ("weekday", "booked"),
-            tuple((d, r.get("weekdays", str(d))[0]) for d in range(7)),
-        ),
-        "hours": lambda: _hours(r),
-        "capacity": lambda: Table(
-            "capacity",
-            ("month", "offered_minutes", "booked_minutes"),
-            tuple((m, offered[m], round(r.get("months", m)[1] or 0)) for m in months),
-        ),
-        "no_show": lambda: Table(
-            "no_show",
-            ("month", "due", "no_show"),
-            tuple(
-                (m, int(r.get("months", m)[2] or 0), int(r.get("months", m)[3] or 0))
-                for m in months
-            ),
-        ),
-        "outcomes": lambda: Table(
-            "outcomes",
-            ("service", *OUTCOMES),
-            tuple(
-                (s, *(r.get("outcomes", s, o)[0] for o in OUTCOMES))
-                for s in r.services(r.keys("outcomes"))
-            ),
-        ),
-        "lead_time": lambda: r.spread("lead_time"),
-        "wait": lambda: r.spread("wait"),
-        "duration": lambda: r.spread("duration", {s: (d,) for s, d in durations.items()}),
-        "setup": lambda: Table(
-            "setup",
-            ("month", "admitted", "connected", "median_s", "p90_s"),
-            tuple(
-                (
-                    m,
-                    r.get("calls", m)[0],
-                    int(r.get("calls", m)[1] or 0),
-                    _number(r.get("setup", m)[1]),
-                    _number(r.get("setup", m)[2]),
-                )
-                for m in months
-            ),
-        ),
-        "drops": lambda: Table(
-            "drops",
-            ("month", "admitted", "interrupted", "interruptions", "dropped"),
-            tuple(
-                (m, r.get("calls", m)[0], *(int(v or 0) for v in r.get("calls", m)[2:5]))
-                for m in months
-            ),
-        ),
-        "device_check": lambda: Table(
-            "device_check",
-            ("result", "appointments"),
-            tuple((k, r.get("device_check", k)[0]) for k in DEVICE_CHECKS),
-        ),
-        "fees": lambda: _fee_table(r, fees),
-    }
-    return {name: made[name]() for name in figures}
-
-
-def _hours(r: _Results) -> Table:
-    counted = {int(h): r.get("hours", h)[0] for h in r.keys("hours") if h is not None}
-    if not counted:
-        return Table("hours", ("hour", "booked"), ())
-    return Table(
-        "hours",
-        ("hour", "booked"),
-        tuple((h, counted.get(h, 0)) for h in range(min(counted), max(counted) + 1)),
-    )
-
-
-def _fee_table(r: _Results, fees: dict[tuple[str, str], tuple[int, int]]) -> Table:
-    shown = r.services({s for _, s in fees})
-    return Table(
-        "fees",
-        ("month", "service", "payments", "cents"),
-        tuple((m, s, *fees.get((m, s), (0, 0))) for m in r.period.months() for s in shown),
-    )
-
-
-# The figures whose percentiles sort (one statement), and the rest (the other).
-SORTING = frozenset({"lead_time", "wait", "duration", "setup"})
-
-
-def _statements(clock: _Clock, period: Period, now: datetime, figures: set[str]) -> list[Any]:
-    """The counting figures in one statement and the sorting ones in another, each over a
-    CTE of only the columns it reads."""
-    made = []
-    counting = figures - SORTING - {"fees"}
-    if "setup" in figures:
-        counting.add("drops")  # set-up's counts of calls come with the drops
-    for part in (counting, figures & SORTING):
-        needs = set().union(*(NEEDS[f] for f in part)) if part else set()
-        if part:
-            x = _appointments(clock, period, now, needs)
-            # setup's percentiles only with the sorting part, its counts with the others
-            wanted = part - {"setup"} if part is counting else part
-            branches = _branches(x, clock, wanted)
-            if branches:
-                made.append(union_all(*branches))
-    return made
 
 
 _POOL: list[ThreadPoolExecutor] = []
@@ -671,25 +685,31 @@ def _read_fees(
 def compute(
     store: Store, period: Period, now: datetime, figures: tuple[str, ...] = FIGURES
 ) -> dict[str, Table]:
-    """The named figures for `period` as of `now`, read-only: one statement for the counting
-    figures, one for those that sort (percentiles), one over the payments. On PostgreSQL they
-    run at once on their own connections (a year takes a few hundred milliseconds of the
-    database's time; two cores halve the wait); SQLite reads them one after the other."""
+    """The named figures for `period` as of `now`, read-only: one statement counting (every
+    figure but the percentiles and the fees), one per source of percentiles, one over the
+    payments. On PostgreSQL they run at once on their own connections (two cores halve the
+    wait); SQLite reads them one after the other."""
     unknown = set(figures) - set(FIGURES)
     if unknown:
         raise ValueError(f"no such figure: {', '.join(sorted(unknown))}")
+    wanted = set(figures)
     clock = _Clock(store.dialect, period.start, period.end)
-    statements = _statements(clock, period, now, set(figures))
-    jobs: list[Callable[[], Any]] = [partial(_read, store, st) for st in statements]
-    if "fees" in figures:
+    counting = _counting(clock, period, now, wanted)
+    sorting = _sorting(clock, period, wanted)
+    jobs: list[Callable[[], Any]] = [partial(_read, store, st) for _, st in sorting]
+    if counting is not None:
+        jobs.append(partial(_read, store, counting.statement))
+    if "fees" in wanted:
         jobs.append(partial(_read_fees, store, clock, period))
     together = clock.postgres and len(jobs) > 1
     running = [_pool().submit(job) for job in jobs] if together else []
     names = services(store)  # meanwhile
-    offered = offered_minutes(store.catalogue().counters, period) if "capacity" in figures else {}
+    offered = offered_minutes(store.catalogue().counters, period) if "capacity" in wanted else {}
     answers = [job.result() for job in running] if together else [job() for job in jobs]
-    fees: dict[tuple[str, str], tuple[int, int]] = answers.pop() if "fees" in figures else {}
-    rows = [row for answer in answers for row in answer]
-    durations = {s.id: s.duration_minutes for s in names}
-    results = _Results(rows, period, [s.id for s in names])
-    return _tables(results, figures, offered, fees, durations)
+    fees: dict[tuple[str, str], tuple[int, int]] = answers.pop() if "fees" in wanted else {}
+    tallies = _tallies(counting, answers.pop()) if counting is not None else {}
+    spreads: Spreads = {}
+    for (answered, _), rows in zip(sorting, answers, strict=True):
+        _spreads(clock.postgres, answered, rows, spreads)
+    made = _Figures(period, names, tallies, spreads)
+    return {figure: made.table(figure, offered, fees) for figure in figures}

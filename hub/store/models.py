@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -19,15 +19,17 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Table,
     Text,
     Uuid,
     false,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 
 from hub.booking.status import Status
+from hub.booking.timezone import local_parts
 from hub.store.types import StatusColumn, UTCDateTime
 
 NAMING = {
@@ -236,6 +238,19 @@ class AppointmentRow(Base):
     phone: Mapped[str | None] = mapped_column(String(40), nullable=True)
     # Cancelled by the office: the reason, told to the citizen in the cancellation mail.
     cancel_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    # Berlin's month (YYYYMM), weekday (0 = Monday) and hour of start_at, for the statistics
+    # (hub/operations/statistics.py): reading them costs far less than converting a year of
+    # start times. Kept with start_at (an insert's default, `_keep_local_start` on the ORM
+    # object); NULL only on rows written without them, which the statistics convert instead.
+    local_month: Mapped[int | None] = mapped_column(
+        Integer, nullable=True, default=lambda context: _local_start(context)[0]
+    )
+    local_weekday: Mapped[int | None] = mapped_column(
+        SmallInteger, nullable=True, default=lambda context: _local_start(context)[1]
+    )
+    local_hour: Mapped[int | None] = mapped_column(
+        SmallInteger, nullable=True, default=lambda context: _local_start(context)[2]
+    )
     __table_args__ = (
         CheckConstraint("start_at < end_at", name="span"),
         CheckConstraint(f"status IN ({', '.join(repr(s.value) for s in Status)})", name="status"),
@@ -243,6 +258,18 @@ class AppointmentRow(Base):
         Index("ix_appointments_email", "email"),
         Index("ix_appointments_hold_until", "hold_until"),
     )
+
+    @validates("start_at")
+    def _keep_local_start(self, _key: str, start_at: datetime) -> datetime:
+        """A new or moved start brings its Berlin month, weekday and hour along."""
+        self.local_month, self.local_weekday, self.local_hour = local_parts(start_at)
+        return start_at
+
+
+def _local_start(context: Any) -> tuple[int | None, int | None, int | None]:
+    """An inserted appointment's local_* columns when the insert does not name them."""
+    start_at = context.get_current_parameters().get("start_at")
+    return (None, None, None) if start_at is None else local_parts(start_at)
 
 
 class OccupancyRow(Base):

@@ -497,6 +497,83 @@ def stamp(store, at: datetime, minutes: int = 0):
     return at.strftime("%Y-%m-%d %H:%M:%S.%f") if store.dialect == "sqlite" else at
 
 
+# --- the appointments' Berlin month, weekday and hour, which the statistics read ----------
+
+
+def local_start(store, ident) -> tuple:
+    from hub.store.models import AppointmentRow
+
+    with store.transaction() as session:
+        row = session.get(AppointmentRow, ident)
+        return row.local_month, row.local_weekday, row.local_hour
+
+
+def test_an_appointment_keeps_its_berlin_month_weekday_and_hour_when_booked_and_moved(store):
+    from hub.operations.booking import reschedule
+    from tests.support.environment import berlin
+    from tests.support.realtime_clients import make_desk
+
+    desk = make_desk(store, berlin(2026, 3, 2, 7, 0))
+    booking = desk.book(berlin(2026, 3, 27, 11, 0))  # a Friday, 10:00 UTC
+    assert local_start(store, booking.id) == (202603, 4, 11)
+    moved = berlin(2026, 4, 1, 14, 30)  # a Wednesday in summer time, 12:30 UTC
+    reschedule(store, desk.store_policy, desk.now, booking.id, booking.manage_token, moved)
+    assert local_start(store, booking.id) == (202604, 2, 14)
+
+
+def raw_appointment(conn, store, n: int, counter: int, start: datetime) -> None:
+    """An appointment as a hub before migration 0020 wrote it (no local_* columns)."""
+    ident = f"{n:032x}" if store.dialect == "sqlite" else f"00000000-0000-0000-0000-{n:012x}"
+    conn.execute(
+        text(
+            "INSERT INTO appointments (id, service_id, counter_id, start_at, end_at, status,"
+            " name, email, locale, manage_token_hash, join_token_hash, created_at, updated_at,"
+            " revision) VALUES (:id, 'anmeldung', :c, :s, :e, 'booked', 'A', 'a@b.de', 'de',"
+            " :m, :j, :s, :s, 0)"
+        ),
+        {
+            "id": ident,
+            "c": counter,
+            "s": stamp(store, start),
+            "e": stamp(store, start, 20),
+            "m": f"m{n}",
+            "j": f"j{n}",
+        },
+    )
+
+
+def test_the_migration_fills_the_local_start_and_rows_without_it_count_alike(db_url):
+    from hub.store.migrate import downgrade
+
+    downgrade(db_url, "0019")
+    store = Store(db_url)
+    with store.transaction() as session:
+        seed_defaults(session, without_appliance=True)
+    with store.engine.begin() as conn:
+        counter = conn.execute(text("SELECT min(id) FROM counters")).scalar()
+        # 01:30 on the night clocks go forward; 02:30 summer time on the night they go back
+        raw_appointment(conn, store, 1, counter, datetime(2026, 3, 29, 0, 30, tzinfo=UTC))
+        raw_appointment(conn, store, 2, counter, datetime(2025, 10, 26, 0, 30, tzinfo=UTC))
+    store.dispose()
+    upgrade(db_url)
+    store = Store(db_url)
+    found = rows(store, "SELECT local_month, local_weekday, local_hour FROM appointments")
+    assert sorted(tuple(r) for r in found) == [(202510, 6, 2), (202603, 6, 1)]
+
+    # Written without them (say, by a hub not yet upgraded): converted when counted.
+    with store.engine.begin() as conn:
+        raw_appointment(conn, store, 3, counter, datetime(2026, 3, 31, 21, 30, tzinfo=UTC))
+        raw_appointment(conn, store, 4, counter, datetime(2026, 2, 28, 23, 30, tzinfo=UTC))
+    period = stats.Period(date(2026, 3, 1), date(2026, 3, 31))
+    got = stats.compute(store, period, NOW, ("weekdays", "hours", "capacity", "no_show"))
+    assert dict(got["weekdays"].rows) == {0: 0, 1: 1, 2: 0, 3: 0, 4: 0, 5: 0, 6: 2}
+    hours = dict(got["hours"].rows)
+    assert (hours[0], hours[1], hours[23], sum(hours.values())) == (1, 1, 1, 3)
+    assert got["capacity"].rows[0][::2] == ("2026-03", 60)
+    assert got["no_show"].rows[0] == ("2026-03", 1, 0)  # only 1 March lies before NOW
+    store.dispose()
+
+
 # --- the page -----------------------------------------------------------------------------
 
 

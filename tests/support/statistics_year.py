@@ -28,7 +28,7 @@ from sqlalchemy.engine import Connection
 from hub.booking.catalogue import SEED_SERVICES
 from hub.booking.fees import SEED_FEES
 from hub.booking.schedule import Interval
-from hub.booking.timezone import local_date
+from hub.booking.timezone import local_date, local_parts
 from hub.store import Store
 from hub.store.models import (
     AppointmentRow,
@@ -118,7 +118,7 @@ def _sqlite_value(column_type: Any, dialect: Any) -> Any:
 APPOINTMENT_COLUMNS = (
     "id", "service_id", "counter_id", "start_at", "end_at", "status", "name", "email", "locale",
     "manage_token_hash", "join_token_hash", "created_at", "updated_at", "cancelled_at",
-    "revision", "device_check", "device_checked_at",
+    "revision", "device_check", "device_checked_at", "local_month", "local_weekday", "local_hour",
 )  # fmt: skip
 CALL_COLUMNS = (
     "appointment_id", "state", "outcome", "counter_id", "citizen_seen_at", "waiting_since",
@@ -197,7 +197,7 @@ def seed_year(
                 ident, service.id, counter, start, end, "cancelled" if cancelled else "booked",
                 f"Person {n}", f"p{n}@example.org", "de", ident.hex + "m", ident.hex + "j",
                 created, created, created + (start - created) / 2 if cancelled else None, 0,
-                check, start - timedelta(hours=1) if check else None,
+                check, start - timedelta(hours=1) if check else None, *local_parts(start),
             )
         )  # fmt: skip
         if cancelled or start >= now:
