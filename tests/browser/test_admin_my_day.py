@@ -14,6 +14,7 @@ import re
 import pytest
 
 from hub.operations.accounts import add_user
+from tests.browser.test_admin_office import focus_by_tab, no_sideways_scroll
 from tests.browser.test_kiosk import PIN, kiosk_page, on_screen
 from tests.support.admin_pages import DESK, TABLET, HubTime, first_sign_in
 from tests.support.appliance_runner import RunningAppliance
@@ -58,10 +59,6 @@ def kiosk_sign_in(page, username: str, password: str) -> None:
     page.get_by_label("Passwort").fill(password)
     page.get_by_label("Schnell-PIN (4 bis 8 Ziffern)").fill(PIN)
     page.get_by_role("button", name="Anmelden").click()
-
-
-def no_sideways_scroll(page) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), page.url
 
 
 def test_a_clerk_made_on_the_page_signs_in_at_the_counter_and_sees_their_day(
@@ -112,11 +109,7 @@ def test_a_clerk_made_on_the_page_signs_in_at_the_counter_and_sees_their_day(
         check.shot(day, "my-day-de")
 
         # Another day by keyboard alone: Tab to the date, type it, Tab to the button, Enter.
-        for _ in range(20):
-            day.keyboard.press("Tab")
-            if day.evaluate("document.activeElement.id") == "day":
-                break
-        assert day.evaluate("document.activeElement.id") == "day"
+        focus_by_tab(day, "#day")
         day.keyboard.type("03032026")  # 3 March, whichever order the field puts day and month
         day.keyboard.press("Tab")  # past the field's own parts to the button
         while day.evaluate("document.activeElement.tagName") != "BUTTON":
