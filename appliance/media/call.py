@@ -36,7 +36,7 @@ from appliance.media.encoded import (
     offered,
 )
 from appliance.media.feed import Feed, Stream
-from appliance.media.quality import Quality, from_stats
+from appliance.media.quality import Quality, QualityWatch
 from appliance.media.switch import Switched
 from protocol.kiosk import CallMedia
 from protocol.signalling import (
@@ -221,14 +221,14 @@ class Call:
 
     async def _watch_quality(self) -> None:
         """Rate the connection every few seconds from RTCP: round trip and recent loss."""
-        seen: dict[int, tuple[int, int]] = {}
+        watch = QualityWatch()
         while True:
             await asyncio.sleep(STATS_SECONDS)
             pc = self.pc
             if pc is None or pc.connectionState != "connected":
                 continue
             try:
-                quality = from_stats((await pc.getStats()).values(), seen)
+                quality = watch.rate((await pc.getStats()).values())
             except Exception:  # statistics are a nicety: never let them end the call
                 log.exception("call %s: connection statistics failed", self.appointment)
                 continue

@@ -107,10 +107,12 @@ def test_one_screen_at_a_time(situation, screen):
     [
         (None, None, "unknown"),
         (0.02, 0.0, "good"),
+        (0.149, 0.009, "good"),
+        (0.15, 0.0, "fair"),  # the citizen's page rates alike (call.js)
+        (0.05, 0.01, "fair"),
         (0.3, 0.0, "fair"),
-        (0.05, 0.05, "fair"),
-        (0.7, 0.0, "poor"),
-        (0.05, 0.2, "poor"),
+        (0.4, 0.0, "poor"),
+        (0.05, 0.1, "poor"),
         (None, 0.0, "good"),
     ],
 )
@@ -118,16 +120,28 @@ def test_connection_quality_from_round_trip_and_loss(rtt, loss, quality):
     assert rate(rtt, loss) == quality
 
 
-def remote(rtt, fraction_lost):
-    """What aiortc records from a receiver report of the browser."""
+def remote(rtt, lost, ssrc=1):
+    """What aiortc records from a receiver report of the browser: its round trip and how
+    many of our packets the browser has lost so far."""
     from datetime import UTC, datetime
 
     from aiortc.stats import RTCRemoteInboundRtpStreamStats
 
     return RTCRemoteInboundRtpStreamStats(
-        timestamp=datetime.now(UTC), type="remote-inbound-rtp", id="r", ssrc=1, kind="video",
-        transportId="t", packetsReceived=100, packetsLost=0, jitter=0,
-        roundTripTime=rtt, fractionLost=fraction_lost,
+        timestamp=datetime.now(UTC), type="remote-inbound-rtp", id="r", ssrc=ssrc, kind="video",
+        transportId="t", packetsReceived=0, packetsLost=lost, jitter=0,
+        roundTripTime=rtt, fractionLost=0,
+    )  # fmt: skip
+
+
+def outbound(sent, ssrc=1):
+    from datetime import UTC, datetime
+
+    from aiortc.stats import RTCOutboundRtpStreamStats
+
+    return RTCOutboundRtpStreamStats(
+        timestamp=datetime.now(UTC), type="outbound-rtp", id="o", ssrc=ssrc, kind="video",
+        transportId="t", packetsSent=sent, bytesSent=0, trackId="v",
     )  # fmt: skip
 
 
@@ -143,13 +157,31 @@ def inbound(received, lost):
 
 
 def test_quality_from_aiortc_statistics():
-    from appliance.media.quality import from_stats
+    from appliance.media.quality import WINDOW, QualityWatch
 
-    seen: dict = {}
-    assert from_stats([remote(None, None)], seen) == "unknown"  # before the first report
-    assert from_stats([remote(0.02, 0)], seen) == "good"
-    assert from_stats([remote(0.02, 3)], seen) == "good"  # 3/256: about 1 % lost
-    assert from_stats([remote(0.02, 40)], seen) == "poor"  # 40/256: about 16 % lost
-    # Incoming loss counts since the last look, not since the call began.
-    assert from_stats([remote(0.02, 0), inbound(1000, 200)], seen) == "poor"
-    assert from_stats([remote(0.02, 0), inbound(2000, 201)], seen) == "good"
+    watch = QualityWatch()
+    assert watch.rate([remote(None, 0)]) == "unknown"  # before the first report
+    assert watch.rate([remote(0.02, 0), outbound(100)]) == "good"
+    # The round trip is the median of the last three reports: one slow report is no verdict.
+    assert watch.rate([remote(0.5, 0), outbound(200)]) == "good"
+    assert watch.rate([remote(0.5, 0), outbound(300)]) == "poor"
+    assert watch.rate([remote(0.02, 0), outbound(400)]) == "poor"
+    assert watch.rate([remote(0.02, 0), outbound(500)]) == "good"
+
+    # Loss counts over the window, in both directions: 2 % of what the browser receives
+    # (its reports) and of what arrives here are each a weak connection.
+    watch = QualityWatch()
+    for look in range(WINDOW):
+        quality = watch.rate([remote(0.02, 2 * look), outbound(100 * look)])
+    assert quality == "fair"
+    watch = QualityWatch()
+    for look in range(WINDOW):
+        quality = watch.rate([remote(0.02, 0), outbound(100 * look), inbound(98 * look, 2 * look)])
+    assert quality == "fair"
+    # A burst of loss leaves the window after ten seconds.
+    watch = QualityWatch()
+    watch.rate([remote(0.02, 0), inbound(0, 0)])
+    assert watch.rate([remote(0.02, 0), inbound(800, 200)]) == "poor"
+    for look in range(2, WINDOW + 1):
+        quality = watch.rate([remote(0.02, 0), inbound(800 + 1000 * look, 200)])
+    assert quality == "good"

@@ -302,41 +302,60 @@
     button.textContent = off ? offText : onText;
   }
 
-  // Connection quality from the round-trip times of the connection in use. The first
-  // measurements after connecting are not the connection's (the checks run while both ends
-  // are busy starting): rate only once samples span SETTLE_S, by the median of the latest.
-  const SETTLE_S = 4, LATEST = 3;
+  // Connection quality from the connection in use: its round-trip times and the loss of what
+  // arrives. The first measurements after connecting are not the connection's (the checks run
+  // while both ends are busy starting): rate only once samples span SETTLE_S, the round trip by
+  // the median of the latest, the loss of each incoming stream over the whole window (ten
+  // seconds: a short look at a 2 % link often sees none). The counter's screen rates alike
+  // (appliance/media/quality.py): good below 150 ms and 1 %, poor from 400 ms or 10 %.
+  const SETTLE_S = 4, LATEST = 3, WINDOW = 6, MIN_PACKETS = 50;
+  function lossOf(samples) {
+    const first = samples[Math.max(0, samples.length - WINDOW)].streams || {};
+    const last = samples[samples.length - 1].streams || {};
+    let worst = null;
+    for (const id of Object.keys(last)) {
+      if (!first[id]) continue;
+      const expected = last[id].expected - first[id].expected, lost = last[id].lost - first[id].lost;
+      if (expected >= MIN_PACKETS) worst = Math.max(worst || 0, lost / expected);
+    }
+    return worst;
+  }
   function rate(samples) {
     if (samples.length < LATEST || samples[samples.length - 1].at - samples[0].at < SETTLE_S) return null;
     const latest = samples.slice(-LATEST).map((s) => s.rtt).sort((a, b) => a - b);
-    const rtt = latest[Math.floor(LATEST / 2)];
-    return rtt < 0.15 ? "good" : rtt < 0.4 ? "fair" : "poor";
+    const rtt = latest[Math.floor(LATEST / 2)], loss = lossOf(samples) || 0;
+    return rtt >= 0.4 || loss >= 0.1 ? "poor" : rtt >= 0.15 || loss >= 0.01 ? "fair" : "good";
   }
   state.rate = rate;
 
-  function roundTrip(stats) {
+  function measure(stats) {
     let pair = null;
+    const streams = {};
     stats.forEach((report) => {
       if (report.type === "transport" && report.selectedCandidatePairId) pair = stats.get(report.selectedCandidatePairId);
+      if (report.type === "inbound-rtp") {
+        const lost = Math.max(report.packetsLost || 0, 0);
+        streams[report.ssrc] = { expected: (report.packetsReceived || 0) + lost, lost };
+      }
     });
     if (!pair) {
       stats.forEach((report) => {
         if (report.type === "candidate-pair" && report.nominated && report.state === "succeeded") pair = report;
       });
     }
-    return pair ? pair.currentRoundTripTime : undefined;
+    return { rtt: pair ? pair.currentRoundTripTime : undefined, streams };
   }
 
   async function watchQuality() {
     const pc = state.pc;
     if (pc && pc.connectionState === "connected") {
-      if (state.measured !== pc) { state.measured = pc; state.samples = []; quality.textContent = ""; }
-      const rtt = roundTrip(await pc.getStats());
+      if (state.measured !== pc) { state.measured = pc; state.samples = []; quality.textContent = ""; state.quality = null; }
+      const { rtt, streams } = measure(await pc.getStats());
       if (rtt !== undefined && pc === state.pc) {
-        state.samples.push({ at: performance.now() / 1000, rtt });
+        state.samples.push({ at: performance.now() / 1000, rtt, streams });
         state.samples = state.samples.slice(-10);
         const rating = rate(state.samples);
-        if (rating) quality.textContent = text["quality_" + rating];
+        if (rating) { state.quality = rating; quality.textContent = text["quality_" + rating]; }
       }
     }
     if (!state.ended) setTimeout(watchQuality, 2000);

@@ -1,0 +1,40 @@
+"""Calls over an impaired citizen link (tests/network/impaired.py): weak, capped, and cut and
+back with a new address."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.network import impaired, scenarios
+from tests.support.browser import _missing
+from tests.support.coturn import TURNSERVER
+
+
+@pytest.fixture
+def net(netlab, sqlite_store, serve_hub, tmp_path):
+    if not Path(TURNSERVER).exists():
+        _missing(f"no coturn at {TURNSERVER} (apt install coturn)")
+    net = scenarios.call_network(netlab, sqlite_store, serve_hub, tmp_path, kiosk=True)
+    yield net
+    net.stop()
+
+
+def test_on_a_weak_link_video_and_audio_go_on_and_both_screens_say_it_is_weak(
+    net, playwright_driver
+):
+    result = impaired.weak_link(net, playwright_driver)
+    # The call ran through the relay: it forwarded both ways and dropped about 2 % each way.
+    relay = result["relay"]
+    for way in ("up", "down"):
+        sent = relay["forwarded"][way] + relay["dropped"][way]
+        assert sent > 500 and 0.01 < relay["dropped"][way] / sent < 0.03, result
+    assert result["path"]["local"] == "relay", result
+    assert result["path"]["rtt"] >= 0.1, result
+    assert result["connections"] == 1, result  # no rebuild: the one connection held
+    assert result["seconds"] >= 10, result
+    assert result["fps_at_citizen"] >= 15, result
+    assert result["audio_gap_ms"] < 200, result
+    assert result["citizen_quality"] in impaired.WEAK, result
+    assert result["kiosk_quality"] in impaired.WEAK, result
