@@ -114,6 +114,12 @@ class Settings(BaseSettings):
     realtime_pending_per_address: int = Field(20, ge=1, le=100_000)
     realtime_pending_total: int = Field(2000, ge=1, le=1_000_000)
     realtime_handshake_seconds: float = Field(10.0, gt=0, le=300)
+    # Engine.IO's heartbeat: the hub pings every interval and drops a client whose answer is
+    # later than the timeout; clients drop the hub when no ping comes for both together. A hub
+    # that became unreachable without closing anything (a dead route, a firewall) is noticed
+    # within their sum: both screens say so, instead of Engine.IO's default 45 s.
+    realtime_ping_interval_seconds: float = Field(5.0, ge=1, le=60)
+    realtime_ping_timeout_seconds: float = Field(5.0, ge=1, le=60)
     # A connection that sends no complete request head for this long, or idles between
     # keep-alive requests, is closed; upgraded WebSockets are exempt.
     header_timeout_seconds: float = Field(15.0, gt=0, le=600)

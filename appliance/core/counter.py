@@ -120,6 +120,7 @@ class Counter:
         self._admit_task: asyncio.Future[None] | None = None
         self._documents_task: asyncio.Future[None] | None = None
         self._payments_task: asyncio.Future[None] | None = None
+        self._resuming: asyncio.Future[bool] | None = None
         self._remote_task: asyncio.Future[None] | None = None
 
     # --- what it publishes ---
@@ -363,8 +364,14 @@ class Counter:
             self.changed()
 
     async def on_peer_rejoined(self, notice: PeerNotice) -> None:
-        """The citizen is back; their new offer follows."""
-        log.info("citizen of %s is back; a new offer follows", notice.appointment)
+        """The citizen is back: their new offer follows, unless the media never stopped (only
+        the hub was away), in which case the call resumes as it is."""
+        log.info("citizen of %s is back", notice.appointment)
+        call = self.calls.get(notice.appointment)
+        if call is not None:
+            # In the background: the hub link hands over its events one by one, and the new
+            # offer may be the next.
+            self._resuming = asyncio.ensure_future(call.resume())
 
     async def on_revoked(self, revoked: Revoked) -> None:
         """IT revoked this device: the refusal stays on screen."""
@@ -460,7 +467,13 @@ class Counter:
             await call.close()
         self.calls.clear()
         self.remote.close()
-        tasks = (self._day_task, self._admit_task, self._documents_task, self._payments_task)
+        tasks = (
+            self._day_task,
+            self._admit_task,
+            self._documents_task,
+            self._payments_task,
+            self._resuming,
+        )
         for task in tasks:
             if task is not None:
                 task.cancel()

@@ -82,6 +82,11 @@ class CallMediaSession(Protocol):
         """The citizen's connection dropped: media is lost until a new offer."""
         ...
 
+    async def resume(self) -> bool:
+        """The citizen is back: keep the connection if their media still flows (and say so to
+        the hub), else wait for their new offer. True if kept."""
+        ...
+
     async def close(self) -> None:
         """Hang up: close the connection and stop its media."""
         ...

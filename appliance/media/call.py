@@ -254,6 +254,23 @@ class Call:
         """The citizen's connection dropped: media is lost until their new offer."""
         self.media = "lost"
 
+    async def resume(self, seconds: float = 0.5) -> bool:
+        """The citizen is back with the hub: if their media still arrives on this connection
+        (only signalling was interrupted, e.g. the hub was away), the call is connected again
+        and the hub is told so; otherwise their page sends a new offer. True if resumed."""
+        pc = self.pc
+        if pc is None or pc.connectionState != "connected":
+            return False
+        before = self.received.video_frames + self.received.audio_frames
+        await asyncio.sleep(seconds)
+        if pc is not self.pc or self.received.video_frames + self.received.audio_frames <= before:
+            return False
+        log.info("call %s: media still flows; resumed without a new offer", self.appointment)
+        self.media = "connected"
+        self._changed()
+        await self._send("media", ApplianceMedia(appointment=self.appointment, state="connected"))
+        return True
+
     def watch(self) -> None:
         """Start rating the connection (once per call)."""
         if self._stats is None:

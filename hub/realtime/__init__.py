@@ -39,6 +39,8 @@ def init_app(app: Flask) -> None:
         cors_allowed_origins=settings.origins,
         transports=["websocket", "polling"] if settings.realtime_polling else ["websocket"],
         max_http_buffer_size=MAX_MESSAGE_BYTES,
+        ping_interval=settings.realtime_ping_interval_seconds,
+        ping_timeout=settings.realtime_ping_timeout_seconds,
         # One connection's events are handled in order: a candidate must not overtake its offer.
         async_handlers=False,
         manage_session=False,

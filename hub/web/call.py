@@ -47,6 +47,11 @@ def messages() -> dict[str, str]:
         "in_call": _("You are talking to the clerk."),
         "reconnecting": _("The connection was interrupted. Reconnecting …"),
         "peer_left": _("The clerk's connection was interrupted. Please wait …"),
+        "server_away": _(
+            "Our server cannot be reached. Your call goes on; documents and payments wait"
+            " until it is back."
+        ),
+        "server_away_waiting": _("Our server cannot be reached. Reconnecting …"),
         "ended": _("The call has ended. Thank you!"),
         "replaced": _("This call was opened in another window. You can close this one."),
         "unknown_token": _("This link is not valid. Please use the link from your e-mail."),

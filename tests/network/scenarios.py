@@ -17,6 +17,7 @@ nothing out except to the hub and TURN, so every call is relayed by coturn (UDP 
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -204,3 +205,124 @@ def turn_tcp(net: CallNetwork, playwright: Any) -> dict[str, Any]:
     path, frames = frames_after(page, 2)
     context.close()
     return {"setup_s": setup, "path": path, "frames_in_2s": frames}
+
+
+# What each screen shows, sampled once a second while the hub is away and after it returns.
+CITIZEN_SCREEN = """async () => {
+  const away = document.getElementById('server-away');
+  return {
+    connected: !!(window.bvCall.socket && window.bvCall.socket.connected),
+    call: window.bvCall.call,
+    offers: window.bvCall.offers,
+    status: document.getElementById('call-status').textContent,
+    away: !away.hidden,
+    away_text: away.textContent,
+  };
+}"""
+KIOSK_SCREEN = """() => {
+  const warning = document.getElementById('hub-warning');
+  return {
+    screen: document.body.dataset.screen,
+    hub: document.getElementById('chip-hub').dataset.state,
+    warning: warning.hidden ? '' : warning.textContent,
+    media: document.getElementById('media-state').textContent,
+  };
+}"""
+
+
+def kiosk_page(net: CallNetwork, playwright: Any) -> Any:
+    """The clerk's screen, opened in a Chromium on the counter (its kiosk is on the counter's
+    own 127.0.0.1), showing the call."""
+    browser = net.browser(playwright, net.counter, net.appliance.kiosk_url)
+    page = browser.new_context(locale="de-DE").new_page()
+    page.goto(net.appliance.kiosk_url)
+    page.wait_for_function("() => document.body.dataset.screen === 'call'", timeout=20000)
+    return page
+
+
+def hub_away(net: CallNetwork, playwright: Any, seconds: float = 30) -> dict[str, Any]:
+    """The hub's address unreachable from everywhere for `seconds` during a call (TURN, on its
+    own address, stays reachable): what the media and both screens do, and how long after the
+    hub's return until both screens and the hub agree the call goes on."""
+    browser = net.browser(playwright, net.citizen)
+    context, page, _ = join(net, browser)
+    kiosk = kiosk_page(net, playwright)
+    offers = page.evaluate(CITIZEN_SCREEN)["offers"]
+    blocks = net.lab.drop_to(net.hub_address)
+    started = time.monotonic()
+    timeline: list[dict[str, Any]] = []
+    while (at := time.monotonic() - started) < seconds:
+        timeline.append(
+            {
+                "at": round(at, 1),
+                "frames": page.evaluate(PATH)["frames"],
+                "citizen": page.evaluate(CITIZEN_SCREEN),
+                "kiosk": kiosk.evaluate(KIOSK_SCREEN),
+            }
+        )
+        time.sleep(max(0.0, 1.0 - (time.monotonic() - started - at)))
+    for block in blocks:
+        block.lift()
+    back = time.monotonic()
+    after: list[dict[str, Any]] = []
+    while time.monotonic() - back < 20:
+        citizen, screen = page.evaluate(CITIZEN_SCREEN), kiosk.evaluate(KIOSK_SCREEN)
+        after.append({"at": round(time.monotonic() - back, 1), "citizen": citizen, "kiosk": screen})
+        if (
+            citizen["connected"]
+            and citizen["call"] == "in_call"
+            and not citizen["away"]
+            and (screen["hub"] == "online" and not screen["warning"])
+        ):
+            break
+        time.sleep(0.25)
+    resync = time.monotonic() - back
+    path, frames = frames_after(page, 2)
+    final = page.evaluate(CITIZEN_SCREEN)
+    context.close()
+    citizen_away = [t["citizen"]["away_text"] for t in timeline if t["citizen"]["away"]]
+    kiosk_away = [t["kiosk"]["warning"] for t in timeline if t["kiosk"]["warning"]]
+    return {
+        "citizen_away_after_s": _first(timeline, lambda t: t["citizen"]["away"]),
+        "kiosk_away_after_s": _first(timeline, lambda t: bool(t["kiosk"]["warning"])),
+        "citizen_away_text": citizen_away[0] if citizen_away else "",
+        "kiosk_away_text": kiosk_away[0] if kiosk_away else "",
+        "kiosk_hub_chip": sorted({t["kiosk"]["hub"] for t in timeline[-5:]}),
+        "screens": sorted({(t["citizen"]["call"], t["kiosk"]["screen"]) for t in timeline}),
+        "frames_while_away": timeline[-1]["frames"] - timeline[0]["frames"],
+        "longest_stall_s": _longest_stall(timeline),
+        "resync_s": resync,
+        "after": after[-1],
+        "frames_after_2s": frames,
+        "path_after": path,
+        "offers": final["offers"] - offers,  # new peer connections the page built
+        "state": call_state(net),
+        "appliance_media": net.appliance.counter.calls[str(net.booking.id)].media,
+    }
+
+
+def _first(timeline: list[dict[str, Any]], seen: Callable[[dict[str, Any]], bool]) -> float | None:
+    """When (seconds into the outage) a sample first showed something, or None."""
+    return next((t["at"] for t in timeline if seen(t)), None)
+
+
+def _longest_stall(timeline: list[dict[str, Any]]) -> float:
+    """The longest stretch, in seconds, over which the citizen decoded no new frame."""
+    longest, since = 0.0, timeline[0]
+    for previous, sample in itertools.pairwise(timeline):
+        if sample["frames"] > previous["frames"]:
+            since = sample
+        longest = max(longest, sample["at"] - since["at"])
+    return longest
+
+
+def call_state(net: CallNetwork) -> str:
+    """The call's state as the hub stored it."""
+    from sqlalchemy import select
+
+    from hub.store.models import CallRow
+
+    with net.store.transaction() as session:
+        return session.scalars(
+            select(CallRow.state).where(CallRow.appointment_id == net.booking.id)
+        ).one()

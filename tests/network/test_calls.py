@@ -39,3 +39,40 @@ def test_with_udp_blocked_the_citizen_reaches_turn_over_tcp(net, playwright_driv
     assert path["local"] == "relay" and path["relay_protocol"] == "tcp", result
     assert result["frames_in_2s"] >= 20, result
     assert result["setup_s"] < 15, result
+
+
+@pytest.fixture
+def net_with_kiosk(netlab, sqlite_store, serve_hub, tmp_path):
+    if not Path(TURNSERVER).exists():
+        _missing(f"no coturn at {TURNSERVER} (apt install coturn)")
+    net = scenarios.call_network(netlab, sqlite_store, serve_hub, tmp_path, kiosk=True)
+    yield net
+    net.stop()
+
+
+def test_the_hub_away_for_30_s_media_goes_on_both_screens_say_so_and_resync(
+    net_with_kiosk, playwright_driver
+):
+    net = net_with_kiosk
+    result = scenarios.hub_away(net, playwright_driver)
+    # Media goes on through TURN all along: the citizen decodes the clerk's video throughout.
+    assert result["frames_while_away"] >= 15 * 28, result
+    assert result["longest_stall_s"] <= 2, result
+    # Within Engine.IO's heartbeat (5 + 5 s) both screens say the server is away and that the
+    # call goes on; neither leaves the call.
+    assert result["citizen_away_after_s"] is not None, result
+    assert result["citizen_away_after_s"] <= 12, result
+    assert "Gespräch läuft weiter" in result["citizen_away_text"], result
+    assert result["kiosk_away_after_s"] is not None, result
+    assert result["kiosk_away_after_s"] <= 12, result
+    assert "Gespräch läuft weiter" in result["kiosk_away_text"], result
+    assert result["screens"] == [("in_call", "call")], result
+    # Back: both reconnect, nothing is rebuilt (the media never stopped), and page, kiosk and
+    # hub agree the call is under way.
+    assert result["resync_s"] < 10, result
+    assert result["offers"] == 0, result
+    assert result["after"]["citizen"]["call"] == "in_call", result
+    assert result["after"]["kiosk"]["media"] == "", result  # no "connection lost"
+    assert result["state"] == "in_call", result
+    assert result["appliance_media"] == "connected", result
+    assert result["frames_after_2s"] >= 20, result

@@ -1,6 +1,7 @@
 // The citizen's call page: preview, waiting room, and a standard WebRTC call with the counter
-// appliance. The page always makes the offer; after any interruption it builds a new peer
-// connection and offers again (the appliance's aiortc has no ICE restart). See docs/protocol.md.
+// appliance. The page always makes the offer; after an interruption that stopped the media it
+// builds a new peer connection and offers again (the appliance's aiortc has no ICE restart);
+// when only the hub was away, the connection stays. See docs/protocol.md.
 (function () {
   "use strict";
   const config = JSON.parse(document.getElementById("call-config").textContent);
@@ -178,6 +179,9 @@
       transports: ["websocket", "polling"],
       reconnectionDelay: 500,
       reconnectionDelayMax: 4000,
+      // An attempt without an answer gives up after 5 s and the next one starts: one made
+      // while the hub was unreachable would otherwise wait out TCP's back-off after its return.
+      timeout: 5000,
     });
     socket.on("connect_error", (error) => {
       const data = error && error.data;
@@ -190,14 +194,22 @@
         state.call = "refused:" + data.code;
         finish();
         say(fill(text[data.code] || text.error, { time: (data.opens_at || "").slice(11, 16) }));
+      } else if (state.pc) {
+        showServerAway(true); // the call goes on meanwhile: keep saying so
       } else {
         say(text.error);
       }
     });
+    // The hub unreachable (its pings stop, or the connection breaks): media goes on peer to
+    // peer, so the call stays; both ends say the server is away until the connection is back.
+    socket.on("disconnect", (reason) => {
+      if (!state.ended && reason !== "io client disconnect" && reason !== "io server disconnect") showServerAway(true);
+    });
+    socket.on("connect", () => showServerAway(false));
     socket.on("status", onStatus);
     socket.on("signal", onSignal);
     socket.on("peer_left", () => say(text.peer_left));
-    socket.on("peer_rejoined", () => offer());
+    socket.on("peer_rejoined", () => resume());
     socket.on("replaced", () => { socket.disconnect(); finish(); say(text.replaced); });
     // The payload names what changed; the panel fetches the list with its links (documents.js).
     socket.on("documents", () => { if (window.bvDocuments) window.bvDocuments.refresh(); });
@@ -220,9 +232,7 @@
       if (!state.pc) offer();
     } else if (status.state === "reconnecting") {
       say(text.reconnecting);
-      // After our own reload or network change the appliance waits for a fresh offer, even
-      // if some media still trickles through the old connection.
-      offer();
+      resume();
     } else if (status.state === "connecting") {
       say(text.connecting_media);
     } else if (status.state === "in_call") {
@@ -232,6 +242,39 @@
       finish();
       say(text.ended);
       state.socket.disconnect();
+    }
+  }
+
+  function showServerAway(away) {
+    const note = $("server-away");
+    note.textContent = away ? (state.pc ? text.server_away : text.server_away_waiting) : "";
+    note.hidden = !away;
+    state.serverAway = away;
+  }
+
+  // Is the clerk's media still arriving on this connection? Then the interruption was the
+  // hub's or our signalling's only (a server away, a reconnected socket), not the call's.
+  async function mediaFlowing(pc) {
+    if (!pc || pc.connectionState !== "connected") return false;
+    const received = async () => {
+      let bytes = 0;
+      (await pc.getStats()).forEach((r) => { if (r.type === "inbound-rtp") bytes += r.bytesReceived || 0; });
+      return bytes;
+    };
+    const before = await received();
+    await new Promise((done) => setTimeout(done, 500));
+    return pc === state.pc && pc.connectionState === "connected" && (await received()) > before;
+  }
+
+  // After a reconnect (ours, the appliance's or the hub's): keep a connection whose media
+  // still flows and tell the hub so; otherwise build a new one (after a reload, a network
+  // change or the appliance's restart nothing arrives any more, and aiortc has no ICE restart).
+  async function resume() {
+    if (await mediaFlowing(state.pc)) {
+      state.resumed = (state.resumed || 0) + 1;
+      state.socket.emit("media", { state: "connected" });
+    } else if (!state.ended) {
+      offer();
     }
   }
 
