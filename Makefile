@@ -52,6 +52,7 @@ bench: $(STAMP) translations
 	$(BIN)/python bench/payment.py
 	$(BIN)/python -m bench.fleet
 	$(BIN)/python bench/admin.py
+	$(BIN)/python bench/network.py
 
 clean:
 	rm -rf $(VENV) var test-artifacts node_modules

@@ -1,0 +1,140 @@
+"""Calls across the test network (issue 19): the scenarios of tests/network, each in a fresh
+network of namespaces (tests/support/netlab.py: root, iproute2, nftables, coturn, Chromium).
+
+Writes bench/results/network.json:
+- setup_turn_udp_s, setup_turn_tcp_s: the citizen's join click to the first decoded frame of the
+  clerk's video (as bench/call.py measures setup; the counter admits by itself), relayed by
+  coturn over UDP (no direct path: the counter's firewall lets out only to hub and TURN), and
+  over TCP (UDP dropped at the citizen's router). Medians of ROUNDS runs.
+- hub_away_noticed_s: seconds into a 30 s outage of the hub's address until both screens (the
+  citizen's page and the counter's kiosk) say the server is away (the later of the two);
+  hub_away_resync_s: seconds after the hub's return until page, kiosk and hub agree the call goes
+  on; hub_away_longest_stall_s: the longest stretch without a new decoded frame during the
+  outage; hub_away_new_connections: peer connections rebuilt (0: the media was kept).
+
+A scenario is a function registered with @scenario: it gets a fresh CallNetwork and Playwright
+and returns its figures; `figures` lists the metrics each adds. Other scenarios (impaired
+links) add themselves the same way.
+Run: sudo .venv/bin/python bench/network.py   (BENCH_NETWORK_ROUNDS=3 by default)
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import write_results
+from hub.store import Store
+from hub.store.migrate import upgrade
+from hub.store.seed import seed_defaults
+from tests.network import scenarios
+from tests.support.hub import ServedHub
+from tests.support.netlab import Netlab, missing
+
+ROUNDS = int(os.environ.get("BENCH_NETWORK_ROUNDS", "3"))
+
+Scenario = Callable[[scenarios.CallNetwork, Any], dict[str, float]]
+SCENARIOS: dict[str, tuple[Scenario, int, dict[str, Any]]] = {}
+
+
+def scenario(rounds: int = ROUNDS, **network: Any) -> Callable[[Scenario], Scenario]:
+    """Register a scenario: run `rounds` times, each on a network built with `network`'s
+    options (call_network's keywords, e.g. kiosk=True); its figures are medians over the runs."""
+
+    def register(fn: Scenario) -> Scenario:
+        SCENARIOS[fn.__name__] = (fn, rounds, network)
+        return fn
+
+    return register
+
+
+@scenario()
+def turn_udp(net: scenarios.CallNetwork, playwright: Any) -> dict[str, float]:
+    result = scenarios.turn_udp(net, playwright)
+    assert "relay" in (result["path"]["local"], result["path"]["remote"]), result
+    return {"setup_turn_udp_s": result["setup_s"]}
+
+
+@scenario()
+def turn_tcp(net: scenarios.CallNetwork, playwright: Any) -> dict[str, float]:
+    result = scenarios.turn_tcp(net, playwright)
+    assert result["path"]["relay_protocol"] == "tcp", result
+    return {"setup_turn_tcp_s": result["setup_s"]}
+
+
+@scenario(rounds=1, kiosk=True)
+def hub_away(net: scenarios.CallNetwork, playwright: Any) -> dict[str, float]:
+    result = scenarios.hub_away(net, playwright)
+    noticed = [result["citizen_away_after_s"], result["kiosk_away_after_s"]]
+    assert None not in noticed and result["state"] == "in_call", result
+    return {
+        "hub_away_noticed_s": max(noticed),
+        "hub_away_resync_s": result["resync_s"],
+        "hub_away_longest_stall_s": result["longest_stall_s"],
+        "hub_away_new_connections": result["offers"],
+    }
+
+
+def once(fn: Scenario, network: dict[str, Any], playwright: Any) -> dict[str, float]:
+    """One run on a fresh lab, database and hub."""
+    workdir = Path(tempfile.mkdtemp(prefix="bench-network-"))
+    hubs: list[ServedHub] = []
+
+    def start_hub(db_url: str, host: Any = None, **env: str) -> ServedHub:
+        hub = ServedHub(
+            db_url, {f"BUERGERAMT_{k.upper()}": v for k, v in env.items()}, workdir, host
+        )
+        hubs.append(hub)
+        return hub
+
+    url = f"sqlite:///{workdir / 'hub.sqlite3'}"
+    upgrade(url)
+    store = Store(url)
+    with store.transaction() as session:
+        seed_defaults(session, without_appliance=True)
+    lab = Netlab(workdir)
+    try:
+        net = scenarios.call_network(lab, store, start_hub, workdir, **network)
+        try:
+            return fn(net, playwright)
+        finally:
+            net.stop()
+    finally:
+        for hub in hubs:
+            hub.stop()
+        lab.close()
+        store.dispose()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def main() -> None:
+    reason = missing()
+    if reason is not None:
+        sys.exit(f"bench/network.py: {reason}")
+    from playwright.sync_api import sync_playwright
+
+    runs: dict[str, list[dict[str, float]]] = {}
+    with sync_playwright() as playwright:
+        for name, (fn, rounds, network) in SCENARIOS.items():
+            runs[name] = []
+            for _ in range(rounds):
+                figures = once(fn, network, playwright)
+                print(name, figures, flush=True)
+                runs[name].append(figures)
+    metrics: dict[str, float] = {}
+    for results in runs.values():
+        for key in results[0]:
+            metrics[key] = round(statistics.median(r[key] for r in results), 3)
+    write_results("network", metrics, rounds=ROUNDS, runs=runs)
+
+
+if __name__ == "__main__":
+    main()
