@@ -91,7 +91,8 @@ EVENTS: tuple[EventSpec, ...] = (
         "peer_rejoined",
         "to_client",
         citizen.PeerNotice,
-        "the appliance is back: **send a new offer**",
+        "the appliance is back: **send a new offer**, unless the media still arrives on the"
+        " current connection (only signalling was away): then `media` `connected`",
     ),
     EventSpec(
         CITIZEN,
