@@ -28,6 +28,7 @@ class ApplianceSettings(BaseSettings):
     width: int = Field(640, ge=160, le=1920)
     height: int = Field(480, ge=120, le=1080)
     fps: int = Field(30, ge=1, le=60)
+    camera_grain: int = Field(0, ge=0, le=64)  # synthetic camera: sensor noise (luma steps)
     # Who encodes the camera: the appliance itself, handing aiortc finished packets (H.264
     # ultrafast, the cheapest here and what phones decode in hardware, VP8 when the browser
     # offers no H.264; or VP8 without denoiser), or aiortc (VP8 at its own settings; the

@@ -27,7 +27,13 @@ from av.video.frame import PictureType
 
 DEFAULT_BITRATE = 500_000  # aiortc's start value, raised or lowered by the browser's REMB
 MIN_BITRATE, MAX_BITRATE = 100_000, 2_500_000
-REBUILD_BELOW = 0.9  # a bitrate change of more than 10 % rebuilds the encoder (as aiortc does)
+REBUILD_BELOW = 0.9  # VP8: a bitrate change of more than 10 % rebuilds the encoder (as aiortc does)
+# H.264: libx264 takes a lower bitrate while it runs, without a keyframe: built as CBR (a VBV
+# whose maximum is the bitrate) for a ceiling of H264_HEADROOM times the bitrate asked for,
+# x264_encoder_reconfig moves that maximum, and the rate with it (an ABR target it would keep),
+# down to a sixth of the ceiling and up to the ceiling (not past it: measured); outside that
+# the encoder is rebuilt. A ramp from 0.1 to 1 Mbit/s costs three keyframes, not one per REMB.
+H264_HEADROOM, H264_FLOOR = 2, 6
 Codec = Literal["vp8", "h264"]
 MIME = {"vp8": "video/VP8", "h264": "video/H264"}
 
@@ -55,14 +61,15 @@ class SoftwareEncoder:
         self.codec = codec
         self.fps = fps
         self._context: Any = None
-        self._bitrate = 0
+        self._bitrate = self._ceiling = 0
 
     def _build(self, frame: VideoFrame, bitrate: int) -> Any:
         name = "libvpx" if self.codec == "vp8" else "libx264"
         context = cast(VideoCodecContext, av.CodecContext.create(name, "w"))
         context.width, context.height = frame.width, frame.height
         context.pix_fmt = "yuv420p"
-        context.bit_rate = bitrate
+        ceiling = bitrate * H264_HEADROOM if self.codec == "h264" else bitrate
+        context.bit_rate = ceiling
         context.framerate = fractions.Fraction(self.fps, 1)
         context.time_base = fractions.Fraction(1, self.fps)
         context.thread_count = 1  # 640×480 does not gain from threads; they cost switching
@@ -84,17 +91,35 @@ class SoftwareEncoder:
         else:
             context.gop_size = 3000
             context.profile = "Baseline"
-            context.options = {"preset": "ultrafast", "tune": "zerolatency", "level": "31"}
-        self._bitrate = bitrate
+            # CBR, half a second of the bitrate asked for buffered: what lets x264 change its
+            # bitrate in place.
+            context.options = {
+                "preset": "ultrafast",
+                "tune": "zerolatency",
+                "level": "31",
+                "maxrate": str(ceiling),
+                "bufsize": str(bitrate // 2),
+            }
+            context.open()  # as CBR at the ceiling: lowered (in `encode`) only once open
+        self._ceiling = self._bitrate = ceiling
         return context
 
+    def _rebuild_for(self, bitrate: int) -> bool:
+        """Whether a new bitrate needs a new encoder (and so a keyframe)."""
+        if self.codec == "h264":
+            return not self._ceiling / H264_FLOOR <= bitrate <= self._ceiling
+        return abs(bitrate - self._bitrate) > (1 - REBUILD_BELOW) * self._bitrate
+
     def encode(self, frame: VideoFrame, keyframe: bool, bitrate: int) -> list[av.Packet]:
-        """The packets of one frame; a new bitrate (±10 %) rebuilds the encoder."""
+        """The packets of one frame at `bitrate`: libx264 follows it in place, libvpx is
+        rebuilt for a change of more than 10 % (the first frame then is a keyframe)."""
         context = self._context
         stale = context is None or (context.width, context.height) != (frame.width, frame.height)
-        if stale or abs(bitrate - self._bitrate) > (1 - REBUILD_BELOW) * self._bitrate:
+        if stale or self._rebuild_for(bitrate):
             context = self._context = self._build(frame, bitrate)
             keyframe = True
+        if bitrate != self._bitrate:
+            context.bit_rate = self._bitrate = bitrate
         frame.pict_type = PictureType.I if keyframe else PictureType.NONE
         return list(context.encode(frame))
 

@@ -18,12 +18,14 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from tests.network.scenarios import CallNetwork, join
+from appliance.devices.camera.synthetic import SyntheticCamera
+from tests.network.scenarios import CallNetwork, join, kiosk_page
 from tests.support.impair import Diversion, Impairment, UdpImpairment, divert
 from tests.support.netlab import Block, Host
 
 SAMPLE_RATE = 48000  # Opus plays out at 48 kHz
-RELAY_HOST = 9  # the relay's address on the server's link: 10.77.1.9
+RELAY_HOST = 9
+GRAIN = 8  # the relay's address on the server's link: 10.77.1.9
 
 # Sampled in the page every 40 ms into window.bvSamples: the time, which connection (offers
 # made so far), frames decoded, audio samples received and concealed, video bytes received.
@@ -93,13 +95,6 @@ def sample(page: Any, seconds: float) -> list[dict[str, Any]]:
     since = page.evaluate(NOW)
     time.sleep(seconds)
     return page.evaluate(SAMPLES_SINCE, since)
-
-
-def kiosk_page(net: CallNetwork, playwright: Any) -> Any:
-    """The clerk's screen, in a Chromium on the counter, showing the call."""
-    from tests.network.scenarios import kiosk_page as opened
-
-    return opened(net, playwright)
 
 
 # --- 1. a weak link ---
@@ -191,3 +186,105 @@ def wait_for_both(
         if ok(*both) or time.monotonic() > deadline:
             return both
         time.sleep(0.25)
+
+
+# --- 2. a capped link ---
+
+
+async def _watch_sending(call: Any, every_s: float, out: list[dict[str, Any]], stop: Any) -> None:
+    """In the appliance's loop: what its call has sent so far (RTP payload bytes per kind,
+    from aiortc's sender statistics) and the video encoder's target, every `every_s`."""
+    import asyncio
+
+    from aiortc.stats import RTCOutboundRtpStreamStats
+
+    while not stop.is_set():
+        pc = call.pc
+        if pc is not None:
+            sent = {"audio": 0, "video": 0}
+            for s in (await pc.getStats()).values():
+                if isinstance(s, RTCOutboundRtpStreamStats):
+                    sent[s.kind] += s.bytesSent
+            target = call.video.bitrate if call.video is not None else None
+            out.append({"t": time.monotonic(), "pc": id(pc), **sent, "target": target})
+        await asyncio.sleep(every_s)
+
+
+def kbit_per_s(samples: Sequence[dict[str, Any]], kinds: Sequence[str], end: int) -> float:
+    """The rate of `kinds` over the second before sample `end` (0 when no second lies before)."""
+    last = samples[end]
+    first = next((s for s in reversed(samples[:end]) if last["t"] - s["t"] >= 1.0), None)
+    if first is None or first["pc"] != last["pc"]:
+        return 0.0
+    sent = sum(last[k] - first[k] for k in kinds)
+    return sent * 8 / 1000 / (last["t"] - first["t"])
+
+
+def capped_link(
+    net: CallNetwork, playwright: Any, kbit: int = 300, capped_s: float = 12, back_s: float = 15
+) -> dict[str, Any]:
+    """The citizen's link capped at `kbit` each way (tc tbf) in the middle of a call, then
+    lifted: how soon the appliance sends less than the cap, and more again afterwards."""
+    import threading
+
+    # Sensor noise, as a real camera has: the plain test picture needs 30-50 kbit/s whatever
+    # the encoder is allowed, and would leave the cap nothing to cut.
+    camera = net.appliance.devices.camera
+    assert isinstance(camera, SyntheticCamera)
+    camera.grain = GRAIN
+    browser = net.browser(playwright, net.citizen)
+    context, page, setup = join(net, browser)
+    page.evaluate(SAMPLER)
+    call = net.appliance.counter.calls[str(net.booking.id)]
+    sending: list[dict[str, Any]] = []
+    stop = threading.Event()
+    import asyncio
+
+    watcher = asyncio.run_coroutine_threadsafe(
+        _watch_sending(call, 0.25, sending, stop), net.appliance.loop
+    )
+    try:
+        time.sleep(4)  # the rate the link allows uncapped
+        capped_at = time.monotonic()
+        since = page.evaluate(NOW)
+        shaping = net.lab.shape(net.citizen, kbit)
+        time.sleep(capped_s)
+        shaping.lift()
+        lifted_at = time.monotonic()
+        capped = page.evaluate(SAMPLES_SINCE, since)
+        time.sleep(back_s)
+    finally:
+        stop.set()
+        watcher.result(5)
+    context.close()
+    rates = [
+        {
+            "at": round(s["t"] - capped_at, 2),
+            "all": kbit_per_s(sending, ("audio", "video"), i),
+            "video": kbit_per_s(sending, ("video",), i),
+            "target": s["target"],
+        }
+        for i, s in enumerate(sending)
+    ]
+    capped_for = lifted_at - capped_at
+    before = [r for r in rates if -2 <= r["at"] < 0]
+    during = [r for r in rates if 0 <= r["at"] < capped_for]
+    over = [r["at"] for r in during if r["all"] > kbit]
+    adapted = max(over, default=0.0)
+    settled = [r for r in during if r["at"] >= adapted + 1]
+    back = [r["at"] - capped_for for r in rates if r["at"] >= capped_for and r["all"] > kbit]
+    concealed = capped[-1]["concealed"] - capped[0]["concealed"]
+    return {
+        "setup_s": setup,
+        "kbit": kbit,
+        "bitrate_adapt_s": adapted,
+        "bitrate_recover_s": min(back, default=None),
+        "video_kbit_before": sum(r["video"] for r in before) / len(before),
+        "video_kbit_capped": sum(r["video"] for r in settled) / len(settled),
+        "all_kbit_capped_max": max(r["all"] for r in settled),
+        "video_kbit_back": max(r["video"] for r in rates if r["at"] >= capped_for),
+        "fps_capped": fps(capped),
+        "audio_gap_capped_ms": longest_audio_gap_ms(capped),
+        "audio_concealed_capped": concealed / (capped[-1]["samples"] - capped[0]["samples"]),
+        "rates": rates,
+    }

@@ -38,3 +38,22 @@ def test_on_a_weak_link_video_and_audio_go_on_and_both_screens_say_it_is_weak(
     assert result["audio_gap_ms"] < 200, result
     assert result["citizen_quality"] in impaired.WEAK, result
     assert result["kiosk_quality"] in impaired.WEAK, result
+
+
+def test_on_a_capped_link_the_appliance_sends_less_then_more_again(net, playwright_driver):
+    result = impaired.capped_link(net, playwright_driver)
+    figures = {k: v for k, v in result.items() if k != "rates"}
+    kbit = result["kbit"]
+    # Uncapped the appliance sent more than the cap allows; capped, it sends less within 5 s
+    # (video and audio together, from its aiortc senders' statistics) and stays below.
+    assert result["video_kbit_before"] > kbit, figures
+    assert result["bitrate_adapt_s"] < 5, figures
+    assert result["all_kbit_capped_max"] <= kbit, figures
+    # Video goes on at the lower rate, sound goes on.
+    assert result["video_kbit_capped"] < 0.6 * result["video_kbit_before"], figures
+    assert result["fps_capped"] >= 15, figures
+    assert result["audio_gap_capped_ms"] < 500, figures
+    assert result["audio_concealed_capped"] < 0.05, figures
+    # The cap lifted, the appliance sends more again: past the cap within the 15 s watched.
+    assert result["bitrate_recover_s"] is not None, figures
+    assert result["video_kbit_back"] > 1.5 * result["video_kbit_capped"], figures

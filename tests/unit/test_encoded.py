@@ -93,3 +93,36 @@ def test_the_video_track_follows_the_browsers_estimate_below_aiortcs_h264_floor(
     with ThreadPoolExecutor(1) as pool:  # a loop of its own (Playwright may hold this one's)
         seen = pool.submit(asyncio.run, estimates()).result(10)
     assert seen == [300_000, 300_000, MIN_BITRATE, MAX_BITRATE]
+
+
+def test_h264_follows_a_new_bitrate_in_place_and_rebuilds_only_past_its_ceiling():
+    """libx264 lowers and raises its rate without a keyframe (a keyframe on a capped link
+    is a burst the link drops); past the ceiling it is built anew, on a keyframe."""
+    import asyncio
+
+    from appliance.devices.camera.synthetic import SyntheticCamera
+    from appliance.media.encoded import H264_HEADROOM, SoftwareEncoder
+
+    camera = SyntheticCamera(640, 480, 30, grain=8)  # noise: the rate is what the encoder allows
+    camera._began = float("-inf")  # as fast as encoded, not paced at 30 fps
+    encoder = SoftwareEncoder("h264", 30)
+    plan = [500_000] * 90 + [250_000] * 90 + [500_000 * H264_HEADROOM] * 90 + [1_500_000] * 90
+
+    async def encode() -> list[tuple[int, bool]]:
+        out = []
+        for i, bitrate in enumerate(plan):
+            packets = encoder.encode(await camera.recv(), i == 0, bitrate)
+            out.append((sum(p.size for p in packets), any(p.is_keyframe for p in packets)))
+        return out
+
+    frames = asyncio.run(encode())
+
+    def kbit(start: int) -> float:  # the last two of each three seconds: past the change
+        return sum(size for size, _ in frames[start + 30 : start + 90]) * 8 / 2 / 1000
+
+    keyframes = [i for i, (_, key) in enumerate(frames) if key]
+    assert 450 < kbit(0) < 550
+    assert 200 < kbit(90) < 300
+    assert 900 < kbit(180) < 1100
+    assert 1350 < kbit(270) < 1650
+    assert keyframes == [0, 270]  # the first frame, and past the ceiling of 1 Mbit/s

@@ -20,7 +20,7 @@ def open_camera(settings: ApplianceSettings) -> MediaStreamTrack:
     if settings.camera == "synthetic":
         from appliance.devices.camera.synthetic import SyntheticCamera
 
-        return SyntheticCamera(settings.width, settings.height, settings.fps)
+        return SyntheticCamera(settings.width, settings.height, settings.fps, settings.camera_grain)
     if settings.camera == "opencv":
         from appliance.devices.camera.opencv import OpenCVCamera
 

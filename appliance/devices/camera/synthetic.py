@@ -1,7 +1,9 @@
 """A synthetic camera: four coloured quadrants, a moving bar, the frame number and the time.
 
 Tests check the quadrant colours in the browser's decoded video; the moving bar makes every
-frame differ, as a real camera's do.
+frame differ, as a real camera's do. With `grain` the picture carries sensor noise, as a real
+camera's does: the encoder then needs every bit it is allowed (the plain pattern fills only
+30-50 kbit/s at any target, which leaves a bandwidth estimate nothing to follow).
 """
 
 from __future__ import annotations
@@ -36,7 +38,9 @@ class SyntheticCamera(VideoStreamTrack):
 
     kind = "video"
 
-    def __init__(self, width: int, height: int, fps: int) -> None:
+    GRAIN_FRAMES = 16  # noisy versions of the still picture, shown in turn
+
+    def __init__(self, width: int, height: int, fps: int, grain: int = 0) -> None:
         super().__init__()
         width, height = width - width % 2, height - height % 2  # 4:2:0 needs even sizes
         self.width, self.height, self.fps = width, height, fps
@@ -50,9 +54,27 @@ class SyntheticCamera(VideoStreamTrack):
             padded = np.zeros((plane.shape[0], frame_plane.line_size), np.uint8)
             padded[:, : plane.shape[1]] = plane
             self._still.append(padded)
+        self._grainy: list[np.ndarray] = []
+        self.grain = grain
         self._count = 0
         self._began: float | None = None
         self._time_base = Fraction(1, 90000)
+
+    @property
+    def grain(self) -> int:
+        """The sensor noise's amplitude in luma steps (0: none); settable while running."""
+        return self._grain
+
+    @grain.setter
+    def grain(self, amount: int) -> None:
+        # Drawn once: noise per frame would cost more than the rest of the picture.
+        rng = np.random.default_rng(amount)
+        still = self._still[0].astype(np.int16)
+        self._grainy = [
+            np.clip(still + rng.integers(-amount, amount + 1, still.shape), 0, 255).astype(np.uint8)
+            for _ in range(self.GRAIN_FRAMES if amount else 0)
+        ]
+        self._grain = amount
 
     async def recv(self) -> av.VideoFrame:
         """The next frame, paced at the frame rate."""
@@ -65,7 +87,10 @@ class SyntheticCamera(VideoStreamTrack):
         if delay > 0:
             await asyncio.sleep(delay)
         frame = av.VideoFrame(self.width, self.height, "yuv420p")
-        for plane, still in zip(frame.planes, self._still, strict=True):
+        stills = self._still
+        if self._grainy:
+            stills = [self._grainy[self._count % len(self._grainy)], *stills[1:]]
+        for plane, still in zip(frame.planes, stills, strict=True):
             plane.update(still)  # type: ignore[arg-type]  # any buffer; stub: bytes
         # The Y plane: a bright bar and dark text need no colour.
         luma = np.frombuffer(memoryview(frame.planes[0]), np.uint8).reshape(self.height, -1)
