@@ -268,12 +268,9 @@ def hub_away(net: CallNetwork, playwright: Any, seconds: float = 30) -> dict[str
     while time.monotonic() - back < 20:
         citizen, screen = page.evaluate(CITIZEN_SCREEN), kiosk.evaluate(KIOSK_SCREEN)
         after.append({"at": round(time.monotonic() - back, 1), "citizen": citizen, "kiosk": screen})
-        if (
-            citizen["connected"]
-            and citizen["call"] == "in_call"
-            and not citizen["away"]
-            and (screen["hub"] == "online" and not screen["warning"])
-        ):
+        agreed = citizen["connected"] and citizen["call"] == "in_call" and not citizen["away"]
+        agreed = agreed and screen["hub"] == "online" and not screen["warning"]
+        if agreed and call_state(net) == "in_call":  # the hub's own record agrees too
             break
         time.sleep(0.25)
     resync = time.monotonic() - back
