@@ -245,8 +245,8 @@ def _pairs(spans: list[tuple[datetime, int]]) -> list[tuple[tuple[datetime, int]
 # hundred grouped rows for a year). The keys:
 #   booked, due: 1 or 0 (booked, not cancelled; its start before now); s: the service;
 #   wd, hr, mo: Berlin weekday, hour and month (YYYYMM) of the start, as stored with it;
-#   dk: the device check; minutes: the booked length; o: the call's outcome ("open": none);
-#   adm, con: 1 or 0 (admitted, media flowed); intr: how often a connection was lost.
+#   dk: the device check; length: the booked length in seconds; o: the call's outcome ("open":
+#   none); adm, con: 1 or 0 (admitted, media flowed); intr: how often a connection was lost.
 
 CALL_KEYS = frozenset({"o", "adm", "con", "intr"})  # read from the call (an outer join)
 
@@ -257,7 +257,7 @@ COUNTED_BY: dict[str, tuple[str, ...]] = {
     "hours": ("booked", "hr"),
     "device_check": ("booked", "dk"),
     "outcomes": ("booked", "due", "s", "o"),
-    "capacity": ("booked", "mo", "minutes"),
+    "capacity": ("booked", "mo", "length"),
     "no_show": ("booked", "mo", "due", "o"),
     "drops": ("booked", "mo", "adm", "intr", "o"),
     "setup": ("booked", "mo", "adm", "con"),
@@ -293,7 +293,7 @@ def _keys(clock: _Clock, now: datetime) -> dict[str, Callable[[], ColumnElement[
             (a.name == FORGOTTEN_NAME, "forgotten"),
             else_="none",
         ),
-        "minutes": lambda: clock.seconds(a.end_at, a.start_at) / 60,
+        "length": lambda: clock.seconds(a.end_at, a.start_at),
         "o": lambda: func.coalesce(c.outcome, "open"),
         "adm": lambda: case((c.admitted_at.is_not(None), 1), else_=0),
         "con": lambda: case((c.connected_at.is_not(None), 1), else_=0),
@@ -538,7 +538,7 @@ class _Figures:
                 if at is None:
                     continue
                 if figure == "capacity":
-                    at["minutes"] += rest[0] * n
+                    at["minutes"] += rest[0] * n / 60
                 elif figure == "no_show":
                     due, outcome = rest
                     at["due"] += n * due
