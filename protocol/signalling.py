@@ -68,9 +68,11 @@ class ApplianceSignal(Signal):
 
 
 class Media(Request):
-    """How a party's peer connection stands."""
+    """How a party's peer connection stands; when connected, optionally which way its media
+    takes: through the TURN server (`relayed`) or not (`direct`), for the statistics."""
 
     state: MediaState
+    path: Literal["direct", "relayed"] | None = None
 
 
 class ApplianceMedia(Media):

@@ -361,11 +361,16 @@ def advance_unless(
     already: State,
     now: datetime,
     device: tuple[int, int] | None = None,
+    relayed: bool | None = None,
 ) -> Call | None:
-    """`advance`, unless the call already stands at `already`: then None and nothing recorded
-    (a party reporting media it already reported). One transaction either way."""
+    """`advance`, unless the call already stands at `already`: then None and no step recorded
+    (a party reporting media it already reported). `relayed` notes whether the reporting
+    party's media goes through the TURN server (once relayed, the call counts as relayed).
+    One transaction either way."""
 
     def change(session: Session, row: CallRow, appointment: AppointmentRow) -> Call | None:
+        if relayed is not None:
+            row.relayed = bool(row.relayed) or relayed
         if row.state == already:
             return None
         return _advance(session, row, appointment, event, now, None, device)

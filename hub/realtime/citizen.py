@@ -124,7 +124,7 @@ class CitizenNamespace(GuardedNamespace):
         """The page's peer connection connected or lost its media."""
         media = parse(Media, data)
         _, appointment = self._admitted()
-        return record_media(appointment, media.state, None)
+        return record_media(appointment, media.state, None, media.path)
 
     def on_hangup(self, data: Any = None) -> dict[str, Any]:
         """The citizen ends the call."""

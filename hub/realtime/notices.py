@@ -307,12 +307,16 @@ def drop_device(sid: str) -> None:
 
 
 def record_media(
-    appointment: uuid.UUID, state: str, device: tuple[int, int] | None
+    appointment: uuid.UUID, state: str, device: tuple[int, int] | None, path: str | None = None
 ) -> dict[str, Any]:
-    """Record a party's media state: connected starts (or restores) the call."""
+    """Record a party's media state: connected starts (or restores) the call; `path` (direct
+    or relayed) says whether its media goes through the TURN server."""
     event = Event.CONNECTED if state == "connected" else Event.LOST
     already = State.IN_CALL if event is Event.CONNECTED else State.RECONNECTING
-    call = calls.advance_unless(store(), appointment, event, already, now(), device=device)
+    relayed = None if path is None else path == "relayed"
+    call = calls.advance_unless(
+        store(), appointment, event, already, now(), device=device, relayed=relayed
+    )
     if call is None:  # already so: nothing to record
         return MediaRecorded(state=already.value).wire()
     tell(call)

@@ -410,6 +410,9 @@ class CallRow(Base):
     connected_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     interruptions: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Whether media went through the TURN server at any time (the citizen's page reports the
+    # candidate pair it uses); None: no party said.
+    relayed: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     __table_args__ = (
         CheckConstraint(
             "state IN ('scheduled', 'waiting', 'admitted', 'connecting', 'in_call',"

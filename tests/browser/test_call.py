@@ -10,14 +10,14 @@ import numpy as np
 import pytest
 
 from appliance.media.encoded import DEFAULT_BITRATE
-from hub.store.models import AppointmentRow
+from hub.store.models import AppointmentRow, CallRow
 from hub.store.seed import add_demo_counter
 from tests.support.appliance_runner import RunningAppliance
 from tests.support.browser import _missing
 from tests.support.coturn import TURNSERVER, Coturn
 from tests.support.environment import MONDAY_EARLY, berlin
 from tests.support.realtime_clients import PASSWORD, make_desk
-from tests.support.waiting import Deadline
+from tests.support.waiting import Deadline, wait_until
 
 # Mean colour of a 20x20 patch at the centre of each quadrant of the remote video.
 SAMPLE = """() => {
@@ -110,6 +110,13 @@ PLAYING = (
 )
 
 
+def relayed(store, booking) -> bool | None:
+    """What the hub noted of the call's path (None: nobody said)."""
+    with store.transaction() as session:
+        call = session.get(CallRow, booking.id)
+        return None if call is None else call.relayed
+
+
 def joined_lobby(media_browser, hub, booking, check=None):
     """The citizen's phone opens the join link and enters the lobby."""
     context = media_browser.new_context(viewport={"width": 360, "height": 740}, locale="de-DE")
@@ -154,6 +161,9 @@ def test_a_citizen_joins_and_sees_the_counters_camera(counter, media_browser, ch
     assert page.evaluate("window.bvCall.check") == "ready"
     with store.transaction() as session:
         assert session.get(AppointmentRow, booking.id).device_check == "ready"
+    # On loopback the media takes the direct path; the page says so for the statistics.
+    wait_until(lambda: relayed(store, booking) is not None, 5, "the path reported")
+    assert relayed(store, booking) is False
     assert appliance.counter.calls[str(booking.id)].appointment == str(booking.id)
 
     # The citizen hears the counter's microphone (the synthetic 440 Hz tone), in the
@@ -342,6 +352,7 @@ def test_the_call_works_when_only_relayed_candidates_are_allowed(
             page.wait_for_function(PLAYING, timeout=30000)
             assert page.evaluate(RELAYED) == ["relay", "relay"]
             assert is_red(page.evaluate(SAMPLE)["tl"])
+            wait_until(lambda: relayed(store, booking), 5, "the call noted as relayed")
             context.close()
         finally:
             appliance.stop()

@@ -630,3 +630,33 @@ def test_connect_and_disconnect_cannot_be_sent_as_events(store, desk, hub):
         assert reply["error"]["code"] == "reserved_event", reply
     # The page is still in the lobby, once.
     assert page.call("hangup", {})["error"]["code"] == "not_admitted"
+
+
+def test_a_call_whose_media_was_relayed_once_counts_as_relayed(store, desk, hub):
+    booking = desk.book(NINE)
+    clerk = appliance(hub.url, desk.credentials[booking.counter]).connect()
+    clerk.next("hello")
+    signed_in(clerk)
+    page = citizen(hub.url, booking.join_token).connect()
+    page.next("status", state="waiting")
+    assert clerk.call("admit", {"appointment": str(booking.id)})["ok"]
+    page.next("status", state="admitted")
+
+    def relayed():
+        with store.transaction() as session:
+            return session.scalar(
+                select(CallRow.relayed).where(CallRow.appointment_id == booking.id)
+            )
+
+    assert relayed() is None  # nobody said yet
+    bad = page.call("media", {"state": "connected", "path": "teleported"})
+    assert bad["error"]["code"] == "invalid_payload" and relayed() is None
+    direct = {"appointment": str(booking.id), "state": "connected", "path": "direct"}
+    assert clerk.call("media", direct)["state"] == "in_call"
+    assert relayed() is False
+    # The page's report comes second: the call is in_call already, the path is noted all the same.
+    assert page.call("media", {"state": "connected", "path": "relayed"})["state"] == "in_call"
+    assert relayed() is True
+    assert page.call("media", {"state": "disconnected"})["state"] == "reconnecting"
+    assert page.call("media", {"state": "connected", "path": "direct"})["state"] == "in_call"
+    assert relayed() is True  # once relayed, the call counts as relayed

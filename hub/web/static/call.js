@@ -266,13 +266,35 @@
     return pc === state.pc && pc.connectionState === "connected" && (await received()) > before;
   }
 
+  // Which way the media takes, for the office's statistics: "relayed" when either end of the
+  // candidate pair in use is the TURN server's, "direct" otherwise, null when the browser
+  // does not say.
+  async function pathOf(pc) {
+    try {
+      const stats = await pc.getStats();
+      let pair = null;
+      stats.forEach((r) => { if (r.type === "transport" && r.selectedCandidatePairId) pair = stats.get(r.selectedCandidatePairId); });
+      const local = pair && stats.get(pair.localCandidateId);
+      const remote = pair && stats.get(pair.remoteCandidateId);
+      if (!local || !remote) return null;
+      return local.candidateType === "relay" || remote.candidateType === "relay" ? "relayed" : "direct";
+    } catch (error) {
+      return null;
+    }
+  }
+
+  async function reportConnected(pc) {
+    const path = await pathOf(pc);
+    if (pc === state.pc && pc.connectionState === "connected") state.socket.emit("media", { state: "connected", path });
+  }
+
   // After a reconnect (ours, the appliance's or the hub's): keep a connection whose media
   // still flows and tell the hub so; otherwise build a new one (after a reload, a network
   // change or the appliance's restart nothing arrives any more, and aiortc has no ICE restart).
   async function resume() {
     if (await mediaFlowing(state.pc)) {
       state.resumed = (state.resumed || 0) + 1;
-      state.socket.emit("media", { state: "connected" });
+      reportConnected(state.pc);
     } else if (!state.ended) {
       offer();
     }
@@ -303,7 +325,7 @@
     pc.onconnectionstatechange = () => {
       if (pc !== state.pc) return;
       if (pc.connectionState === "connected") {
-        state.socket.emit("media", { state: "connected" });
+        reportConnected(pc);
       } else if (pc.connectionState === "failed" || pc.connectionState === "disconnected") {
         state.socket.emit("media", { state: "disconnected" });
         say(text.reconnecting);
