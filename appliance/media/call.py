@@ -54,6 +54,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("appliance.media.call")
 STATS_SECONDS = 2.0
+# Nothing from the citizen for this long on a connected call: the kiosk says the connection is
+# interrupted at once. aiortc's ICE notices a dead path only after its consent checks fail
+# (about 30 s) and the hub a dead page after its heartbeat (up to 10 s); the citizen's camera
+# and microphone send even when switched off (black frames, silence), so a gap is the path.
+STALL_S = 1.5
 
 
 @dataclass
@@ -105,7 +110,10 @@ class Call:
         self.media: CallMedia = "connecting"
         self.connected_since: float | None = None
         self.quality: Quality = "unknown"
+        self.last_frame_at: float | None = None  # loop time of the citizen's latest frame
+        self._stalled = False  # media "lost" because nothing arrived (not the hub's news)
         self._stats: asyncio.Task[None] | None = None
+        self._flow: asyncio.Task[None] | None = None
 
     def _configuration(self) -> RTCConfiguration:
         servers = [
@@ -131,7 +139,7 @@ class Call:
             log.info("call %s: %s", self.appointment, pc.connectionState)
             if pc.connectionState == "connected":
                 self.connected.set()
-                self.media = "connected"
+                self.media, self._stalled, self.last_frame_at = "connected", False, None
                 if self.connected_since is None:
                     self.connected_since = time.time()
                 self._changed()
@@ -216,8 +224,28 @@ class Call:
                         self._speaker.play(frame)
                     elif self._feed is not None:
                         self._feed.audio(frame)
+                self._arrived(loop.time())
         except MediaStreamError:
             return
+
+    def _arrived(self, now: float) -> None:
+        """A frame from the citizen: media that had stopped flows again."""
+        self.last_frame_at = now
+        if self._stalled and self.media == "lost":
+            log.info("call %s: the citizen's media flows again", self.appointment)
+            self.media, self._stalled = "connected", False
+            self._changed()
+
+    async def _watch_flow(self) -> None:
+        """Say "lost" as soon as nothing has come from the citizen for STALL_S."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(STALL_S / 3)
+            last = self.last_frame_at
+            if self.media == "connected" and last is not None and loop.time() - last > STALL_S:
+                log.info("call %s: nothing from the citizen for %.1f s", self.appointment, STALL_S)
+                self.media, self._stalled = "lost", True
+                self._changed()
 
     async def _watch_quality(self) -> None:
         """Rate the connection every few seconds from RTCP: round trip and recent loss."""
@@ -272,9 +300,10 @@ class Call:
         return True
 
     def watch(self) -> None:
-        """Start rating the connection (once per call)."""
+        """Start rating the connection and watching the citizen's media (once per call)."""
         if self._stats is None:
             self._stats = asyncio.ensure_future(self._watch_quality())
+            self._flow = asyncio.ensure_future(self._watch_flow())
 
     async def _close_pc(self) -> None:
         pc, self.pc = self.pc, None
@@ -284,7 +313,8 @@ class Call:
     async def close(self) -> None:
         """Hang up: close the peer connection and stop reading the citizen's media."""
         await self._close_pc()
-        tasks = [*self.received.tasks, *([self._stats] if self._stats else [])]
+        helpers = [task for task in (self._stats, self._flow) if task is not None]
+        tasks = [*self.received.tasks, *helpers]
         for task in tasks:
             task.cancel()
         for task in tasks:

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from appliance.devices.camera.synthetic import SyntheticCamera
-from tests.network.scenarios import CallNetwork, join, kiosk_page
+from tests.network.scenarios import CallNetwork, call_state, join, kiosk_page
 from tests.support.impair import Diversion, Impairment, UdpImpairment, divert
 from tests.support.netlab import Block, Host
 
@@ -288,3 +288,84 @@ def capped_link(
         "audio_concealed_capped": concealed / (capped[-1]["samples"] - capped[0]["samples"]),
         "rates": rates,
     }
+
+
+# --- 3. the path away and back with a new address ---
+
+NOTES = "Personalausweis läuft im Mai ab"
+NEW_ADDRESS_HOST = 9  # the citizen's router comes back as 10.77.2.9 (mobile after Wi-Fi)
+
+
+def frames_back_at(samples: Sequence[dict[str, Any]], since: float) -> float | None:
+    """When frames decoded grew again after `since` (page time): the first sample after it
+    showing more frames than the one before, on the same connection or a new one."""
+    for before, after in itertools.pairwise(samples):
+        if after["t"] <= since:
+            continue
+        if after["pc"] != before["pc"] and after["frames"] > 0:
+            return after["t"]
+        if after["pc"] == before["pc"] and after["frames"] > before["frames"]:
+            return after["t"]
+    return None
+
+
+def path_change(net: CallNetwork, playwright: Any, down_s: float = 10) -> dict[str, Any]:
+    """The citizen's link (its router's uplink) down for `down_s`, then back with a new
+    address: when frames flow again, what the kiosk said meanwhile, and whether the clerk's
+    notes (typed before) and the hub's call survived."""
+    router = net.citizen.router
+    assert router is not None
+    browser = net.browser(playwright, net.citizen)
+    context, page, setup = join(net, browser)
+    kiosk = kiosk_page(net, playwright)
+    kiosk.fill("#call-notes", NOTES)
+    appointment = str(net.booking.id)
+    drafts = net.appliance.counter.drafts
+    net.appliance.wait_for(lambda: drafts.get(appointment) == NOTES, timeout=5)
+    page.evaluate(SAMPLER)
+    time.sleep(1)
+    offers = page.evaluate("() => window.bvCall.offers")
+    net.lab.cut(router)
+    started = time.monotonic()
+    kiosk_said: list[dict[str, Any]] = []
+    while (at := time.monotonic() - started) < down_s:
+        kiosk_said.append({"at": round(at, 1), "media": kiosk.evaluate(KIOSK_MEDIA)})
+        time.sleep(0.5)
+    net.lab.restore(router)
+    address = f"{router.gateway.rsplit('.', 1)[0]}.{NEW_ADDRESS_HOST}"
+    net.lab.readdress(router, address)
+    back = page.evaluate(NOW)
+    deadline = time.monotonic() + 30
+    frames_at = None
+    while frames_at is None and time.monotonic() < deadline:
+        time.sleep(0.25)
+        frames_at = frames_back_at(page.evaluate(SAMPLES_SINCE, back - 1), back)
+        kiosk_said.append(
+            {"at": round(time.monotonic() - started, 1), "media": kiosk.evaluate(KIOSK_MEDIA)}
+        )
+    page.wait_for_function(IN_CALL_NOW, timeout=10000)
+    after = sample(page, 2)
+    # The clerk's screen drawn afresh shows the call with the notes kept by the appliance.
+    kiosk.reload()
+    kiosk.wait_for_function("() => document.body.dataset.screen === 'call'", timeout=10000)
+    notes = kiosk.input_value("#call-notes")
+    state = call_state(net)
+    context.close()
+    return {
+        "setup_s": setup,
+        "restore_after_path_s": None if frames_at is None else frames_at - back,
+        "kiosk_said": kiosk_said,
+        "new_connections": page_offers_after(after) - offers,
+        "fps_after": fps(after),
+        "notes": notes,
+        "state": state,
+        "address": address,
+    }
+
+
+IN_CALL_NOW = "() => window.bvCall.call === 'in_call'"
+
+
+def page_offers_after(samples: Sequence[dict[str, Any]]) -> int:
+    """The number of offers the page had made at the last sample."""
+    return int(samples[-1]["pc"])
