@@ -177,8 +177,10 @@
     const socket = state.socket = io("/citizen", {
       auth: { join: config.token },
       transports: ["websocket", "polling"],
+      // At least every 2 s while away: after a lost path the call waits for this connection
+      // (the hub relays the new offer), and attempts made while there is no path fail at once.
       reconnectionDelay: 500,
-      reconnectionDelayMax: 4000,
+      reconnectionDelayMax: 2000,
       // An attempt without an answer gives up after 5 s and the next one starts: one made
       // while the hub was unreachable would otherwise wait out TCP's back-off after its return.
       timeout: 5000,
