@@ -12,14 +12,30 @@ Writes bench/results/network.json:
   on; hub_away_longest_stall_s: the longest stretch without a new decoded frame during the
   outage; hub_away_new_connections: peer connections rebuilt (0: the media was kept).
 
+- fps_at_citizen, weak_audio_gap_ms: on a weak citizen link (150 ms round trip, 30 ms jitter,
+  2 % loss each way, from the UDP impairment relay of tests/support/impair.py), frames of the
+  clerk's video decoded per second at the citizen over 12 s, and the longest run of concealed
+  audio there (tests/network/impaired.py defines it); both screens must call the link weak.
+- bitrate_adapt_s: the citizen's link capped at 300 kbit/s each way (tc tbf) mid-call, seconds
+  until the appliance's video and audio together (its aiortc senders' statistics, over the
+  last second) stay under the cap; capped_video_kbit, the video's rate then;
+  capped_audio_gap_ms, the longest audio gap at the citizen while capped; bitrate_recover_s,
+  seconds after the cap is lifted until the appliance sends more than the cap again.
+- restore_after_path_s: the citizen's router's uplink down 10 s and back with a new address,
+  seconds from the path's return until frames decoded at the citizen grow again;
+  path_kiosk_lost_after_s, seconds into the cut until the kiosk says the connection is
+  interrupted (sampled every 0.5 s).
+
 A scenario is a function registered with @scenario: it gets a fresh CallNetwork and Playwright
 and returns its figures; `figures` lists the metrics each adds. Other scenarios (impaired
 links) add themselves the same way.
-Run: sudo .venv/bin/python bench/network.py   (BENCH_NETWORK_ROUNDS=3 by default)
+Run: sudo .venv/bin/python bench/network.py [scenario ...]   (BENCH_NETWORK_ROUNDS=3 by default;
+named scenarios only, the others' figures kept from the last results)
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import statistics
@@ -35,11 +51,12 @@ from bench.common import write_results
 from hub.store import Store
 from hub.store.migrate import upgrade
 from hub.store.seed import seed_defaults
-from tests.network import scenarios
+from tests.network import impaired, scenarios
 from tests.support.hub import ServedHub
 from tests.support.netlab import Netlab, missing
 
 ROUNDS = int(os.environ.get("BENCH_NETWORK_ROUNDS", "3"))
+RESULTS = Path(__file__).resolve().parent / "results" / "network.json"
 
 Scenario = Callable[[scenarios.CallNetwork, Any], dict[str, float]]
 SCENARIOS: dict[str, tuple[Scenario, int, dict[str, Any]]] = {}
@@ -83,6 +100,38 @@ def hub_away(net: scenarios.CallNetwork, playwright: Any) -> dict[str, float]:
     }
 
 
+@scenario(kiosk=True)
+def weak_link(net: scenarios.CallNetwork, playwright: Any) -> dict[str, float]:
+    result = impaired.weak_link(net, playwright)
+    weak = (result["citizen_quality"], result["kiosk_quality"])
+    assert all(q in impaired.WEAK for q in weak) and result["connections"] == 1, result
+    return {"fps_at_citizen": result["fps_at_citizen"], "weak_audio_gap_ms": result["audio_gap_ms"]}
+
+
+@scenario()
+def capped_link(net: scenarios.CallNetwork, playwright: Any) -> dict[str, float]:
+    result = impaired.capped_link(net, playwright)
+    assert result["bitrate_recover_s"] is not None, result
+    return {
+        "bitrate_adapt_s": result["bitrate_adapt_s"],
+        "capped_video_kbit": result["video_kbit_capped"],
+        "capped_audio_gap_ms": result["audio_gap_capped_ms"],
+        "bitrate_recover_s": result["bitrate_recover_s"],
+    }
+
+
+@scenario(kiosk=True)
+def path_change(net: scenarios.CallNetwork, playwright: Any) -> dict[str, float]:
+    result = impaired.path_change(net, playwright)
+    lost = [s["at"] for s in result["kiosk_said"] if s["media"]]
+    assert result["restore_after_path_s"] is not None and lost, result
+    assert result["state"] == "in_call" and result["notes"] == impaired.NOTES, result
+    return {
+        "restore_after_path_s": result["restore_after_path_s"],
+        "path_kiosk_lost_after_s": lost[0],
+    }
+
+
 def once(fn: Scenario, network: dict[str, Any], playwright: Any) -> dict[str, float]:
     """One run on a fresh lab, database and hub."""
     workdir = Path(tempfile.mkdtemp(prefix="bench-network-"))
@@ -121,19 +170,27 @@ def main() -> None:
         sys.exit(f"bench/network.py: {reason}")
     from playwright.sync_api import sync_playwright
 
+    chosen = sys.argv[1:] or list(SCENARIOS)
+    unknown = set(chosen) - set(SCENARIOS)
+    if unknown:
+        sys.exit(f"bench/network.py: no scenario {', '.join(sorted(unknown))}")
     runs: dict[str, list[dict[str, float]]] = {}
+    if chosen != list(SCENARIOS) and RESULTS.exists():  # keep the figures of the others
+        runs = {k: v for k, v in json.loads(RESULTS.read_text())["runs"].items() if k in SCENARIOS}
     with sync_playwright() as playwright:
-        for name, (fn, rounds, network) in SCENARIOS.items():
+        for name in chosen:
+            fn, rounds, network = SCENARIOS[name]
             runs[name] = []
             for _ in range(rounds):
                 figures = once(fn, network, playwright)
                 print(name, figures, flush=True)
                 runs[name].append(figures)
     metrics: dict[str, float] = {}
-    for results in runs.values():
+    for results in (runs[name] for name in SCENARIOS if name in runs):
         for key in results[0]:
             metrics[key] = round(statistics.median(r[key] for r in results), 3)
-    write_results("network", metrics, rounds=ROUNDS, runs=runs)
+    kept = [name for name in runs if name not in chosen]  # measured by an earlier run
+    write_results("network", metrics, rounds=ROUNDS, runs=runs, kept_from_earlier_run=kept)
 
 
 if __name__ == "__main__":
