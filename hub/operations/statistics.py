@@ -317,7 +317,7 @@ class _Counting:
 
 def _counting(clock: _Clock, period: Period, now: datetime, figures: set[str]) -> _Counting | None:
     """One statement counting the appointments by each grain's keys: PostgreSQL's GROUPING
-    SETS (one scan), or on SQLite a UNION ALL of one GROUP BY per grain."""
+    SETS, or on SQLite a UNION ALL of one GROUP BY per grain."""
     grains = [tuple(f for f in grain if f in figures) for grain in GRAINS]
     grains = [grain for grain in grains if grain]
     if not grains:
@@ -329,12 +329,13 @@ def _counting(clock: _Clock, period: Period, now: datetime, figures: set[str]) -
     source: Any = APPOINTMENTS
     if CALL_KEYS & set(names):
         source = APPOINTMENTS.outerjoin(CALLS, CALLS.c.appointment_id == a.id)
-    x = (
+    query = (
         select(*(made[n]().label(n) for n in names))
         .select_from(source)
         .where(*_in_period(period), a.status.in_([Status.BOOKED, Status.CANCELLED]))
-        .subquery("x")
     )
+    # SQLite reads the rows once for its several GROUP BYs; PostgreSQL groups them as it reads.
+    x: Any = query.subquery("x") if clock.postgres else query.cte("x").prefix_with("MATERIALIZED")
 
     def mask(keys: tuple[str, ...]) -> int:  # GROUPING(): a bit set for each key left out
         return sum(1 << (len(names) - 1 - i) for i, n in enumerate(names) if n not in keys)
@@ -399,50 +400,62 @@ Spreads = dict[str, dict[Any, tuple[int, float | None, float | None]]]
 
 
 def _sorting(clock: _Clock, period: Period, figures: set[str]) -> list[tuple[tuple[str, ...], Any]]:
-    """The statements of the percentile figures asked for, each with the figures it answers."""
+    """The statements of the percentile figures asked for, each with the figures it answers:
+    on PostgreSQL one per source, run at once; on SQLite one over a materialised CTE."""
     a, c = APPOINTMENTS.c, CALLS.c
     values = _durations(clock)
-    made = []
-    for together in SORTED_TOGETHER if clock.postgres else tuple((f,) for f in SPREADS):
+    made: list[tuple[tuple[str, ...], Any]] = []
+    groups = SORTED_TOGETHER if clock.postgres else (SPREADS,)
+    for together in groups:
         wanted = tuple(f for f in together if f in figures)
         if not wanted:
             continue
         source: Any = APPOINTMENTS
         where = [*_in_period(period), a.status == Status.BOOKED]
-        if wanted != ("lead_time",):  # every other duration begins at the admission
+        if "lead_time" not in wanted:  # every other duration begins at the admission
             source = APPOINTMENTS.join(CALLS, c.appointment_id == a.id)
             where.append(c.admitted_at.is_not(None))
-        key = _start_month(clock) if "setup" in wanted else a.service_id
-        columns = [key.label("k")]
+        elif len(wanted) > 1:
+            source = APPOINTMENTS.outerjoin(CALLS, c.appointment_id == a.id)
+        columns = [a.service_id.label("s")]
+        if "setup" in wanted:
+            columns.append(_start_month(clock).label("mo"))
         for figure in wanted:
             value = values[figure]()
             if clock.postgres:
                 value = cast(value * 1_000_000, BigInteger)
             columns.append(value.label(figure))
-        x = select(*columns).select_from(source).where(*where).subquery("x")
+        query = select(*columns).select_from(source).where(*where)
         if clock.postgres:
-            made.append((wanted, _percentiles(x, wanted, rollup="setup" not in wanted)))
+            x = query.subquery("x")
+            key, rollup = (x.c.mo, False) if "setup" in wanted else (x.c.s, True)
+            made.append((wanted, _percentiles(x, wanted, key, rollup)))
         else:
-            made.append((wanted, _ranked(x, wanted[0], total="setup" not in wanted)))
+            cte = query.cte("x").prefix_with("MATERIALIZED")
+            branches = []
+            for figure in wanted:
+                key = cte.c.mo if figure == "setup" else cte.c.s
+                branches += _ranked(cte, figure, key, total=figure != "setup")
+            made.append((wanted, union_all(*branches)))
     return made
 
 
-def _percentiles(x: Any, figures: tuple[str, ...], rollup: bool) -> Select[Any]:
+def _percentiles(x: Any, figures: tuple[str, ...], key: Any, rollup: bool) -> Select[Any]:
     """PostgreSQL: per key (and with `rollup` for all, key NULL) each value's count and
     [median, p90] in microseconds (the two percentiles share one sort)."""
-    columns: list[Any] = [x.c.k]
+    columns: list[Any] = [key]
     for figure in figures:
         value = x.c[figure]
         columns += [
             func.count(value),
             func.percentile_disc(array([0.5, 0.9])).within_group(value),
         ]
-    return select(*columns).group_by(func.rollup(x.c.k) if rollup else x.c.k)
+    return select(*columns).group_by(func.rollup(key) if rollup else key)
 
 
-def _ranked(x: Any, figure: str, total: bool) -> Any:
-    """SQLite: count, median and p90 of one value per key (and with `total` for all, key
-    NULL), the ranks picked with window functions."""
+def _ranked(x: Any, figure: str, key: Any, total: bool) -> list[Select[Any]]:
+    """SQLite: (figure, key, count, median, p90) of one value per key (and with `total` for
+    all, key NULL), the ranks picked with window functions."""
     value = x.c[figure]
 
     def per(key: Any | None) -> Select[Any]:
@@ -458,27 +471,26 @@ def _ranked(x: Any, figure: str, total: bool) -> Any:
             .subquery()
         )
         return select(
+            literal(figure),
             ranked.c.g,
             func.max(ranked.c.n),
             func.max(case((ranked.c.rn == (ranked.c.n + 1) // 2, ranked.c.v))),
             func.max(case((ranked.c.rn == (ranked.c.n * 9 + 9) // 10, ranked.c.v))),
         ).group_by(ranked.c.g)
 
-    return union_all(per(x.c.k), per(None)) if total else per(x.c.k)
+    return [per(key), per(None)] if total else [per(key)]
 
 
 def _spreads(postgres: bool, figures: tuple[str, ...], rows: list[Any], into: Spreads) -> None:
     """The rows of one sorting statement as {figure: {key: (count, median, p90)}} in seconds."""
     for row in rows:
-        key = row[0]
         if postgres:
             for at, figure in enumerate(figures):
                 n, both = row[1 + 2 * at], row[2 + 2 * at]
                 p50, p90 = both if both is not None else (None, None)
-                into.setdefault(figure, {})[key] = (int(n), _micro(p50), _micro(p90))
+                into.setdefault(figure, {})[row[0]] = (int(n), _micro(p50), _micro(p90))
         else:
-            (figure,) = figures
-            n, p50, p90 = row[1:4]
+            figure, key, n, p50, p90 = row
             if n:
                 into.setdefault(figure, {})[key] = (int(n), _number(p50), _number(p90))
 
