@@ -4,7 +4,7 @@ A scratch PostgreSQL database gets the default catalogue, 20 counters and a seed
 (tests/support/statistics_year.py: 90,000 appointments, their calls with milestones and events,
 outcomes, device checks, payments; ANALYZE afterwards, as autovacuum would). The hub runs
 in-process (create_app with an injected clock, requests through Flask's test client: no HTTP
-server, so the figures are the page's own work: the statistics statement, 13 pygal plots, the
+server, so the figures are the page's own work: the statistics statements, 13 SVG plots, the
 template). A supervisor signs in (password, TOTP), then the page for the whole year is asked
 ROUNDS times after WARMUP rounds.
 
