@@ -98,10 +98,9 @@ def test_the_video_track_follows_the_browsers_estimate_below_aiortcs_h264_floor(
 def test_h264_follows_a_new_bitrate_in_place_and_rebuilds_only_past_its_ceiling():
     """libx264 lowers and raises its rate without a keyframe (a keyframe on a capped link
     is a burst the link drops); past the ceiling it is built anew, on a keyframe."""
-    import asyncio
-
     from appliance.devices.camera.synthetic import SyntheticCamera
     from appliance.media.encoded import H264_HEADROOM, SoftwareEncoder
+    from tests.support.own_loop import run
 
     camera = SyntheticCamera(640, 480, 30, grain=8)  # noise: the rate is what the encoder allows
     camera._began = float("-inf")  # as fast as encoded, not paced at 30 fps
@@ -115,7 +114,7 @@ def test_h264_follows_a_new_bitrate_in_place_and_rebuilds_only_past_its_ceiling(
             out.append((sum(p.size for p in packets), any(p.is_keyframe for p in packets)))
         return out
 
-    frames = asyncio.run(encode())
+    frames = run(encode())
 
     def kbit(start: int) -> float:  # the last two of each three seconds: past the change
         return sum(size for size, _ in frames[start + 30 : start + 90]) * 8 / 2 / 1000
