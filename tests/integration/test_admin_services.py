@@ -186,7 +186,7 @@ def test_a_service_offered_at_one_counter_is_booked_only_there(office, store):
 
 
 def test_a_hidden_service_takes_no_bookings_and_its_appointments_stand(office, store):
-    client, app = office
+    client, _ = office
     kept = book(client, "2026-03-05T09:00:00+01:00", 1)
     page = client.get(f"{PAGE}?lang=de").data.decode()
     assert "1 Termin dieser Dienstleistung ist schon gebucht" in page
