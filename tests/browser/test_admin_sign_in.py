@@ -46,7 +46,8 @@ def test_an_admin_signs_in_by_keyboard_sets_up_the_app_and_makes_a_clerk(
         check.shot(page, "set-up-de")
         secret = page.locator("code.totp-key").inner_text().replace(" ", "")
         assert re.fullmatch(r"[A-Z2-7]{32}", secret)
-        page.get_by_label("Code aus Ihrer Authenticator-App").fill(pyotp.TOTP(secret).now())
+        used = pyotp.TOTP(secret).now()
+        page.get_by_label("Code aus Ihrer Authenticator-App").fill(used)
         page.keyboard.press("Enter")
 
         page.wait_for_url(re.compile(r"^http://[^/]+/admin/people$"))
@@ -78,8 +79,8 @@ def test_an_admin_signs_in_by_keyboard_sets_up_the_app_and_makes_a_clerk(
         page.goto(f"{hub.url}/admin/people")
         assert "/admin/sign-in" in page.url  # signed out for good
 
-        # Signing in again asks for the code; one the app showed before is refused.
-        used = pyotp.TOTP(secret).now()
+        # Signing in again asks for the code; the one that set the app up is refused (made anew
+        # here it would be a fresh code once the 30 s step has turned over meanwhile).
         page.get_by_label("Name").fill("chefin")
         page.get_by_label("Password").fill(PASSWORD)
         page.get_by_role("button", name="Continue").click()
