@@ -20,10 +20,18 @@ from typing import Any, Literal, Protocol, cast
 
 import av
 from aiortc import MediaStreamTrack, RTCRtpSender, RTCRtpTransceiver
-from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, unpack_remb_fci
+from aiortc.rtp import (
+    RTCP_PSFB_APP,
+    RtcpPsfbPacket,
+    RtcpRrPacket,
+    RtcpSrPacket,
+    unpack_remb_fci,
+)
 from av import AudioFrame, VideoFrame
 from av.video.codeccontext import VideoCodecContext
 from av.video.frame import PictureType
+
+from appliance.media.congestion import LossCeiling, ResendBudget
 
 DEFAULT_BITRATE = 500_000  # aiortc's start value, raised or lowered by the browser's REMB
 MIN_BITRATE, MAX_BITRATE = 100_000, 2_500_000
@@ -157,6 +165,9 @@ class EncodedVideo(PacketTrack):
         self.keyframes_sent = 0
         self._keyframe = True
         self._sender: RTCRtpSender | None = None
+        self.resends = ResendBudget()
+        self.loss = LossCeiling()
+        self._estimate = DEFAULT_BITRATE  # the browser's latest REMB
 
     @property
     def mime_type(self) -> str:
@@ -173,10 +184,11 @@ class EncodedVideo(PacketTrack):
         applied: aiortc negotiates codecs in setRemoteDescription).
 
         aiortc answers PLI/FIR by calling the sender's `_send_keyframe` (meant for its own
-        encoders), and hands every RTCP packet for the sender to its `_handle_rtcp_packet`:
-        the track takes both (aiortc 1.10 – 1.16). It reads the browser's estimate (REMB)
-        itself: aiortc's H.264 packetizer would clamp it to 0.5–3 Mbit/s, and a phone on a
-        weak connection needs less than 0.5.
+        encoders), hands every RTCP packet for the sender to its `_handle_rtcp_packet`, and
+        resends each packet a NACK names through `_retransmit`: the track takes all three
+        (aiortc 1.10 – 1.16), the resends to keep them within a budget (media/congestion.py).
+        It reads the browser's estimate (REMB) itself: aiortc's H.264 packetizer would clamp
+        it to 0.5–3 Mbit/s, and a phone on a weak connection needs less than 0.5.
         """
         self._sender = sender
         sender._send_keyframe = self.request_keyframe  # type: ignore[method-assign]  # patched
@@ -187,18 +199,38 @@ class EncodedVideo(PacketTrack):
             await handle(packet)
 
         sender._handle_rtcp_packet = _handle_rtcp_packet  # type: ignore[method-assign]  # patched
+        retransmit = sender._retransmit
+
+        async def _retransmit(sequence_number: int) -> None:
+            # aiortc's smoothed round trip from the browser's receiver reports (None before one)
+            rtt = getattr(sender, "_RTCRtpSender__rtt", None)
+            if self.resends.allow(sequence_number, self.bitrate, rtt):
+                await retransmit(sequence_number)
+
+        sender._retransmit = _retransmit  # type: ignore[method-assign]  # patched
         self.prefer(transceiver, self.mime_type, "video/rtx")
 
     def on_rtcp(self, packet: Any) -> None:
-        """Follow the browser's bandwidth estimate (REMB) for this track's stream."""
-        if not isinstance(packet, RtcpPsfbPacket) or packet.fmt != RTCP_PSFB_APP:
+        """Follow the browser's bandwidth estimate (REMB) for this track's stream, under the
+        ceiling its loss reports set (media/congestion.py)."""
+        if self._sender is None:
             return
-        try:
-            estimate, ssrcs = unpack_remb_fci(packet.fci)
-        except ValueError:  # another application's feedback
+        ssrc = self._sender._ssrc
+        if isinstance(packet, RtcpRrPacket | RtcpSrPacket):
+            for report in packet.reports:
+                if report.ssrc == ssrc:
+                    self.loss.report(report.highest_sequence, report.packets_lost, self.bitrate)
+        elif isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
+            try:
+                estimate, ssrcs = unpack_remb_fci(packet.fci)
+            except ValueError:  # another application's feedback
+                return
+            if ssrc not in ssrcs:
+                return
+            self._estimate = estimate
+        else:
             return
-        if self._sender is not None and self._sender._ssrc in ssrcs:
-            self.bitrate = max(MIN_BITRATE, min(estimate, MAX_BITRATE))
+        self.bitrate = self.loss.limit(self._estimate, MIN_BITRATE, MAX_BITRATE)
 
     async def recv(self) -> av.Packet:
         while not self._pending:
@@ -218,6 +250,7 @@ class EncodedVideo(PacketTrack):
 
 OPUS_RATE, OPUS_SAMPLES = 48000, 960  # Opus always runs at 48 kHz; 20 ms per packet
 OPUS_BITRATE = 32_000  # wideband speech, mono: clear voices, a quarter of aiortc's 96 kbit/s
+FEC_LOSS_PERCENT = 10  # the loss libopus's in-band FEC is made for
 
 
 class OpusEncoder:
@@ -230,7 +263,14 @@ class OpusEncoder:
         context.layout = "mono"
         context.sample_rate = OPUS_RATE
         context.time_base = fractions.Fraction(1, OPUS_RATE)
-        context.options = {"application": "voip", "frame_duration": "20"}
+        # In-band FEC: each packet carries a coarse copy of the one before, which the browser
+        # decodes when that one is lost (a narrowing link drops packets here and there).
+        context.options = {
+            "application": "voip",
+            "frame_duration": "20",
+            "fec": "1",
+            "packet_loss": str(FEC_LOSS_PERCENT),
+        }
         self._context: Any = context
         self._resampler: av.AudioResampler | None = None
         self._samples = 0  # RTP timestamps count samples from the first packet

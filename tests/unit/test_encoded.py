@@ -95,6 +95,71 @@ def test_the_video_track_follows_the_browsers_estimate_below_aiortcs_h264_floor(
     assert seen == [300_000, 300_000, MIN_BITRATE, MAX_BITRATE]
 
 
+def test_the_video_track_cuts_its_bitrate_on_heavy_loss_and_resends_within_a_budget():
+    """Through aiortc's sender as it routes RTCP: a receiver report with half the video lost
+    lowers the bitrate below the browser's estimate; a packet asked for twice within a round
+    trip goes out once."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    from aiortc import RTCPeerConnection
+    from aiortc.rtp import (
+        RTCP_PSFB_APP,
+        RTCP_RTPFB_NACK,
+        RtcpPsfbPacket,
+        RtcpReceiverInfo,
+        RtcpRrPacket,
+        RtcpRtpfbPacket,
+        pack_remb_fci,
+    )
+
+    from appliance.devices.camera.synthetic import SyntheticCamera
+    from appliance.media.encoded import EncodedVideo, SoftwareEncoder
+
+    async def follow() -> dict[str, object]:
+        pc = RTCPeerConnection()
+        video = EncodedVideo(SyntheticCamera(320, 240, 30), SoftwareEncoder("h264", 30))
+        transceiver = pc.addTransceiver(video, direction="sendonly")
+        video.attach(transceiver.sender, transceiver)
+        sender, ssrc = transceiver.sender, transceiver.sender._ssrc
+
+        def remb(bitrate: int) -> RtcpPsfbPacket:
+            fci = pack_remb_fci(bitrate, [ssrc])
+            return RtcpPsfbPacket(fmt=RTCP_PSFB_APP, ssrc=1, media_ssrc=0, fci=fci)
+
+        def report(highest: int, lost: int, of: int = ssrc) -> RtcpRrPacket:
+            info = RtcpReceiverInfo(
+                ssrc=of, fraction_lost=0, packets_lost=lost,
+                highest_sequence=highest, jitter=0, lsr=0, dlsr=0,
+            )  # fmt: skip
+            return RtcpRrPacket(ssrc=1, reports=[info])
+
+        seen = {}
+        await sender._handle_rtcp_packet(remb(400_000))
+        seen["estimate"] = video.bitrate
+        for highest, lost in ((100, 0), (140, 20)):
+            await sender._handle_rtcp_packet(report(highest, lost, of=ssrc + 1))  # another's
+        seen["others_loss"] = video.bitrate
+        for highest, lost in ((100, 0), (140, 20)):  # half of ours lost over 40 packets
+            await sender._handle_rtcp_packet(report(highest, lost))
+        seen["own_loss"] = video.bitrate
+        await sender._handle_rtcp_packet(remb(380_000))  # the estimate lags behind
+        seen["lagging_estimate"] = video.bitrate
+        nack = RtcpRtpfbPacket(fmt=RTCP_RTPFB_NACK, ssrc=1, media_ssrc=ssrc, lost=[5])
+        await sender._handle_rtcp_packet(nack)
+        await sender._handle_rtcp_packet(nack)
+        seen["resends"] = (video.resends.allowed, video.resends.refused)
+        await pc.close()
+        return seen
+
+    with ThreadPoolExecutor(1) as pool:  # a loop of its own (Playwright may hold this one's)
+        seen = pool.submit(asyncio.run, follow()).result(10)
+    assert seen["estimate"] == seen["others_loss"] == 400_000
+    assert seen["own_loss"] == 300_000
+    assert 300_000 <= seen["lagging_estimate"] < 301_000  # the ceiling grows 5 % per 100 ms
+    assert seen["resends"] == (1, 1)
+
+
 def test_h264_follows_a_new_bitrate_in_place_and_rebuilds_only_past_its_ceiling():
     """libx264 lowers and raises its rate without a keyframe (a keyframe on a capped link
     is a burst the link drops); past the ceiling it is built anew, on a keyframe."""
