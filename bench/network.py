@@ -19,7 +19,8 @@ Writes bench/results/network.json:
 - bitrate_adapt_s: the citizen's link capped at 300 kbit/s each way (tc tbf) mid-call, seconds
   until the appliance's video and audio together (its aiortc senders' statistics, over the
   last second) stay under the cap; capped_video_kbit, the video's rate then;
-  capped_audio_gap_ms, the longest audio gap at the citizen while capped; bitrate_recover_s,
+  capped_audio_gap_ms, the longest audio gap at the citizen while capped;
+  capped_audio_concealed, the share of its sound concealed then; bitrate_recover_s,
   seconds after the cap is lifted until the appliance sends more than the cap again.
 - restore_after_path_s: the citizen's router's uplink down 10 s and back with a new address,
   seconds from the path's return until frames decoded at the citizen grow again;
@@ -116,6 +117,7 @@ def capped_link(net: scenarios.CallNetwork, playwright: Any) -> dict[str, float]
         "bitrate_adapt_s": result["bitrate_adapt_s"],
         "capped_video_kbit": result["video_kbit_capped"],
         "capped_audio_gap_ms": result["audio_gap_capped_ms"],
+        "capped_audio_concealed": result["audio_concealed_capped"],
         "bitrate_recover_s": result["bitrate_recover_s"],
     }
 
