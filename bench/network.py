@@ -22,6 +22,9 @@ Writes bench/results/network.json:
   capped_audio_gap_ms, the longest audio gap at the citizen while capped;
   capped_audio_concealed, the share of its sound concealed then; bitrate_recover_s,
   seconds after the cap is lifted until the appliance sends more than the cap again.
+- restore_after_hub_s: the hub unreachable for 25 s and meanwhile the citizen's uplink down
+  8 s and back with a new address: seconds from the hub's return until frames decoded at the
+  citizen grow again (nothing can be renegotiated without the hub).
 - restore_after_path_s: the citizen's router's uplink down 10 s and back with a new address,
   seconds from the path's return until frames decoded at the citizen grow again;
   path_kiosk_lost_after_s, seconds into the cut until the kiosk says the connection is
@@ -132,6 +135,14 @@ def path_change(net: scenarios.CallNetwork, playwright: Any) -> dict[str, float]
         "restore_after_path_s": result["restore_after_path_s"],
         "path_kiosk_lost_after_s": lost[0],
     }
+
+
+@scenario(kiosk=True)
+def path_change_while_hub_away(net: scenarios.CallNetwork, playwright: Any) -> dict[str, float]:
+    result = impaired.path_change_while_hub_away(net, playwright)
+    assert result["restore_after_hub_s"] is not None and result["frames_without_hub_at"] is None
+    assert result["state"] == "in_call" and result["notes"] == impaired.NOTES, result
+    return {"restore_after_hub_s": result["restore_after_hub_s"]}
 
 
 def once(fn: Scenario, network: dict[str, Any], playwright: Any) -> dict[str, float]:

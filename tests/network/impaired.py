@@ -19,7 +19,14 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from appliance.devices.camera.synthetic import SyntheticCamera
-from tests.network.scenarios import CallNetwork, call_state, join, kiosk_page
+from tests.network.scenarios import (
+    CITIZEN_SCREEN,
+    KIOSK_SCREEN,
+    CallNetwork,
+    call_state,
+    join,
+    kiosk_page,
+)
 from tests.support.impair import Diversion, Impairment, UdpImpairment, divert
 from tests.support.netlab import Block, Host
 
@@ -364,6 +371,74 @@ def path_change(net: CallNetwork, playwright: Any, down_s: float = 10) -> dict[s
 
 
 IN_CALL_NOW = "() => window.bvCall.call === 'in_call'"
+
+
+def path_change_while_hub_away(
+    net: CallNetwork, playwright: Any, away_s: float = 25, down_s: float = 8
+) -> dict[str, Any]:
+    """The hub unreachable for `away_s`, and meanwhile the citizen's link down for `down_s`
+    and back with a new address: without the hub no new connection can be negotiated (aiortc
+    has no ICE restart, and the old one's relay allocation belongs to the old address), so the
+    call must come back by itself once the hub does, with what it held intact."""
+    router = net.citizen.router
+    assert router is not None
+    browser = net.browser(playwright, net.citizen)
+    context, page, setup = join(net, browser)
+    kiosk = kiosk_page(net, playwright)
+    kiosk.fill("#call-notes", NOTES)
+    appointment = str(net.booking.id)
+    drafts = net.appliance.counter.drafts
+    net.appliance.wait_for(lambda: drafts.get(appointment) == NOTES, timeout=5)
+    page.evaluate(SAMPLER)
+    offers = page.evaluate("() => window.bvCall.offers")
+    blocks = net.lab.drop_to(net.hub_address)
+    started = time.monotonic()
+    time.sleep(2)
+    net.lab.cut(router)
+    time.sleep(down_s)
+    net.lab.restore(router)
+    net.lab.readdress(router, f"{router.gateway.rsplit('.', 1)[0]}.{NEW_ADDRESS_HOST}")
+    path_back = page.evaluate(NOW)
+    said: list[dict[str, Any]] = []
+    while (at := time.monotonic() - started) < away_s:
+        citizen, screen = page.evaluate(CITIZEN_SCREEN), kiosk.evaluate(KIOSK_SCREEN)
+        said.append({"at": round(at, 1), "citizen": citizen, "kiosk": screen})
+        time.sleep(0.5)
+    # Nothing came back while the hub was away (the test's premise, checked).
+    frames_without_hub = frames_back_at(page.evaluate(SAMPLES_SINCE, path_back - 1), path_back)
+    for block in blocks:
+        block.lift()
+    hub_back = page.evaluate(NOW)
+    deadline = time.monotonic() + 30
+    frames_at = None
+    while frames_at is None and time.monotonic() < deadline:
+        time.sleep(0.25)
+        frames_at = frames_back_at(page.evaluate(SAMPLES_SINCE, hub_back - 1), hub_back)
+    page.wait_for_function(IN_CALL_NOW, timeout=15000)
+    kiosk.wait_for_function(
+        "() => !document.getElementById('media-state').textContent", timeout=15000
+    )
+    after = sample(page, 2)
+    kiosk.reload()
+    kiosk.wait_for_function("() => document.body.dataset.screen === 'call'", timeout=10000)
+    notes = kiosk.input_value("#call-notes")
+    state = call_state(net)
+    context.close()
+    return {
+        "setup_s": setup,
+        "frames_without_hub_at": frames_without_hub,
+        "restore_after_hub_s": None if frames_at is None else frames_at - hub_back,
+        "citizen_away": [s["at"] for s in said if s["citizen"]["away"]],
+        "kiosk_reconnecting": [
+            s["at"] for s in said if s["kiosk"]["media"].startswith("Verbindung unterbrochen")
+        ],
+        "kiosk_hub_warning": [s["at"] for s in said if s["kiosk"]["warning"]],
+        "screens": sorted({(s["citizen"]["call"], s["kiosk"]["screen"]) for s in said}),
+        "new_connections": page_offers_after(after) - offers,
+        "fps_after": fps(after),
+        "notes": notes,
+        "state": state,
+    }
 
 
 def page_offers_after(samples: Sequence[dict[str, Any]]) -> int:

@@ -78,3 +78,24 @@ def test_the_citizen_s_link_away_10_s_and_back_with_a_new_address_the_call_comes
     assert result["fps_after"] >= 15, result
     assert result["state"] == "in_call", result
     assert result["notes"] == impaired.NOTES, result
+
+
+def test_the_path_changes_while_the_hub_is_away_and_the_call_comes_back_with_the_hub(
+    net, playwright_driver
+):
+    result = impaired.path_change_while_hub_away(net, playwright_driver)
+    # Without the hub no new connection can be agreed: nothing came back by itself ...
+    assert result["frames_without_hub_at"] is None, result
+    # ... while both screens said so: the citizen's that the server is away, the clerk's that
+    # the connection is interrupted and the hub unreachable; nobody left the call.
+    assert result["citizen_away"], result
+    assert result["kiosk_reconnecting"], result
+    assert result["kiosk_hub_warning"], result
+    assert all(call == "in_call" and screen == "call" for call, screen in result["screens"]), result
+    # The hub back, the call is rebuilt by itself within 10 s and is the same call.
+    assert result["restore_after_hub_s"] is not None, result
+    assert result["restore_after_hub_s"] < 10, result
+    assert result["new_connections"] >= 1, result
+    assert result["fps_after"] >= 15, result
+    assert result["state"] == "in_call", result
+    assert result["notes"] == impaired.NOTES, result
