@@ -311,6 +311,7 @@ class Counter:
         elif held is not None:
             self._hold(held)  # its fresh offer follows (`peer_rejoined`), or came early
         self.unsent_ends.clear()
+        await self.remote.resend()
         self.hello.set()
         self.link_changed("online")
         self.refresh_day()

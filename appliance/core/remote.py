@@ -10,7 +10,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Literal
 
-from appliance.core.ports import Hub, Performed, Performer
+from appliance.core.ports import HUB_UNREACHABLE, Hub, Performed, Performer
 from protocol.appliance import Action, ActionResult, ActionState
 
 log = logging.getLogger("appliance.remote")
@@ -40,6 +40,10 @@ class RemoteDesk:
         self.changed = changed
         self.waiting: dict[int, Action] = {}
         self.answered: dict[int, tuple[ActionState, str]] = {}  # by id: repeats after reconnect
+        # Answers sent while the hub could not be reached, by id (the latest of each): sent
+        # again on the next hello. The hub does not send a `running` update again after a
+        # reconnect, so an update's `done` lost to a drop would otherwise stay unsaid.
+        self.unsent: dict[int, ActionResult] = {}
         self.running: set[int] = set()  # under way (an update installs for minutes)
         self._background: set[asyncio.Future[None]] = set()
         self.deferred: list[Callable[[], Awaitable[None]]] = []  # switches that wait for a call
@@ -113,7 +117,22 @@ class RemoteDesk:
         self, key: int, state: ActionState, text: str, lines: list[str] | None = None
     ) -> None:
         answer = ActionResult(id=key, state=state, result=text[:200], log=lines)
-        await self.hub.request("action_result", answer)
+        if await self._delivered(answer):
+            self.unsent.pop(key, None)  # a newer answer said: an older unsent one is moot
+        else:
+            self.unsent[key] = answer
+
+    async def _delivered(self, answer: ActionResult) -> bool:
+        """Whether the hub got `answer` (a refusal counts: asking again would not change it)."""
+        reply = await self.hub.request("action_result", answer)
+        return reply.ok or reply.code != HUB_UNREACHABLE
+
+    async def resend(self) -> None:
+        """Connected again: the answers the hub did not get, once more, oldest action first."""
+        for key in sorted(self.unsent):
+            answer = self.unsent[key]
+            if await self._delivered(answer) and self.unsent.get(key) is answer:
+                del self.unsent[key]
 
     def identify(self) -> None:
         """Flash and chime on the kiosk for IDENTIFY_S (again: from now)."""

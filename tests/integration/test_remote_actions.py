@@ -360,3 +360,43 @@ def test_a_restart_waits_for_a_real_admitted_call_until_the_citizen_hangs_up(
     finally:
         party.close()
         running.stop()
+
+
+def test_an_updates_result_said_while_the_hub_was_down_reaches_it_on_reconnect(
+    store, serve_hub, tmp_path
+):
+    """The new version settles the update (`done`) just as the hub goes away: the answer is
+    kept and sent once the appliance is connected again. The hub does not send a `running`
+    update again, so without that the action would stay `running` for good."""
+    from hub.operations.remote import record_result
+    from protocol.appliance import ActionResult
+
+    device, credential = add_device(store, 1, "Pi Schalter 1", MONDAY_EARLY)
+    wheels = tmp_path / "wheels"
+    build_wheel(wheels, "buergeramt-virtuell", "9.0.0", entry_points=TINY_SCRIPT)
+    hub = serve_hub(store.url, wheel_dir=str(wheels))
+    (action,) = offer_update(
+        store, "9.0.0", ["9.0.0"], requested_by="test", now=MONDAY_EARLY,
+        devices=[device.id], when="now",
+    )  # fmt: skip
+    # As the old version left it: installed, switching.
+    running_now = ActionResult(id=action.id, state="running", result="installed 9.0.0")
+    assert record_result(store, device.id, running_now, MONDAY_EARLY)
+    running = RunningAppliance(
+        hub_url=hub.url, device_credential=credential, data_dir=tmp_path / "data"
+    ).start()
+    try:
+        wait_until(lambda: running.counter.hello.is_set(), 20, "the first hello")
+        hub.kill()
+        wait_until(lambda: running.counter.link == "offline", 20, "the appliance sees it")
+        running.counter.hello.clear()
+        said = "9.0.0 runs: connected, self-check passed"
+        running.run(running.counter.remote.report(action.id, "done", said))
+        assert action.id in running.counter.remote.unsent
+        assert actions_of(store, device.id)[0].state == "running"
+        hub.launch()
+        update = settled(store, device.id, "done")
+        assert update.id == action.id and update.result == said
+        assert running.counter.remote.unsent == {}
+    finally:
+        running.stop()

@@ -95,3 +95,60 @@ def test_a_forced_update_switches_even_during_a_call():
         assert machine.switched
 
     run(scenario())
+
+
+class Flaky(Recorded):
+    """The hub link, down while `down` is set: answers then go nowhere."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = False
+
+    async def request(self, event: str, payload: Request) -> Answer:
+        if self.down:
+            return Answer.unreachable()
+        return await super().request(event, payload)
+
+
+def test_an_answer_the_hub_did_not_get_is_sent_again_once_connected():
+    async def scenario() -> None:
+        hub = Flaky()
+        desk = RemoteDesk(hub, None, lambda: False, lambda: None)
+        hub.down = True
+        await desk.report(4, "done", "1.1.0 runs: connected, self-check passed")  # lost
+        await desk.receive(Action(id=5, kind="restart"))  # failed: no performer; lost too
+        assert hub.answers == []
+        await desk.resend()  # still down: kept
+        assert hub.answers == [] and sorted(desk.unsent) == [4, 5]
+        hub.down = False
+        await desk.resend()
+        assert hub.answers == [
+            (4, "done", "1.1.0 runs: connected, self-check passed"),
+            (5, "failed", "restart is not possible on this appliance"),
+        ]
+        assert desk.unsent == {}
+        await desk.resend()  # nothing twice
+        assert len(hub.answers) == 2
+
+    run(scenario())
+
+
+def test_a_newer_answer_replaces_an_unsent_older_one():
+    async def scenario() -> None:
+        hub = Flaky()
+        machine = Machine()
+        calls = {"a"}
+        desk = RemoteDesk(hub, machine, lambda: bool(calls), lambda: None)
+        hub.down = True
+        await desk.receive(UPDATE)  # waits for the call: "waiting", unsent
+        assert desk.unsent[4].state == "waiting"
+        hub.down = False
+        machine.installed.set()
+        calls.clear()
+        await desk.calls_ended()  # runs it: "running" reaches the hub
+        assert hub.answers == [(4, "running", "installed 1.1.0")]
+        assert desk.unsent == {}  # the stale "waiting" is not sent after it
+        await desk.resend()
+        assert hub.answers == [(4, "running", "installed 1.1.0")]
+
+    run(scenario())
