@@ -316,12 +316,9 @@ def frames_back_at(samples: Sequence[dict[str, Any]], since: float) -> float | N
     return None
 
 
-def path_change(net: CallNetwork, playwright: Any, down_s: float = 10) -> dict[str, Any]:
-    """The citizen's link (its router's uplink) down for `down_s`, then back with a new
-    address: when frames flow again, what the kiosk said meanwhile, and whether the clerk's
-    notes (typed before) and the hub's call survived."""
-    router = net.citizen.router
-    assert router is not None
+def call_with_notes(net: CallNetwork, playwright: Any) -> tuple[Any, Any, float, Any]:
+    """A call joined by the citizen, the clerk's notes typed on the kiosk and kept by the
+    appliance, the page's sampler running: (context, page, setup seconds, kiosk)."""
     browser = net.browser(playwright, net.citizen)
     context, page, setup = join(net, browser)
     kiosk = kiosk_page(net, playwright)
@@ -330,6 +327,32 @@ def path_change(net: CallNetwork, playwright: Any, down_s: float = 10) -> dict[s
     drafts = net.appliance.counter.drafts
     net.appliance.wait_for(lambda: drafts.get(appointment) == NOTES, timeout=5)
     page.evaluate(SAMPLER)
+    return context, page, setup, kiosk
+
+
+def back_with_new_address(net: CallNetwork, router: Host) -> str:
+    """The router's uplink up again with a new address (mobile after Wi-Fi): that address."""
+    net.lab.restore(router)
+    address = f"{router.gateway.rsplit('.', 1)[0]}.{NEW_ADDRESS_HOST}"
+    net.lab.readdress(router, address)
+    return address
+
+
+def what_the_call_holds(net: CallNetwork, kiosk: Any) -> tuple[str, str]:
+    """The clerk's notes on the kiosk drawn afresh (kept by the appliance), and the call's
+    state at the hub."""
+    kiosk.reload()
+    kiosk.wait_for_function("() => document.body.dataset.screen === 'call'", timeout=10000)
+    return kiosk.input_value("#call-notes"), call_state(net)
+
+
+def path_change(net: CallNetwork, playwright: Any, down_s: float = 10) -> dict[str, Any]:
+    """The citizen's link (its router's uplink) down for `down_s`, then back with a new
+    address: when frames flow again, what the kiosk said meanwhile, and whether the clerk's
+    notes (typed before) and the hub's call survived."""
+    router = net.citizen.router
+    assert router is not None
+    context, page, setup, kiosk = call_with_notes(net, playwright)
     time.sleep(1)
     offers = page.evaluate("() => window.bvCall.offers")
     net.lab.cut(router)
@@ -338,9 +361,7 @@ def path_change(net: CallNetwork, playwright: Any, down_s: float = 10) -> dict[s
     while (at := time.monotonic() - started) < down_s:
         kiosk_said.append({"at": round(at, 1), "media": kiosk.evaluate(KIOSK_MEDIA)})
         time.sleep(0.5)
-    net.lab.restore(router)
-    address = f"{router.gateway.rsplit('.', 1)[0]}.{NEW_ADDRESS_HOST}"
-    net.lab.readdress(router, address)
+    address = back_with_new_address(net, router)
     back = page.evaluate(NOW)
     deadline = time.monotonic() + 30
     frames_at = None
@@ -352,11 +373,7 @@ def path_change(net: CallNetwork, playwright: Any, down_s: float = 10) -> dict[s
         )
     page.wait_for_function(IN_CALL_NOW, timeout=10000)
     after = sample(page, 2)
-    # The clerk's screen drawn afresh shows the call with the notes kept by the appliance.
-    kiosk.reload()
-    kiosk.wait_for_function("() => document.body.dataset.screen === 'call'", timeout=10000)
-    notes = kiosk.input_value("#call-notes")
-    state = call_state(net)
+    notes, state = what_the_call_holds(net, kiosk)
     context.close()
     return {
         "setup_s": setup,
@@ -382,22 +399,14 @@ def path_change_while_hub_away(
     call must come back by itself once the hub does, with what it held intact."""
     router = net.citizen.router
     assert router is not None
-    browser = net.browser(playwright, net.citizen)
-    context, page, setup = join(net, browser)
-    kiosk = kiosk_page(net, playwright)
-    kiosk.fill("#call-notes", NOTES)
-    appointment = str(net.booking.id)
-    drafts = net.appliance.counter.drafts
-    net.appliance.wait_for(lambda: drafts.get(appointment) == NOTES, timeout=5)
-    page.evaluate(SAMPLER)
+    context, page, setup, kiosk = call_with_notes(net, playwright)
     offers = page.evaluate("() => window.bvCall.offers")
     blocks = net.lab.drop_to(net.hub_address)
     started = time.monotonic()
     time.sleep(2)
     net.lab.cut(router)
     time.sleep(down_s)
-    net.lab.restore(router)
-    net.lab.readdress(router, f"{router.gateway.rsplit('.', 1)[0]}.{NEW_ADDRESS_HOST}")
+    back_with_new_address(net, router)
     path_back = page.evaluate(NOW)
     said: list[dict[str, Any]] = []
     while (at := time.monotonic() - started) < away_s:
@@ -419,10 +428,7 @@ def path_change_while_hub_away(
         "() => !document.getElementById('media-state').textContent", timeout=15000
     )
     after = sample(page, 2)
-    kiosk.reload()
-    kiosk.wait_for_function("() => document.body.dataset.screen === 'call'", timeout=10000)
-    notes = kiosk.input_value("#call-notes")
-    state = call_state(net)
+    notes, state = what_the_call_holds(net, kiosk)
     context.close()
     return {
         "setup_s": setup,
