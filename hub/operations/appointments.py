@@ -196,7 +196,8 @@ def note_opened(store: Store, appointment_id: uuid.UUID, actor: str, now: dateti
     """Audit that `actor` opened an appointment's personal data (name, address, phone): its id,
     nothing of what was read."""
     with store.transaction() as session:
-        record(session, now, actor, "read.appointment", str(appointment_id), None, None)
+        target = f"appointment:{appointment_id}"  # as the changes to it are named
+        record(session, now, actor, "read.appointment", target, None, None)
 
 
 def note_search(store: Store, search: Search, found: int, actor: str, now: datetime) -> None:

@@ -124,16 +124,23 @@ def _code_step(secret: str, code: str, now: datetime, last: int | None) -> int |
 
 
 def set_up_totp(
-    store: Store, sealer: Sealer, user_id: int, secret: str, code: str, now: datetime
+    store: Store,
+    actor: str,
+    sealer: Sealer,
+    user_id: int,
+    secret: str,
+    code: str,
+    now: datetime,
 ) -> bool:
-    """Keep `secret` as the person's second factor once `code` shows their app has it."""
+    """Keep `secret` as the person's second factor once `code` shows their app has it;
+    audited as done by `actor` (the person, as the pages name them: `web:<name>`)."""
     step = _code_step(secret, code, now, None)
     if step is None:
         return False
     with store.transaction() as session:
         user = session.get_one(UserRow, user_id)
         user.totp_sealed, user.totp_last_step = sealer.seal(secret), step
-        record(session, now, user.username, "staff.totp_set", f"user:{user.username}", None, None)
+        record(session, now, actor, "staff.totp_set", f"user:{user.username}", None, None)
     return True
 
 

@@ -550,7 +550,7 @@ def test_opening_an_appointment_is_audited_without_the_citizens_details(office):
     assert (entry.actor, entry.action, entry.target) == (
         "web:leitung",
         "read.appointment",
-        str(erika),
+        f"appointment:{erika}",
     )
     assert (entry.before, entry.after) == (None, None)
 

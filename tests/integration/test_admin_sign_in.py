@@ -94,8 +94,12 @@ def test_the_first_sign_in_sets_up_the_app_and_later_ones_ask_for_its_code(desk)
     signed = post(client, "/admin/second-factor?next=/admin/people", page, code=clock.code(secret))
     assert signed.headers["Location"] == "/admin/people"
     assert client.get("/admin/people").status_code == 200
-    actions = [e.action for e in entries(client.application.extensions["store"])[0]]
-    assert actions == ["staff.totp_set"]
+    (entry,) = entries(client.application.extensions["store"])[0]
+    assert (entry.action, entry.actor, entry.target) == (
+        "staff.totp_set",
+        "web:chefin",
+        "user:chefin",
+    )
 
 
 def test_a_wrong_password_counts_and_the_fifth_locks_the_account(desk, store):

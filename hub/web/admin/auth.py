@@ -108,8 +108,9 @@ def set_up_second_factor() -> ResponseReturnValue:
     }
     if request.method == "GET":
         return _page("admin/set_up_second_factor.html", **values)
+    code = request.form.get("code", "")[:12]
     if not set_up_totp(
-        store(), _sealer(), user_id, secret, request.form.get("code", "")[:12], now()
+        store(), admin_session.actor(staff), _sealer(), user_id, secret, code, now()
     ):
         error = _("The code does not match. Check the app's time and enter the newest code.")
         return _page("admin/set_up_second_factor.html", 422, error=error, **values)
