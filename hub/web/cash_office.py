@@ -1,9 +1,10 @@
 """The cash office's page: the day's payment requests reconciled against the payment platform,
 the day's totals, and the CSV export for the Kassenverfahren.
 
-Staff of role admin only, by HTTP Basic against their hub account until issue 18 brings the
-admin sign-in with sessions; failed attempts are rate-limited per client address, and no
-answer may be cached (the security headers' `Cache-Control: no-store`).
+Administrators only: signed in to the admin area (without a session a browser is sent to its
+sign-in, another role gets its no-access page), or a script sending HTTP Basic credentials of
+such an account; failed attempts are rate-limited per client address, and no answer may be
+cached (the security headers' `Cache-Control: no-store`).
 """
 
 from __future__ import annotations
@@ -20,35 +21,12 @@ from hub.booking.timezone import in_calendar, local_date
 from hub.context import now, payment_provider, store
 from hub.i18n import current_language
 from hub.operations import cash_office
-from hub.operations.accounts import Staff, verify_staff
+from hub.operations.accounts import Staff
 from hub.ratelimit import limiter, read_limit, write_limit
+from hub.web.admin.session import require
 
 bp = Blueprint("cash_office", __name__, template_folder="templates")
-REALM = 'Basic realm="Buergeramt Kasse", charset="UTF-8"'
-
-
-def _staff(area: str = "cash") -> Staff | None:
-    """Who asks: a person signed in to the admin area whose role opens `area`, or a script
-    (and older bookmarks) with HTTP Basic of such an account."""
-    from hub.web.admin.session import AREAS, may, signed_in
-
-    staff = signed_in()
-    if staff is not None and may(staff, area):
-        return staff
-    auth = request.authorization
-    if auth is None or auth.type != "basic" or not auth.username or auth.password is None:
-        return None
-    return verify_staff(store(), auth.username, auth.password, AREAS[area])
-
-
-def _challenge() -> Response:
-    answer = Response(
-        _("Sign in with an administrator's account.") + "\n",
-        status=401,
-        mimetype="text/plain",
-    )
-    answer.headers["WWW-Authenticate"] = REALM
-    return answer
+REALM = "Buergeramt Kasse"  # HTTP Basic, for scripts
 
 
 def _day() -> date | None:
@@ -90,10 +68,9 @@ _guarded = limiter.limit(write_limit, deduct_when=lambda answer: answer.status_c
 @bp.get("/office/payments")
 @limiter.limit(read_limit)
 @_guarded
-def payments_page() -> ResponseReturnValue:
+@require("cash", basic_realm=REALM)
+def payments_page(staff: Staff) -> ResponseReturnValue:
     """The reconciliation of a day with its differences, the totals and the export's link."""
-    if _staff() is None:
-        return _challenge()
     day = _day()
     if day is None:
         page = render_template("cash_office.html", day=None, bad_date=True, lang=current_language())
@@ -118,10 +95,9 @@ def payments_page() -> ResponseReturnValue:
 @bp.get("/office/payments.csv")
 @limiter.limit(read_limit)
 @_guarded
-def payments_csv() -> ResponseReturnValue:
+@require("cash", basic_realm=REALM)
+def payments_csv(staff: Staff) -> ResponseReturnValue:
     """The day's export for the Kassenverfahren (docs/operations.md, Kasse / cash office)."""
-    if _staff() is None:
-        return _challenge()
     day = _day()
     if day is None:
         text = _("The date is not of the form YYYY-MM-DD.") + "\n"

@@ -4,11 +4,13 @@ the appliances waiting for approval, each with a form to approve it by the claim
 screen shows (counter and name) or to reject it. A page per appliance asks it to identify
 itself, restart or reboot, and lists its latest remote actions and how far they got.
 
-Staff of role admin only, by HTTP Basic as the cash office's page (hub/web/cash_office.py)
-until the admin area of issue 18 replaces both. Browsers send HTTP Basic by themselves, also
-with a form another site posts, so every form carries a CSRF token (Flask-WTF, hub.security:
-a post without a valid one is refused with 400 before anything is read) and a post whose
-Origin (or, without one, Referer) is another site's is refused as well. The forms call the
+Administrators and IT, signed in to the admin area (without a session a browser is sent to its
+sign-in, another role gets its no-access page), or a script sending HTTP Basic credentials of
+such an account, as the cash office's page (hub/web/cash_office.py). Every form carries a CSRF
+token (Flask-WTF, hub.security: a post without a valid one is refused with 400 before anything
+is read) and a post whose Origin (or, without one, Referer) is another site's is refused as
+well: a browser sends the session's cookie (and HTTP Basic it once had) with a form another
+site posts too. The forms call the
 same operations as the command line and the HTTP API (hub.operations.enrolment, .remote).
 """
 
@@ -21,7 +23,6 @@ from urllib.parse import urlsplit
 from babel.dates import format_timedelta
 from flask import (
     Blueprint,
-    Response,
     flash,
     get_flashed_messages,
     redirect,
@@ -42,24 +43,17 @@ from hub.operations.accounts import AccountError, Staff
 from hub.operations.counters import list_counters
 from hub.operations.fleet import FleetEntry, counts, fleet
 from hub.ratelimit import limiter, read_limit
-from hub.web.cash_office import _guarded, _staff
+from hub.web.admin.session import require
+from hub.web.cash_office import _guarded
 from protocol.enrolment import normalise_claim_code
 
 log = logging.getLogger(__name__)
 bp = Blueprint("fleet_page", __name__, template_folder="templates")
-REALM = 'Basic realm="Buergeramt IT", charset="UTF-8"'
+REALM = "Buergeramt IT"  # HTTP Basic, for scripts
 PAGE_ACTIONS = ("identify", "restart", "reboot")  # what the page offers (docs/operations.md)
 FORCEABLE = ("restart", "reboot")  # these wait for a call's end unless forced
 NAME_CHARS = 100  # a device's name (devices.name)
 SHOWN_ACTIONS = 20  # the latest actions on a device's page
-
-
-def _challenge() -> Response:
-    answer = Response(
-        _("Sign in with an administrator's account.") + "\n", status=401, mimetype="text/plain"
-    )
-    answer.headers["WWW-Authenticate"] = REALM
-    return answer
 
 
 def ago(seconds: float | None) -> str:
@@ -278,22 +272,19 @@ def _fleet_page(error: FormError | None = None) -> ResponseReturnValue:
 @bp.get("/it/devices")
 @limiter.limit(read_limit)
 @_guarded
-def devices_page() -> ResponseReturnValue:
+@require("devices", basic_realm=REALM)
+def devices_page(staff: Staff) -> ResponseReturnValue:
     """The fleet as a table, and the appliances waiting for approval with their forms."""
-    if _staff("devices") is None:
-        return _challenge()
     return _fleet_page()
 
 
 @bp.post("/it/devices")
 @limiter.limit(read_limit)
 @_guarded
-def pending_form() -> ResponseReturnValue:
+@require("devices", basic_realm=REALM)
+def pending_form(staff: Staff) -> ResponseReturnValue:
     """A pending appliance's form: `do` approve or reject. Posted to the page's own address,
     so that the language switch of an answer leads back to the page."""
-    staff = _staff("devices")
-    if staff is None:
-        return _challenge()
     form = request.form
     if form.get("do") == "approve":
         return _approve(staff, form)
@@ -414,10 +405,9 @@ def _device_page(
 @bp.get("/it/devices/<int:device_id>")
 @limiter.limit(read_limit)
 @_guarded
-def device_page(device_id: int) -> ResponseReturnValue:
+@require("devices", basic_realm=REALM)
+def device_page(staff: Staff, device_id: int) -> ResponseReturnValue:
     """One appliance: its state, the actions IT may ask of it and its latest actions."""
-    if _staff("devices") is None:
-        return _challenge()
     entry = _entry(device_id)
     return _unknown_device() if entry is None else _device_page(entry)
 
@@ -425,10 +415,9 @@ def device_page(device_id: int) -> ResponseReturnValue:
 @bp.get("/it/devices/<int:device_id>/actions")
 @limiter.limit(read_limit)
 @_guarded
-def device_actions(device_id: int) -> ResponseReturnValue:
+@require("devices", basic_realm=REALM)
+def device_actions(staff: Staff, device_id: int) -> ResponseReturnValue:
     """The latest actions alone (fleet.js fetches them while one is open)."""
-    if _staff("devices") is None:
-        return _challenge()
     if _entry(device_id) is None:
         return _unknown_device()
     return render_template(
@@ -445,12 +434,10 @@ def device_actions(device_id: int) -> ResponseReturnValue:
 @bp.post("/it/devices/<int:device_id>")
 @limiter.limit(read_limit)
 @_guarded
-def ask_action(device_id: int) -> ResponseReturnValue:
+@require("devices", basic_realm=REALM)
+def ask_action(staff: Staff, device_id: int) -> ResponseReturnValue:
     """Ask the appliance to identify itself, restart or reboot. Restart and reboot wait for
     its call to end; forced, they need a second, confirming post."""
-    staff = _staff("devices")
-    if staff is None:
-        return _challenge()
     entry = _entry(device_id)
     if entry is None:
         return _unknown_device()

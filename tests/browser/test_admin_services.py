@@ -132,9 +132,10 @@ def test_a_supervisor_edits_a_service_its_fees_and_the_holidays(
         context.close()
 
 
-def test_it_cannot_open_the_catalogue_pages(catalogue, browser):
+@pytest.mark.parametrize("viewport", [DESK, TABLET], ids=["desk", "tablet"])
+def test_it_cannot_open_the_catalogue_pages_and_is_told_so(catalogue, browser, check, viewport):
     hub, _, clock = catalogue
-    context = browser.new_context(viewport=DESK, locale="de-DE")
+    context = browser.new_context(viewport=viewport, locale="de-DE")
     page = context.new_page()
     try:
         first_sign_in(page, hub.url, "/admin/audit", "technik", PASSWORD, clock)
@@ -142,5 +143,17 @@ def test_it_cannot_open_the_catalogue_pages(catalogue, browser):
         for path in ("/admin/services", "/admin/services/fuehrungszeugnis", "/admin/holidays"):
             answer = page.goto(f"{hub.url}{path}")
             assert answer is not None and answer.status == 403, path
+        # Not an error: whose page it is not, and the way to the own one.
+        assert page.get_by_role("heading", level=1).inner_text() == "Kein Zugriff"
+        assert "mit der Rolle IT angemeldet" in page.locator("main").inner_text()
+        check.accessible(page)
+        check.shot(page, "no-access-de")
+        page.get_by_role("link", name="English").click()
+        page.wait_for_url("**lang=en")
+        assert page.get_by_role("heading", level=1).inner_text() == "No access"
+        check.accessible(page)
+        page.get_by_role("link", name="To your page: Overview").click()
+        page.wait_for_url(f"{hub.url}/admin/")
+        assert page.get_by_role("link", name="Counter appliances").first.is_visible()
     finally:
         context.close()

@@ -1,6 +1,9 @@
-"""The cash office's page in Chromium: signed in with HTTP Basic as an administrator, a day with a
-difference made at the payment sandbox passes axe-core in German and in English, on a desktop
-and on a 360 px phone, and the export downloads as the CSV of the day."""
+"""The cash office's page in Chromium: signed in to the admin area as an administrator (the
+page sends the browser to the sign-in and back), a day with a difference made at the payment
+sandbox passes axe-core in German and in English, on a desktop and on a 360 px phone, and the
+export downloads as the CSV of the day."""
+
+from datetime import datetime
 
 import pytest
 
@@ -13,18 +16,20 @@ from tests.integration.test_cash_office import (
     desk,  # noqa: F401 - the fixture
     provider,  # noqa: F401 - the fixture
 )
+from tests.support.admin_pages import HubTime, first_sign_in
 
 
 @pytest.fixture
 def office_hub(desk, provider, payment_sandbox, serve_hub):  # noqa: F811
     add_user(desk.store, "kasse", PASSWORD, "admin", CALL, "Kasse")
     a_day_with_a_difference(desk, provider, payment_sandbox)
-    return serve_hub(
+    hub = serve_hub(
         desk.store.url,
         payment_url=payment_sandbox.url,
         payment_endpoint_id="08221000",
         clock_start=NOON,
     )
+    return hub, HubTime(datetime.fromisoformat(NOON))
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -34,16 +39,12 @@ def office_hub(desk, provider, payment_sandbox, serve_hub):  # noqa: F811
 def test_the_cash_office_page_is_accessible_and_downloads_the_export(
     office_hub, browser, check, viewport
 ):
-    context = browser.new_context(
-        viewport=viewport,
-        locale="de-DE",
-        http_credentials={"username": "kasse", "password": PASSWORD},
-        accept_downloads=True,
-    )
+    hub, clock = office_hub
+    context = browser.new_context(viewport=viewport, locale="de-DE", accept_downloads=True)
     page = context.new_page()
     try:
-        answer = page.goto(f"{office_hub.url}/office/payments?date=2026-03-02")
-        assert answer is not None and answer.status == 200
+        path = "/office/payments?date=2026-03-02"
+        first_sign_in(page, hub.url, path, "kasse", PASSWORD, clock)
         assert page.locator("html").get_attribute("lang") == "de"
         difference = page.locator("tr.difference")
         assert difference.count() == 1

@@ -14,6 +14,7 @@ from hub.operations.accounts import add_user
 from hub.operations.enrolment import pending
 from hub.operations.remote import actions_of
 from tests.integration.test_appliance_enrolment import enrolment_token
+from tests.support.admin_pages import HubTime, first_sign_in
 from tests.support.appliance_runner import RunningAppliance
 from tests.support.waiting import wait_until
 
@@ -47,14 +48,10 @@ def test_it_approves_an_appliance_by_its_claim_code_and_has_it_identify_itself(
 ):
     hub, running, store = enrolling
     code = running.appliance.keeper.key.claim_code  # what the counter's screen shows
-    context = browser.new_context(
-        viewport={"width": 1280, "height": 900},
-        locale="de-DE",
-        http_credentials={"username": "it", "password": PASSWORD},
-    )
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="de-DE")
     page = context.new_page()
     try:
-        page.goto(f"{hub.url}/it/devices")
+        first_sign_in(page, hub.url, "/it/devices", "it", PASSWORD, HubTime(None))
         card = page.locator(f"#pending-{code}")
         assert "Warten auf Freigabe" in page.get_by_role("heading", level=2).all_inner_texts()
         assert code in card.inner_text()

@@ -1,5 +1,5 @@
 """IT's fleet page in Chromium: an appliance heartbeating and one offline while its counter is
-open, signed in with HTTP Basic as an administrator; axe-core in German and in English, on a
+open, signed in to the admin area as IT; axe-core in German and in English, on a
 desktop and on a 360 px phone."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from tests.integration.test_fleet import (
     _machine_far_from_berlin,  # noqa: F401 - the fixture (autouse: UTC+14)
     fleet_db,  # noqa: F401 - the fixture
 )
+from tests.support.admin_pages import HubTime, first_sign_in
 from tests.support.appliance_runner import RunningAppliance
 from tests.support.waiting import wait_until
 
@@ -33,20 +34,16 @@ def test_the_fleet_page_is_accessible_and_flags_the_offline_counter(
 ):
     store, _, _, credential = fleet_db
     hub = serve_hub(store.url, clock_start=INSIDE.isoformat())
+    clock = HubTime(INSIDE)
     running = RunningAppliance(hub_url=hub.url, device_credential=credential, data_dir=tmp_path)
     running.start()
-    context = browser.new_context(
-        viewport=viewport,
-        locale="de-DE",
-        http_credentials={"username": "it", "password": PASSWORD},
-    )
+    context = browser.new_context(viewport=viewport, locale="de-DE")
     page = context.new_page()
     try:
         wait_until(
             lambda: fleet(store, INSIDE, timedelta(days=1))[0].heartbeat_at, 10, "a heartbeat"
         )
-        answer = page.goto(f"{hub.url}/it/devices")
-        assert answer is not None and answer.status == 200
+        first_sign_in(page, hub.url, "/it/devices", "it", PASSWORD, clock)
         assert page.locator("html").get_attribute("lang") == "de"
         assert page.locator("tr.flagged").count() == 1
         assert "Offline während der Öffnungszeiten" in page.locator("tr.flagged").inner_text()

@@ -107,8 +107,8 @@ def test_a_clerk_lands_on_their_day_and_every_other_admin_page_is_refused(desk, 
             checked.append(path)
     for path in ("/admin/people", "/admin/audit", "/admin/services", "/admin/holidays"):
         assert path in checked
-    assert client.get("/it/devices").status_code == 401  # the fleet pages: not by this session
-    assert client.get("/office/payments").status_code == 401  # nor the cash office
+    assert client.get("/it/devices").status_code == 403  # the fleet pages: not by this session
+    assert client.get("/office/payments").status_code == 403  # nor the cash office
     assert client.get("/admin/my-day").status_code == 200  # still signed in
     assert [e.action for e in entries(store)[0]] == ["staff.totp_set"]  # nothing else happened
 

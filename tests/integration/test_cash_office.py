@@ -445,14 +445,18 @@ def test_the_page_wants_an_administrator_and_shows_the_difference(
         clock_start=NOON,
     )
     page = f"{hub.url}/office/payments?date=2026-03-02"
-    nobody = httpx.get(page, timeout=10)
-    assert nobody.status_code == 401
-    assert nobody.headers["www-authenticate"].startswith("Basic realm=")
-    assert "Kasse" not in nobody.text and cancelled.request_id not in nobody.text
+    nobody = httpx.get(page, timeout=10)  # a browser: to the admin area's sign-in, no prompt
+    assert nobody.status_code == 302 and "www-authenticate" not in nobody.headers
+    assert nobody.headers["location"] == "/admin/sign-in?next=/office/payments?date%3D2026-03-02"
+    assert cancelled.request_id not in nobody.text
+    wrong = httpx.get(page, headers=basic("kasse", "wrong-password"), timeout=10)
+    assert wrong.status_code == 401  # a script that sends credentials: HTTP Basic as before
+    assert wrong.headers["www-authenticate"].startswith("Basic realm=")
+    assert "Kasse" not in wrong.text and cancelled.request_id not in wrong.text
     assert httpx.get(page, headers=basic("clerk", CLERK_PASSWORD), timeout=10).status_code == 401
     assert httpx.get(page, headers=basic("kasse", "wrong-password"), timeout=10).status_code == 401
     csv_url = f"{hub.url}/office/payments.csv?date=2026-03-02"
-    assert httpx.get(csv_url, timeout=10).status_code == 401
+    assert httpx.get(csv_url, timeout=10).status_code == 302
 
     admin = basic("kasse", PASSWORD)
     shown = httpx.get(page, headers=admin, timeout=10)

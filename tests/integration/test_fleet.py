@@ -132,8 +132,10 @@ def test_heartbeats_fill_the_fleet_view_and_an_offline_counter_is_flagged(
             "buergeramt_appliances_offline_in_opening_hours": 1.0,
         }
 
-        page = httpx.get(f"{hub.url}/it/devices", timeout=10)
-        assert page.status_code == 401 and "Basic" in page.headers["WWW-Authenticate"]
+        page = httpx.get(f"{hub.url}/it/devices", timeout=10)  # a browser: to the sign-in
+        assert page.status_code == 302 and "WWW-Authenticate" not in page.headers
+        wrong = httpx.get(f"{hub.url}/it/devices", auth=("it", "wrong-pw"), timeout=10)
+        assert wrong.status_code == 401 and "Basic" in wrong.headers["WWW-Authenticate"]
         clerk = httpx.get(f"{hub.url}/it/devices", auth=("clerk", PASSWORD), timeout=10)
         assert clerk.status_code == 401
         admin = httpx.get(f"{hub.url}/it/devices", auth=("it", PASSWORD), timeout=10)

@@ -4,7 +4,7 @@ sizes the pages are checked at, and the first sign-in through the pages."""
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pyotp
 
@@ -15,13 +15,17 @@ TABLET = {"width": 820, "height": 1180}
 
 
 class HubTime:
-    """The served hub's clock: MONDAY_EARLY when it started, running on in real time."""
+    """The served hub's clock: `start` (MONDAY_EARLY unless given) when it started, running on
+    in real time; with `start` None, the real clock."""
 
-    def __init__(self) -> None:
+    def __init__(self, start: datetime | None = MONDAY_EARLY) -> None:
+        self.start = start
         self.origin = time.monotonic()
 
-    def __call__(self):
-        return MONDAY_EARLY + timedelta(seconds=time.monotonic() - self.origin)
+    def __call__(self) -> datetime:
+        if self.start is None:
+            return datetime.now(UTC)
+        return self.start + timedelta(seconds=time.monotonic() - self.origin)
 
     def code(self, secret: str) -> str:
         """The authenticator app's code for the hub's present."""

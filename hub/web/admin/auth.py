@@ -27,6 +27,8 @@ from hub.ratelimit import limiter, write_limit
 from hub.web.admin.blueprint import bp
 
 NEW_SECRET = "admin_totp_new"  # the secret shown while it is being set up (the person's own)
+# The pages that send a browser here to sign in, and so may be gone back to afterwards.
+RETURNS = ("/admin", "/it/devices", "/office/payments")
 
 
 def _sealer() -> Sealer:
@@ -34,9 +36,9 @@ def _sealer() -> Sealer:
 
 
 def _next() -> str:
-    """Where to go after signing in: a page of the admin area, nothing else."""
+    """Where to go after signing in: a page that takes this sign-in, nothing else."""
     target = request.values.get("next", "")
-    if target.startswith("/admin") and not target.startswith("//") and "\\" not in target:
+    if target.startswith(RETURNS) and "\\" not in target:
         return target
     return url_for("admin.home")
 

@@ -18,18 +18,8 @@ from hub.operations.staff import (
     set_active,
 )
 from hub.web.admin.blueprint import bp
-from hub.web.admin.session import actor, require
+from hub.web.admin.session import actor, require, role_names
 from hub.web.admin.views import render
-
-
-def role_names() -> dict[str, str]:
-    """The roles as the pages name them."""
-    return {
-        "admin": _("Administrator"),
-        "supervisor": _("Supervisor"),
-        "it": _("IT"),
-        "clerk": _("Clerk"),
-    }
 
 
 def _page(staff: Staff, status: int = 200, **values: object) -> ResponseReturnValue:

@@ -1,6 +1,7 @@
 """Who is signed in to the admin area: the Flask session (signed with the hub's key) holds the
 account's id, how far the sign-in got, and when it began and was last used. The account is read
-again on every request, so disabling it or changing its role takes effect at once."""
+again on every request, so disabling it or changing its role takes effect at once. A page of
+another role's area answers 403 with a page that says so and leads to the person's own page."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ from datetime import datetime, timedelta
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-from flask import abort, redirect, request, session, url_for
+from flask import Response, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 
 from hub.context import now, store
-from hub.operations.accounts import Staff
+from hub.i18n import current_language
+from hub.operations.accounts import Staff, verify_staff
 from hub.operations.staff import staff_by_id
 
 KEY = "admin"
@@ -26,7 +29,7 @@ AREAS: dict[str, tuple[str, ...]] = {
     "statistics": ("admin", "supervisor"),
     "devices": ("admin", "it"),
     "people": ("admin",),
-    "cash": ("admin",),  # the cash office's payments (/office/payments)
+    "cash": ("admin",),  # the cash office's payments (/office/payments); no cash role (yet)
     "audit": ("admin", "supervisor", "it"),
     "own_day": ("clerk",),  # "Mein Tag": a clerk's own appointments and calls, nothing else
 }
@@ -95,18 +98,67 @@ def may(staff: Staff, area: str) -> bool:
     return staff.role in AREAS[area]
 
 
-def require(area: str) -> Callable[[F], F]:
-    """A page of `area`: sign-in first (then back here), 403 for a role without it."""
+def areas_of(staff: Staff) -> list[str]:
+    """The areas `staff` may open, in the navigation's order."""
+    return [area for area, roles in AREAS.items() if staff.role in roles]
+
+
+def role_names() -> dict[str, str]:
+    """The roles as the pages name them."""
+    return {
+        "admin": _("Administrator"),
+        "supervisor": _("Supervisor"),
+        "it": _("IT"),
+        "clerk": _("Clerk"),
+    }
+
+
+def no_access(staff: Staff) -> ResponseReturnValue:
+    """403 for a page of another role's area: not an error, but which role the person has and
+    the page they can use (a clerk's own day, everyone else's overview)."""
+    start = "admin.my_day" if may(staff, "own_day") else "admin.home"
+    page = render_template(
+        "admin/no_access.html",
+        lang=current_language(),
+        staff=staff,
+        areas=areas_of(staff),
+        role=role_names().get(staff.role, staff.role),
+        start=start,
+    )
+    return page, 403
+
+
+def _challenge(realm: str) -> Response:
+    answer = Response(
+        _("Sign in with an administrator's account.") + "\n", status=401, mimetype="text/plain"
+    )
+    answer.headers["WWW-Authenticate"] = f'Basic realm="{realm}", charset="UTF-8"'
+    return answer
+
+
+def require(area: str, basic_realm: str | None = None) -> Callable[[F], F]:
+    """A page of `area`: sign-in first (then back here), the no-access page (403) for a role
+    without it. With `basic_realm`, a request that sends HTTP Basic credentials (a script) is
+    let in by those of an account whose role opens `area` and refused with 401 otherwise;
+    a browser is never asked for them (it signs in here)."""
 
     def decorate(view: F) -> F:
         @wraps(view)
         def guarded(*args: Any, **kwargs: Any) -> ResponseReturnValue:
             staff = signed_in()
+            if staff is not None and may(staff, area):
+                return view(staff, *args, **kwargs)
+            auth = request.authorization
+            if basic_realm is not None and auth is not None:
+                checked = None
+                if auth.type == "basic" and auth.username and auth.password is not None:
+                    checked = verify_staff(store(), auth.username, auth.password, AREAS[area])
+                if checked is None:
+                    return _challenge(basic_realm)
+                return view(checked, *args, **kwargs)
             if staff is None:
                 return redirect(url_for("admin.sign_in", next=request.full_path.rstrip("?")))
-            if not may(staff, area):
-                abort(403)
-            return view(staff, *args, **kwargs)
+            return no_access(staff)
 
         return cast(F, guarded)
 

@@ -13,12 +13,12 @@ from hub.i18n import current_language
 from hub.operations.accounts import Staff
 from hub.operations.audit import PAGE, entries
 from hub.web.admin.blueprint import bp
-from hub.web.admin.session import AREAS, may, require, signed_in
+from hub.web.admin.session import areas_of, may, require, signed_in
 
 
 def render(template: str, staff: Staff, status: int = 200, **values: object) -> ResponseReturnValue:
     """An admin page: the layout's navigation shows the areas `staff` may open."""
-    areas = [area for area, roles in AREAS.items() if staff.role in roles]
+    areas = areas_of(staff)
     return (
         render_template(template, lang=current_language(), staff=staff, areas=areas, **values),
         status,
