@@ -257,3 +257,30 @@ def set_active(
         user.active = active
         action = "staff.enable" if active else "staff.disable"
         record(session, now, actor, action, f"user:{user.username}", before, {"active": active})
+
+
+def set_role(store: Store, actor: str, user_id: int, role: str, now: datetime) -> str:
+    """Give an account another role (it takes effect with its next request), audited with the
+    role before and after; returns the account's name. The last active administrator keeps
+    the role: without one, nobody could manage the accounts on the pages any more."""
+    if role not in STAFF_ROLES:
+        raise AccountError(f"role must be one of {', '.join(STAFF_ROLES)}")
+    with store.transaction() as session:
+        # Every active administrator's row locked (PostgreSQL; SQLite writes one at a time):
+        # two administrators taking the role from each other at once cannot both succeed.
+        admins = session.scalars(
+            select(UserRow.id)
+            .where(UserRow.role == "admin", UserRow.active.is_(True))
+            .with_for_update()
+        ).all()
+        user = session.get(UserRow, user_id)
+        if user is None:
+            raise AccountError(f"no account {user_id}")
+        if user.role == role:
+            return user.username
+        if user.role == "admin" and role != "admin" and set(admins) <= {user.id}:
+            raise AccountError("the last administrator keeps the role")
+        before = {"role": user.role}
+        user.role = role
+        record(session, now, actor, "staff.role", f"user:{user.username}", before, {"role": role})
+        return user.username

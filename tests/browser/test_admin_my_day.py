@@ -74,7 +74,7 @@ def test_a_clerk_made_on_the_page_signs_in_at_the_counter_and_sees_their_day(
         first_sign_in(people, hub.url, "/admin/people", "chefin", PASSWORD, clock)
         people.get_by_label("Anmeldename").fill("m.mueller")
         people.get_by_label("Angezeigter Name (optional)").fill("Max Müller")
-        people.get_by_label("Rolle").select_option(label="Sachbearbeitung")
+        people.get_by_label("Rolle", exact=True).select_option(label="Sachbearbeitung")
         people.get_by_label("Erstes Passwort").fill(CLERK_PASSWORD)
         people.get_by_role("button", name="Konto anlegen").click()
         assert people.get_by_role("status").inner_text() == "Konto m.mueller angelegt."

@@ -1,7 +1,8 @@
 """The admin area's sign-in in Chromium, by keyboard alone: password, the authenticator app set
 up from the page (the key read off the page, codes made with pyotp as a phone app would), the
-start page, the people page and the audit list; axe-core in German and English, on a desk screen
-and a tablet. The hub runs on its real clock here: TOTP codes are made for the present."""
+start page, the people page (a clerk made, then given another role; the page fits the screen,
+the tablet's too) and the audit list; axe-core in German and English, on a desk screen and a
+tablet. The hub runs on its real clock here: TOTP codes are made for the present."""
 
 from __future__ import annotations
 
@@ -54,18 +55,30 @@ def test_an_admin_signs_in_by_keyboard_sets_up_the_app_and_makes_a_clerk(
         assert page.get_by_role("heading", name="Personen").is_visible()
         page.get_by_label("Anmeldename").fill("m.mueller")
         page.get_by_label("Angezeigter Name (optional)").fill("Max Müller")
-        page.get_by_label("Rolle").select_option(label="Sachbearbeitung")
+        page.get_by_label("Rolle", exact=True).select_option(label="Sachbearbeitung")
         page.get_by_label("Erstes Passwort").fill("erstes-pw-1")
         page.get_by_role("button", name="Konto anlegen").click()
         assert page.get_by_role("status").inner_text() == "Konto m.mueller angelegt."
         assert page.get_by_role("row", name=re.compile("m.mueller")).is_visible()
-        check.accessible(page)
+        page.get_by_label("Rolle von m.mueller").select_option(label="Leitung")
+        page.get_by_role("button", name="Rolle ändern für m.mueller").click()
+        assert page.get_by_role("status").inner_text() == "m.mueller hat jetzt die Rolle Leitung."
+        assert page.get_by_label("Rolle von m.mueller").input_value() == "supervisor"
+        # Nothing sideways: neither the page nor the table scrolls (its columns wrap instead).
+        widths = page.evaluate(
+            "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth,"
+            " ...[...document.querySelectorAll('.table-scroll')].flatMap("
+            "e => [e.scrollWidth, e.clientWidth])]"
+        )
         check.shot(page, "people-de")
+        assert widths[0] <= widths[1] and widths[2] <= widths[3], widths
+        check.accessible(page)
 
         page.get_by_role("link", name="Änderungen").click()
         rows = page.locator("table tbody tr")
-        assert rows.count() == 2  # the new account and the second factor set up
-        assert "staff.create" in rows.nth(0).inner_text()
+        assert rows.count() == 3  # the new account, its role and the second factor set up
+        assert "staff.role" in rows.nth(0).inner_text()
+        assert "staff.create" in rows.nth(1).inner_text()
         check.accessible(page)
 
         page.get_by_role("link", name="English").click()

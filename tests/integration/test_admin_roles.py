@@ -1,13 +1,16 @@
 """Roles in the admin area (issue 18's rough edges): a page of another role's area says so
 plainly (403, "Kein Zugriff", the role, the person's own page); the fleet pages and the cash
 office take the admin sign-in (its sign-in without a session, the same 403 page for another
-role) while scripts keep HTTP Basic. The hub in-process, as in test_admin_sign_in."""
+role) while scripts keep HTTP Basic; an administrator changes a role on the people page,
+audited, but never the last administrator's. The hub in-process, as in test_admin_sign_in."""
 
 from __future__ import annotations
 
 import re
 
 from hub.operations.accounts import add_user
+from hub.operations.audit import entries
+from hub.operations.staff import list_staff
 from tests.integration.test_admin_sign_in import (
     PASSWORD,
     SECRET,
@@ -22,6 +25,10 @@ def _nav(page: str) -> list[str]:
     """The hrefs of the admin navigation."""
     nav = page.split('<nav class="admin-nav"', 1)[1].split("</nav>", 1)[0]
     return re.findall(r'<li><a href="([^"]+)"', nav)
+
+
+def _id(store, username: str) -> int:
+    return next(p.id for p in list_staff(store) if p.username == username)
 
 
 def test_a_page_of_another_role_says_so_and_leads_to_the_own_page(desk):  # noqa: F811
@@ -93,3 +100,41 @@ def test_the_fleet_pages_and_the_cash_office_take_the_sign_in(desk, store):  # n
     for auth in (("technik", "wrong-password"), ("leitung", PASSWORD)):
         refused = script.get("/it/devices", auth=auth)
         assert refused.status_code == 401 and "Basic" in refused.headers["WWW-Authenticate"]
+
+
+def test_an_administrator_changes_a_role_but_not_the_last_administrators(desk, store):  # noqa: F811
+    client, clock = desk
+    it = client.application.test_client()
+    first_sign_in(it, clock, "technik")
+    assert it.get("/admin/services").status_code == 403
+    first_sign_in(client, clock, "chefin")
+    page = client.get("/admin/people?lang=de").data.decode()
+    assert '<label class="visually-hidden" for="role-' in page and "Rolle ändern" in page
+
+    technik = _id(store, "technik")
+    changed = post(client, f"/admin/people/{technik}/role", page, role="supervisor")
+    assert changed.status_code == 302
+    told = client.get("/admin/people?lang=de").data.decode()
+    assert "technik hat jetzt die Rolle Leitung." in told
+    assert it.get("/admin/services").status_code == 200  # at the person's next click
+    assert it.get("/it/devices").status_code == 403
+    (entry,) = entries(store, action="staff.role")[0]
+    assert (entry.actor, entry.target) == ("web:chefin", "user:technik")
+    assert (entry.before, entry.after) == ({"role": "it"}, {"role": "supervisor"})
+
+    own = _id(store, "chefin")
+    last = post(client, f"/admin/people/{own}/role", page, role="clerk")
+    assert last.status_code == 422
+    assert "letzte aktive Administrationskonto" in last.data.decode()
+    assert post(client, f"/admin/people/{technik}/role", page, role="root").status_code == 422
+    assert post(client, "/admin/people/99999/role", page, role="it").status_code == 404
+    its_page = it.get("/admin/services").data.decode()  # its own form token
+    supervisor = post(it, f"/admin/people/{own}/role", its_page, role="clerk")
+    assert supervisor.status_code == 403
+    assert next(p.role for p in list_staff(store) if p.id == own) == "admin"
+    assert len(entries(store, action="staff.role")[0]) == 1  # none of those was stored
+
+    # With a second (active) administrator, one may hand the role on.
+    post(client, f"/admin/people/{technik}/role", page, role="admin")
+    assert post(client, f"/admin/people/{own}/role", page, role="supervisor").status_code == 302
+    assert client.get("/admin/people").status_code == 403  # at once

@@ -1,5 +1,6 @@
 """Staff accounts for admins: create (clerks sign in at a counter with it), reset a password
-(the second factor is set up again), disable and enable. Through hub.operations.staff, audited."""
+(the second factor is set up again), change the role, disable and enable. Through
+hub.operations.staff, audited."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from hub.operations.staff import (
     list_staff,
     reset_password,
     set_active,
+    set_role,
 )
 from hub.web.admin.blueprint import bp
 from hub.web.admin.session import actor, require, role_names
@@ -53,6 +55,10 @@ def _account_error(exc: AccountError) -> str:
         "password: at most": _("The password may have at most 200 characters."),
         "role must": _("Choose a role."),
         "you cannot disable": _("You cannot disable your own account."),
+        "the last administrator": _(
+            "This is the last active administrator's account: it keeps the role. Give another "
+            "account the role Administrator first."
+        ),
     }
     for start, message in known.items():
         if text.startswith(start):
@@ -116,4 +122,22 @@ def activity(staff: Staff, user_id: str) -> ResponseReturnValue:
     except AccountError as exc:
         return _page(staff, 422, error=_account_error(exc))
     flash(_("Account enabled.") if wanted == "1" else _("Account disabled."))
+    return redirect(url_for("admin.people"))
+
+
+@bp.post("/people/<user_id>/role")
+@require("people")
+def change_role(staff: Staff, user_id: str) -> ResponseReturnValue:
+    """Give an account another role; it applies from the person's next click."""
+    key = _person_id(user_id)
+    if key is None:
+        return _page(staff, 404, error=_("There is no such account."))
+    role = request.form.get("role", "")[:16]
+    try:
+        name = set_role(store(), actor(staff), key, role, now())
+    except AccountError as exc:
+        status = 404 if str(exc).startswith("no account") else 422
+        message = _("There is no such account.") if status == 404 else _account_error(exc)
+        return _page(staff, status, error=message)
+    flash(_("%(name)s now has the role %(role)s.", name=name, role=role_names()[role]))
     return redirect(url_for("admin.people"))
