@@ -1,7 +1,8 @@
 // The device page of /it/devices/<id>: while one of its actions is still open, fetch the list
 // of actions again and show it, so IT sees requested → sent → … → done without reloading.
 // First after 2 s, then less and less often (up to every 30 s: an action may wait for a long
-// call to end, and every request checks the admin's password anew); not while the tab is hidden.
+// call to end); not while the tab is hidden. Signed out meanwhile, the answer is the sign-in
+// page, which has no list: the one shown stays.
 (function () {
   "use strict";
   var FIRST_MS = 2000;
