@@ -4,15 +4,15 @@ A scratch PostgreSQL database gets the default catalogue, 20 counters and a seed
 (tests/support/statistics_year.py: 90,000 appointments, their calls with milestones and events,
 outcomes, device checks, payments; ANALYZE afterwards, as autovacuum would). The hub runs
 in-process (create_app with an injected clock, requests through Flask's test client: no HTTP
-server, so the figures are the page's own work: the statistics statements, 13 SVG plots, the
+server, so the figures are the page's own work: the statistics statements, 14 SVG plots, the
 template). A supervisor signs in (password, TOTP), then the page for the whole year is asked
 ROUNDS times after WARMUP rounds.
 
 - stats_page_p95_ms (target ≤ 300), _p50_, _max_: GET /admin/statistics?from=…&to=… (all
-  13 figures, every service), answer complete; the plots' cache emptied before each request
+  14 figures, every service), answer complete; the plots' cache emptied before each request
   (during opening hours every booking changes the year's numbers, so plots are drawn anew).
 - stats_page_same_data_p95_ms: the same request again with nothing changed: the statistics are
-  computed again, the 13 plots come from their cache (hub/web/admin/plots.py).
+  computed again, the 14 plots come from their cache (hub/web/admin/plots.py).
 - stats_compute_p95_ms: hub.operations.statistics.compute alone (the database's share).
 - stats_csv_p95_ms: one figure's CSV (/admin/statistics/outcomes.csv), same filters.
 - Baseline, same process, same database: baseline_count_p95_ms, one plain

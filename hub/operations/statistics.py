@@ -4,11 +4,13 @@ list of people.
 
 Everything is computed from what the retention job (hub/operations/retention.py) leaves in
 place: an appointment's times, service, counter and status, its call's state, outcome, waiting
-time and step-by-step events, and the payments. The one exception is the citizen's device
+time, milestones and media path, and the payments. The one exception is the citizen's device
 check, which retention forgets with the name: that figure covers only appointments not yet
 forgotten and says how many were (`device_check`). Connection figures come from the call's
-events (admitted → connected, lost, dropped); whether media went through the TURN relay is not
-stored anywhere, so there is no relayed share.
+milestones (admitted, connected, connections lost, ended; hub/operations/calls.py keeps them
+with each step) and from `calls.relayed` (migration 0021: whether a party reported its media
+going through the TURN server; NULL where nobody said, so the relayed share is of the calls
+whose path is known).
 
 Periods are whole days in Berlin; weekday, hour and month are Berlin's too: an appointment
 stores those of its start (appointments.local_*, migration 0020; not personal, retention leaves
@@ -21,7 +23,6 @@ rank picked with window functions.
 
 from __future__ import annotations
 
-from collections import Counter as Tally
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -29,6 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from itertools import pairwise
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
@@ -44,7 +46,6 @@ from sqlalchemy import (
     literal,
     null,
     select,
-    tuple_,
     union_all,
 )
 from sqlalchemy.dialects.postgresql import array
@@ -80,6 +81,7 @@ FIGURES = (
     "duration",
     "setup",
     "drops",
+    "relayed",
     "device_check",
     "fees",
 )
@@ -222,12 +224,6 @@ class _Clock:
             return cast(extract("year", at) * 100 + extract("month", at), Integer)
         return cast(func.strftime("%Y%m", at), Integer)
 
-    def month_start(self, column: ColumnElement[Any]) -> ColumnElement[Any]:
-        """The month: its first 7 characters as text are YYYY-MM (see `_month`)."""
-        if self.postgres:  # the month's first moment: cheaper than formatting each row
-            return func.date_trunc("month", self.local(column))
-        return func.strftime("%Y-%m", self.local(column))
-
     def seconds(self, later: ColumnElement[Any], earlier: ColumnElement[Any]) -> ColumnElement[Any]:
         if self.postgres:  # date_part: a double, cheaper than EXTRACT's numeric
             return func.date_part("epoch", later - earlier)
@@ -241,32 +237,37 @@ def _pairs(spans: list[tuple[datetime, int]]) -> list[tuple[tuple[datetime, int]
 # --- the counting figures: one grouped statement ------------------------------------------
 #
 # Every appointment of the period (booked or cancelled, of the chosen service) with its call is
-# counted by a few keys; the figures are sums over those counts, made here in Python (a few
-# hundred grouped rows for a year). The keys:
+# counted by a few keys, with a few sums beside each count; the figures are sums over those
+# groups, made here in Python (a few hundred grouped rows for a year). The keys:
 #   booked, due: 1 or 0 (booked, not cancelled; its start before now); s: the service;
 #   wd, hr, mo: Berlin weekday, hour and month (YYYYMM) of the start, as stored with it;
-#   dk: the device check; length: the booked length in seconds; o: the call's outcome ("open":
-#   none); adm, con: 1 or 0 (admitted, media flowed); intr: how often a connection was lost.
+#   dk: the device check; o: the call's outcome ("open": none); adm, con: 1 or 0 (admitted,
+#   media flowed).
+# The sums (added up in the database, so that they do not split the groups):
+#   length: the booked length in seconds; intr: how often a connection was lost; interrupted:
+#   calls that lost it at least once; path_known, relayed: calls whose media path a party
+#   reported, and those of them relayed by the TURN server.
 
-CALL_KEYS = frozenset({"o", "adm", "con", "intr"})  # read from the call (an outer join)
+CALL_KEYS = frozenset({"o", "adm", "con", "intr", "interrupted", "path_known", "relayed"})
 
-# The keys each counting figure is made from.
-COUNTED_BY: dict[str, tuple[str, ...]] = {
-    "services": ("booked", "s"),
-    "weekdays": ("booked", "wd"),
-    "hours": ("booked", "hr"),
-    "device_check": ("booked", "dk"),
-    "outcomes": ("booked", "due", "s", "o"),
-    "capacity": ("booked", "mo", "length"),
-    "no_show": ("booked", "mo", "due", "o"),
-    "drops": ("booked", "mo", "adm", "intr", "o"),
-    "setup": ("booked", "mo", "adm", "con"),
+# The keys each counting figure is grouped by, and the sums it reads.
+COUNTED_BY: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "services": (("booked", "s"), ()),
+    "weekdays": (("booked", "wd"), ()),
+    "hours": (("booked", "hr"), ()),
+    "device_check": (("booked", "dk"), ()),
+    "outcomes": (("booked", "due", "s", "o"), ()),
+    "capacity": (("booked", "mo"), ("length",)),
+    "no_show": (("booked", "mo", "due", "o"), ()),
+    "drops": (("booked", "mo", "adm", "o"), ("intr", "interrupted")),
+    "setup": (("booked", "mo", "adm", "con"), ()),
+    "relayed": (("booked", "mo", "adm"), ("path_known", "relayed")),
 }
 # The figures counted in one grouping set: the appointments' own facts, and their calls'.
 # Fewer sets cost less (each is one more hash table per row); finer ones, more rows.
 GRAINS = (
     ("services", "weekdays", "hours", "device_check"),
-    ("outcomes", "capacity", "no_show", "drops", "setup"),
+    ("outcomes", "capacity", "no_show", "drops", "setup", "relayed"),
 )
 
 
@@ -293,11 +294,9 @@ def _keys(clock: _Clock, now: datetime) -> dict[str, Callable[[], ColumnElement[
             (a.name == FORGOTTEN_NAME, "forgotten"),
             else_="none",
         ),
-        "length": lambda: clock.seconds(a.end_at, a.start_at),
         "o": lambda: func.coalesce(c.outcome, "open"),
         "adm": lambda: case((c.admitted_at.is_not(None), 1), else_=0),
         "con": lambda: case((c.connected_at.is_not(None), 1), else_=0),
-        "intr": lambda: func.coalesce(c.interruptions, 0),
     }
 
 
@@ -308,69 +307,119 @@ def _start_month(clock: _Clock) -> ColumnElement[Any]:
 
 @dataclass(frozen=True)
 class _Counting:
-    """The grouped statement, its key columns, and which grain each grouping mask names."""
+    """A grouped statement, its key and sum columns, and which figures each grain (the first
+    column: a mask saying which keys its rows leave out) answers."""
 
     statement: Any
     names: tuple[str, ...]
-    grains: dict[int, tuple[str, ...]]  # mask (PostgreSQL's GROUPING()) -> figures
+    sums: tuple[str, ...]
+    grains: dict[int, tuple[str, ...]]
 
 
-def _counting(clock: _Clock, period: Period, now: datetime, figures: set[str]) -> _Counting | None:
-    """One statement counting the appointments by each grain's keys: PostgreSQL's GROUPING
-    SETS, or on SQLite a UNION ALL of one GROUP BY per grain."""
+def _countings(clock: _Clock, period: Period, now: datetime, figures: set[str]) -> list[_Counting]:
+    """The statements counting the appointments by each grain's keys. On PostgreSQL one per
+    grain, run at once (the appointments' own facts need no join with the calls); on SQLite,
+    which runs them one after the other, one UNION ALL of a GROUP BY per grain over a
+    materialised CTE, so that the rows are read once."""
     grains = [tuple(f for f in grain if f in figures) for grain in GRAINS]
     grains = [grain for grain in grains if grain]
-    if not grains:
-        return None
-    keyed = [tuple(dict.fromkeys(k for f in grain for k in COUNTED_BY[f])) for grain in grains]
+    if clock.postgres:
+        return [_grouped(clock, period, now, [grain]) for grain in grains]
+    return [_grouped(clock, period, now, grains)] if grains else []
+
+
+def _grouped(
+    clock: _Clock, period: Period, now: datetime, grains: list[tuple[str, ...]]
+) -> _Counting:
+    keyed = [tuple(dict.fromkeys(k for f in grain for k in COUNTED_BY[f][0])) for grain in grains]
     names = tuple(dict.fromkeys(k for keys in keyed for k in keys))
+    summed = tuple(dict.fromkeys(s for grain in grains for f in grain for s in COUNTED_BY[f][1]))
     made = _keys(clock, now)
     a = APPOINTMENTS.c
     source: Any = APPOINTMENTS
-    if CALL_KEYS & set(names):
+    if CALL_KEYS & {*names, *summed}:
         source = APPOINTMENTS.outerjoin(CALLS, CALLS.c.appointment_id == a.id)
     query = (
-        select(*(made[n]().label(n) for n in names))
+        select(
+            *(made[n]().label(n) for n in names),
+            *(value.label(f"v_{k}") for k, value in _sum_inputs(clock, summed)),
+        )
         .select_from(source)
         .where(*_in_period(period), a.status.in_([Status.BOOKED, Status.CANCELLED]))
     )
-    # SQLite reads the rows once for its several GROUP BYs; PostgreSQL groups them as it reads.
-    x: Any = query.subquery("x") if clock.postgres else query.cte("x").prefix_with("MATERIALIZED")
+    if len(keyed) == 1:
+        x: Any = query.subquery("x")
+        columns = [x.c[n] for n in names]
+        statement: Any = select(
+            literal(0), *columns, func.count(), *(_aggregate(x, k) for k in summed)
+        ).group_by(*columns)
+        return _Counting(statement, names, summed, {0: grains[0]})
 
-    def mask(keys: tuple[str, ...]) -> int:  # GROUPING(): a bit set for each key left out
+    def mask(keys: tuple[str, ...]) -> int:  # a bit set for each key left out
         return sum(1 << (len(names) - 1 - i) for i, n in enumerate(names) if n not in keys)
 
-    masks = {mask(keys): grain for keys, grain in zip(keyed, grains, strict=True)}
-    columns = [x.c[n] for n in names]
-    if clock.postgres and len(keyed) > 1:
-        sets = func.grouping_sets(*(tuple_(*(x.c[k] for k in keys)) for keys in keyed))
-        statement: Any = select(func.grouping(*columns), *columns, func.count()).group_by(sets)
-    else:
-        statement = union_all(
-            *(
-                select(
-                    literal(mask(keys)),
-                    *(x.c[n] if n in keys else null() for n in names),
-                    func.count(),
-                ).group_by(*(x.c[k] for k in keys))
-                for keys in keyed
-            )
+    x = query.cte("x").prefix_with("MATERIALIZED")
+    statement = union_all(
+        *(
+            select(
+                literal(mask(keys)),
+                *(x.c[n] if n in keys else null() for n in names),
+                func.count(),
+                *(_aggregate(x, k) for k in summed),
+            ).group_by(*(x.c[k] for k in keys))
+            for keys in keyed
         )
-    return _Counting(statement, names, masks)
+    )
+    masks = {mask(keys): grain for keys, grain in zip(keyed, grains, strict=True)}
+    return _Counting(statement, names, summed, masks)
 
 
-def _tallies(counting: _Counting, rows: list[Any]) -> dict[str, Tally[tuple[Any, ...]]]:
-    """Per counting figure: appointments by its keys."""
-    tallies: dict[str, Tally[tuple[Any, ...]]] = {}
+def _sum_inputs(clock: _Clock, summed: tuple[str, ...]) -> list[tuple[str, ColumnElement[Any]]]:
+    """The per-row values the sums add up (a count: 1 or NULL)."""
+    a, c = APPOINTMENTS.c, CALLS.c
+    values: dict[str, Callable[[], ColumnElement[Any]]] = {
+        "length": lambda: clock.seconds(a.end_at, a.start_at),
+        "intr": lambda: c.interruptions,
+        "interrupted": lambda: case((c.interruptions > 0, 1)),
+        "path_known": lambda: case((c.relayed.is_not(None), 1)),
+        "relayed": lambda: case((c.relayed.is_(True), 1)),
+    }
+    return [(k, values[k]()) for k in summed]
+
+
+def _aggregate(x: Any, name: str) -> ColumnElement[Any]:
+    """The sum of one per-row value over a group (0 for none)."""
+    return func.coalesce(func.sum(x.c[f"v_{name}"]), 0)
+
+
+Counts = dict[tuple[Any, ...], list[Any]]  # keys -> [appointments, *sums]
+
+
+def _tallies(counting: _Counting, rows: list[Any], into: dict[str, Counts]) -> None:
+    """Per counting figure: appointments (and the figure's sums) by its keys."""
     at = {n: i + 1 for i, n in enumerate(counting.names)}
-    for figures in counting.grains.values():
+    counted = len(counting.names) + 1  # the count's column; the sums follow
+    sum_at = {s: counted + 1 + i for i, s in enumerate(counting.sums)}
+    reading: dict[int, list[tuple[Counts, Callable[[Any], Any], list[int]]]] = {}
+    for mask, figures in counting.grains.items():
+        reading[mask] = []
         for figure in figures:
-            tallies[figure] = Tally()
+            keys, sums = COUNTED_BY[figure]
+            into[figure] = {}
+            reading[mask].append(
+                (into[figure], itemgetter(*(at[k] for k in keys)), [sum_at[s] for s in sums])
+            )
     for row in rows:
-        n = int(row[-1])
-        for figure in counting.grains[int(row[0])]:
-            tallies[figure][tuple(row[at[k]] for k in COUNTED_BY[figure])] += n
-    return tallies
+        n = row[counted]
+        for counts, key_of, added in reading[int(row[0])]:
+            key = key_of(row)  # every figure has at least two keys: a tuple
+            found = counts.get(key)
+            if found is None:
+                counts[key] = [n, *(row[i] for i in added)]
+            else:
+                found[0] += n
+                for j, i in enumerate(added, 1):
+                    found[j] += row[i]
 
 
 # --- the sorting figures: percentiles -----------------------------------------------------
@@ -393,8 +442,9 @@ def _durations(clock: _Clock) -> dict[str, Callable[[], ColumnElement[Any]]]:
     }
 
 
-# The PostgreSQL statements: lead time from the appointments alone, the rest from the calls.
-SORTED_TOGETHER = (("lead_time",), ("wait", "duration"), ("setup",))
+# The PostgreSQL statements: per service (one pass over the booked appointments with their
+# calls), and per month.
+SORTED_TOGETHER = (("lead_time", "wait", "duration"), ("setup",))
 
 Spreads = dict[str, dict[Any, tuple[int, float | None, float | None]]]
 
@@ -487,8 +537,9 @@ def _spreads(postgres: bool, figures: tuple[str, ...], rows: list[Any], into: Sp
         if postgres:
             for at, figure in enumerate(figures):
                 n, both = row[1 + 2 * at], row[2 + 2 * at]
-                p50, p90 = both if both is not None else (None, None)
-                into.setdefault(figure, {})[row[0]] = (int(n), _micro(p50), _micro(p90))
+                if n:  # an outer join gives services without admitted calls: no wait
+                    p50, p90 = both
+                    into.setdefault(figure, {})[row[0]] = (int(n), _micro(p50), _micro(p90))
         else:
             figure, key, n, p50, p90 = row
             if n:
@@ -499,12 +550,7 @@ def _micro(value: Any) -> float | None:
     return None if value is None else value / 1_000_000
 
 
-MONTHLY_COUNTS = ("capacity", "no_show", "drops", "setup")
-
-
-def _month(key: Any) -> str | None:
-    """YYYY-MM of a month key as the database gave it (text of a timestamp or YYYY-MM)."""
-    return None if key is None else str(key)[:7]
+MONTHLY_COUNTS = ("capacity", "no_show", "drops", "setup", "relayed")
 
 
 def _month_name(number: int) -> str:
@@ -523,7 +569,7 @@ class _Figures:
         self,
         period: Period,
         names: list[ServiceName],
-        tallies: dict[str, Tally[tuple[Any, ...]]],
+        tallies: dict[str, Counts],
         spreads: Spreads,
     ) -> None:
         self.period = period
@@ -544,27 +590,30 @@ class _Figures:
         """Per month, the sums the monthly figures show (booked appointments only)."""
         sums: dict[str, dict[str, float]] = {m: defaultdict(float) for m in self.months}
         for figure in MONTHLY_COUNTS:
-            for key, n in self.tallies.get(figure, {}).items():
+            for key, (n, *summed) in self.tallies.get(figure, {}).items():
                 booked, month, *rest = key
                 at = sums.get(_month_name(int(month))) if booked else None
                 if at is None:
                     continue
                 if figure == "capacity":
-                    at["minutes"] += rest[0] * n / 60
+                    at["seconds"] += summed[0]
                 elif figure == "no_show":
                     due, outcome = rest
                     at["due"] += n * due
                     at["no_show"] += n * (due and outcome == "no_show")
-                elif figure == "drops":
-                    admitted, losses, outcome = rest
-                    at["admitted"] += n * admitted
-                    at["interrupted"] += n * (admitted and losses > 0)
-                    at["interruptions"] += n * admitted * losses
-                    at["dropped"] += n * (admitted and outcome == "dropped")
-                else:
-                    admitted, connected = rest
-                    at["setup_admitted"] += n * admitted
-                    at["connected"] += n * (admitted and connected)
+                elif rest[0]:  # admitted: the connection figures count calls let in
+                    if figure == "drops":
+                        losses, interrupted = summed
+                        at["admitted"] += n
+                        at["interrupted"] += interrupted
+                        at["interruptions"] += losses
+                        at["dropped"] += n * (rest[1] == "dropped")
+                    elif figure == "setup":
+                        at["setup_admitted"] += n
+                        at["connected"] += n * rest[1]
+                    else:
+                        at["path_known"] += summed[0]
+                        at["relayed"] += summed[1]
         return sums
 
     def table(
@@ -573,26 +622,30 @@ class _Figures:
         offered: dict[str, int],
         fees: dict[tuple[str, str], tuple[int, int]],
     ) -> Table:
-        t = self.tallies.get(figure, Tally())
+        t = {key: int(counts[0]) for key, counts in self.tallies.get(figure, {}).items()}
         m = self.monthly
+
+        def count(*key: Any) -> int:
+            return t.get(key, 0)
+
         if figure == "services":
-            rows: Any = [(s, t[(1, s)], t[(0, s)]) for s in self.shown({k[1] for k in t})]
+            rows: Any = [(s, count(1, s), count(0, s)) for s in self.shown({k[1] for k in t})]
             return Table(figure, ("service", "booked", "cancelled"), tuple(rows))
         if figure == "weekdays":
-            return Table(figure, ("weekday", "booked"), tuple((d, t[(1, d)]) for d in range(7)))
+            return Table(figure, ("weekday", "booked"), tuple((d, count(1, d)) for d in range(7)))
         if figure == "hours":
-            hours = {int(h): n for (booked, h), n in t.items() if booked}
+            hours = {int(h): c for (booked, h), c in t.items() if booked}
             span = range(min(hours), max(hours) + 1) if hours else range(0)
             return Table(figure, ("hour", "booked"), tuple((h, hours.get(h, 0)) for h in span))
         if figure == "device_check":
-            rows = [(k, t[(1, k)]) for k in DEVICE_CHECKS]
+            rows = [(k, count(1, k)) for k in DEVICE_CHECKS]
             return Table(figure, ("result", "appointments"), tuple(rows))
         if figure == "outcomes":
             counted = {s for (booked, due, s, _o) in t if booked and due}
-            rows = [(s, *(t[(1, 1, s, o)] for o in OUTCOMES)) for s in self.shown(counted)]
+            rows = [(s, *(count(1, 1, s, o) for o in OUTCOMES)) for s in self.shown(counted)]
             return Table(figure, ("service", *OUTCOMES), tuple(rows))
         if figure == "capacity":
-            rows = [(k, offered[k], round(m[k]["minutes"])) for k in self.months]
+            rows = [(k, offered[k], round(m[k]["seconds"] / 60)) for k in self.months]
             return Table(figure, ("month", "offered_minutes", "booked_minutes"), tuple(rows))
         if figure == "no_show":
             rows = [(k, int(m[k]["due"]), int(m[k]["no_show"])) for k in self.months]
@@ -609,6 +662,9 @@ class _Figures:
             ]
             columns = ("month", "admitted", "connected", "median_s", "p90_s")
             return Table(figure, columns, tuple(rows))
+        if figure == "relayed":
+            rows = [(k, int(m[k]["path_known"]), int(m[k]["relayed"])) for k in self.months]
+            return Table(figure, ("month", "path_known", "relayed"), tuple(rows))
         if figure == "fees":
             shown = self.shown({s for _, s in fees})
             rows = [(k, s, *fees.get((k, s), (0, 0))) for k in self.months for s in shown]
@@ -650,23 +706,34 @@ def offered_minutes(counters: list[Counter], period: Period) -> dict[str, int]:
     return offered
 
 
-def _fees(
-    conn: Connection, clock: _Clock, period: Period
-) -> dict[tuple[str, str], tuple[int, int]]:
+def _fees(conn: Connection, period: Period) -> dict[tuple[str, str], tuple[int, int]]:
     """{(month of payment, service): (payments, cents)} of the fees paid in the period (the
     platform confirmed them)."""
     a, p = APPOINTMENTS.c, PAYMENTS.c
-    month = clock.month_start(p.final_at).label("m")
+    month = _month_of(p.final_at, period).label("m")
     conditions = [p.state == "paid", p.final_at >= period.start, p.final_at < period.end]
     if period.service_id is not None:
         conditions.append(a.service_id == period.service_id)
     rows = conn.execute(
-        select(cast(month, String), a.service_id, func.count(), func.sum(p.total_cents))
+        select(month, a.service_id, func.count(), func.sum(p.total_cents))
         .select_from(PAYMENTS.join(APPOINTMENTS, a.id == p.appointment_id))
         .where(*conditions)
         .group_by(month, a.service_id)
     ).all()
-    return {(_month(m) or "", s): (int(n), int(cents)) for m, s, n, cents in rows}
+    return {(m, s): (int(n), int(cents)) for m, s, n, cents in rows}
+
+
+def _month_of(column: ColumnElement[Any], period: Period) -> ColumnElement[Any]:
+    """YYYY-MM of the Berlin month an instant of the period lies in, by comparing it with the
+    months' first instants (cheaper than converting each row to Berlin time)."""
+    months = period.months()
+    starts = [start_of_local_day(date(int(m[:4]), int(m[5:]), 1)) for m in months[1:]]
+    if not starts:
+        return literal(months[0], String)
+    return case(
+        *((column < start, month) for start, month in zip(starts, months, strict=False)),
+        else_=months[-1],
+    )
 
 
 _POOL: list[ThreadPoolExecutor] = []
@@ -687,18 +754,16 @@ def _read(store: Store, statement: Any) -> list[Any]:
         return list(conn.execute(statement))
 
 
-def _read_fees(
-    store: Store, clock: _Clock, period: Period
-) -> dict[tuple[str, str], tuple[int, int]]:
+def _read_fees(store: Store, period: Period) -> dict[tuple[str, str], tuple[int, int]]:
     with store.engine.connect() as conn:
-        return _fees(conn, clock, period)
+        return _fees(conn, period)
 
 
 def compute(
     store: Store, period: Period, now: datetime, figures: tuple[str, ...] = FIGURES
 ) -> dict[str, Table]:
-    """The named figures for `period` as of `now`, read-only: one statement counting (every
-    figure but the percentiles and the fees), one per source of percentiles, one over the
+    """The named figures for `period` as of `now`, read-only: the counting statements (every
+    figure but the percentiles and the fees), the percentiles' statements, one over the
     payments. On PostgreSQL they run at once on their own connections (two cores halve the
     wait); SQLite reads them one after the other."""
     unknown = set(figures) - set(FIGURES)
@@ -706,22 +771,23 @@ def compute(
         raise ValueError(f"no such figure: {', '.join(sorted(unknown))}")
     wanted = set(figures)
     clock = _Clock(store.dialect, period.start, period.end)
-    counting = _counting(clock, period, now, wanted)
     sorting = _sorting(clock, period, wanted)
+    countings = _countings(clock, period, now, wanted)
     jobs: list[Callable[[], Any]] = [partial(_read, store, st) for _, st in sorting]
-    if counting is not None:
-        jobs.append(partial(_read, store, counting.statement))
+    jobs += [partial(_read, store, counting.statement) for counting in countings]
     if "fees" in wanted:
-        jobs.append(partial(_read_fees, store, clock, period))
+        jobs.append(partial(_read_fees, store, period))
     together = clock.postgres and len(jobs) > 1
     running = [_pool().submit(job) for job in jobs] if together else []
     names = services(store)  # meanwhile
     offered = offered_minutes(store.catalogue().counters, period) if "capacity" in wanted else {}
     answers = [job.result() for job in running] if together else [job() for job in jobs]
-    fees: dict[tuple[str, str], tuple[int, int]] = answers.pop() if "fees" in wanted else {}
-    tallies = _tallies(counting, answers.pop()) if counting is not None else {}
     spreads: Spreads = {}
-    for (answered, _), rows in zip(sorting, answers, strict=True):
+    for (answered, _), rows in zip(sorting, answers, strict=False):
         _spreads(clock.postgres, answered, rows, spreads)
+    tallies: dict[str, Counts] = {}
+    for counting, rows in zip(countings, answers[len(sorting) :], strict=False):
+        _tallies(counting, rows, tallies)
+    fees: dict[tuple[str, str], tuple[int, int]] = answers[-1] if "fees" in wanted else {}
     made = _Figures(period, names, tallies, spreads)
     return {figure: made.table(figure, offered, fees) for figure in figures}

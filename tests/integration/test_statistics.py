@@ -331,6 +331,52 @@ def test_wait_call_length_set_up_and_drops_equal_the_events(year):
     assert sum(r[4] for r in got["drops"].rows) > 1000
 
 
+def test_the_relayed_share_equals_the_calls_reported_paths(year):
+    store, seeded = year
+    period = period_of(seeded)
+    (table,) = stats.compute(store, period, NOW, ("relayed",)).values()
+    # Calls let in (an admission among their events) whose path a party reported.
+    paths = rows(
+        store,
+        f"SELECT a.start_at, c.relayed FROM appointments a"
+        f" JOIN calls c ON c.appointment_id = a.id"
+        f" WHERE {IN_PERIOD} AND a.status = 'booked' AND c.relayed IS NOT NULL"
+        f" AND EXISTS (SELECT 1 FROM call_events e"
+        f" WHERE e.appointment_id = a.id AND e.event = 'admit')",
+        **bounds(period),
+    )
+    known: Counter = Counter()
+    relayed: Counter = Counter()
+    for start, through_relay in paths:
+        known[month(start)] += 1
+        relayed[month(start)] += bool(through_relay)
+    assert table.columns == ("month", "path_known", "relayed")
+    assert [r[0] for r in table.rows] == period.months()
+    assert {m: (k, r) for m, k, r in table.rows if k} == {m: (known[m], relayed[m]) for m in known}
+    unknown = rows(
+        store,
+        f"SELECT count(*) FROM appointments a JOIN calls c ON c.appointment_id = a.id"
+        f" WHERE {IN_PERIOD} AND a.status = 'booked' AND c.relayed IS NULL"
+        f" AND c.connected_at IS NOT NULL",
+        **bounds(period),
+    )[0][0]
+    assert unknown > 1000  # calls nobody reported a path for are left out, not counted direct
+    assert 0.08 < sum(relayed.values()) / sum(known.values()) < 0.16
+
+    one = period_of(seeded, "fuehrungszeugnis")
+    (narrowed,) = stats.compute(store, one, NOW, ("relayed",)).values()
+    counted = rows(
+        store,
+        f"SELECT count(c.relayed), sum(CASE WHEN c.relayed THEN 1 ELSE 0 END)"
+        f" FROM appointments a JOIN calls c ON c.appointment_id = a.id"
+        f" WHERE {IN_PERIOD} AND a.status = 'booked' AND a.service_id = 'fuehrungszeugnis'"
+        f" AND c.admitted_at IS NOT NULL",
+        **bounds(one),
+    )[0]
+    assert (sum(r[1] for r in narrowed.rows), sum(r[2] for r in narrowed.rows)) == tuple(counted)
+    assert 0 < counted[1] < counted[0] < sum(known.values())
+
+
 def test_device_checks_and_fees_equal_plain_counts(year):
     store, seeded = year
     period = period_of(seeded)

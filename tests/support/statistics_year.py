@@ -4,8 +4,9 @@ counters, weekdays and opening hours, written with bulk inserts (PostgreSQL's CO
 executemany) in seconds. Deterministic for a given `seed`.
 
 The rows are what the hub itself would have written (the call lifecycle's transitions with their
-times, payment requests in final states), not bookings through hub.operations: a year of those
-would take many minutes. No occupancy rows: the statistics do not read them.
+times, the media path the citizen's page reported, payment requests in final states), not
+bookings through hub.operations: a year of those would take many minutes. No occupancy rows: the
+statistics do not read them.
 
 Used by tests/integration/test_statistics.py, tests/browser/test_admin_statistics.py and
 bench/admin.py.
@@ -122,7 +123,7 @@ APPOINTMENT_COLUMNS = (
 )  # fmt: skip
 CALL_COLUMNS = (
     "appointment_id", "state", "outcome", "counter_id", "citizen_seen_at", "waiting_since",
-    "updated_at", "notes", "admitted_at", "connected_at", "ended_at", "interruptions",
+    "updated_at", "notes", "admitted_at", "connected_at", "ended_at", "interruptions", "relayed",
 )  # fmt: skip
 EVENT_COLUMNS = ("appointment_id", "event", "before", "after", "outcome", "at", "counter_id")
 PAYMENT_COLUMNS = (
@@ -157,6 +158,7 @@ def seed_year(
     """About a year of appointments up to a week after `now` (most lie before it), on
     `counters` counters keeping the standard hours (Mon–Fri mornings, Wed and Thu afternoons)."""
     rng = random.Random(seed)
+    paths = random.Random(f"{seed}-paths")  # a stream of its own: the rest stays as it was
     counter_ids = _counters(store, counters)
     schedule = store.catalogue().counters[0].schedule
     last_day = local_date(now) + timedelta(days=6)
@@ -203,7 +205,17 @@ def seed_year(
         if cancelled or start >= now:
             continue
         _call(
-            rng, ident, service.id, counter, start, end, call_rows, event_rows, payment_rows, fees
+            rng,
+            paths,
+            ident,
+            service.id,
+            counter,
+            start,
+            end,
+            call_rows,
+            event_rows,
+            payment_rows,
+            fees,
         )
 
     appointment_rows.sort(key=lambda row: row[0])  # in key order: the indexes fill in order
@@ -230,6 +242,7 @@ def seed_year(
 
 def _call(
     rng: random.Random,
+    paths: random.Random,
     ident: uuid.UUID,
     service_id: str,
     counter: int,
@@ -240,7 +253,9 @@ def _call(
     payments: list,
     fees: dict,
 ) -> None:
-    """The call of one past appointment, step by step as the lifecycle records it."""
+    """The call of one past appointment, step by step as the lifecycle records it; `paths`
+    decides the media path of calls that connected (one in ten unreported, as from a page
+    before the report; of the others about one in eight relayed by the TURN server)."""
     fate = rng.random()
     if fate < 0.02:
         return  # nobody joined, nobody closed it: no call row
@@ -290,6 +305,9 @@ def _call(
                 fee = fees.get(service_id)
                 if fee is not None and outcome == "done":
                     _payment(rng, ident, fee, admit + (finish - admit) / 2, payments)
+    relayed = None
+    if any(step[0] == "connected" for step in steps) and paths.random() >= 0.1:
+        relayed = paths.random() < 0.12
     last = steps[-1][4]
     first = {}
     for event, _, _, _, at in steps:
@@ -298,7 +316,7 @@ def _call(
         (
             ident, "ended", outcome, counter, None, waiting_since, last,
             "Notiz" if rng.random() < 0.1 else None, first.get("admit"), first.get("connected"),
-            first.get("end"), sum(1 for step in steps if step[0] == "lost"),
+            first.get("end"), sum(1 for step in steps if step[0] == "lost"), relayed,
         )
     )  # fmt: skip
     events.extend((ident, e, b, a, o, at, counter) for e, b, a, o, at in steps)

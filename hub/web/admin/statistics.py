@@ -254,6 +254,29 @@ def _drops(t: stats.Table, w: Words) -> Made:
     return header, rows, chart
 
 
+def _relayed(t: stats.Table, w: Words) -> Made:
+    rows = [[m, str(k), str(r), w.share(r, k)] for m, k, r in t.rows]
+    chart = partial(
+        plot,
+        "line",
+        [m for m, _k, _r in t.rows],
+        [
+            Series(
+                _("Through the relay server (%)"),
+                [100 * r / k if k else None for _m, k, r in t.rows],
+            )
+        ],
+        "%",
+    )
+    header = [
+        _("Month"),
+        _("Path known"),
+        _("Through the relay server"),
+        _("Through the relay server (%)"),
+    ]
+    return header, rows, chart
+
+
 def _device_check(t: stats.Table, w: Words) -> Made:
     names = check_names()
     total = sum(n for _k, n in t.rows)
@@ -354,9 +377,16 @@ def figure_texts() -> dict[str, tuple[str, str]]:
             _("Interruptions and calls that gave up"),
             _(
                 "Calls let in, those whose connection was lost at least once (and how often), and "
-                "those that gave up after a loss. Whether media went through the relay server "
-                "is not "
-                "stored, so its share cannot be shown."
+                "those that gave up after a loss."
+            ),
+        ),
+        "relayed": (
+            _("Calls through the relay server"),
+            _(
+                "Calls let in whose path of picture and sound is known (a party reports it "
+                "once they flow), and those of them that went through the relay (TURN) server "
+                "at some time, because a direct connection was not possible. Calls without "
+                "such a report are not counted."
             ),
         ),
         "device_check": (
@@ -387,6 +417,7 @@ MAKERS: dict[str, Callable[[stats.Table, Words], Made]] = {
     "duration": lambda t, w: _spread_figure(t, w, 60, _("min"), _("Calls")),
     "setup": _setup,
     "drops": _drops,
+    "relayed": _relayed,
     "device_check": _device_check,
     "fees": _fees,
 }
