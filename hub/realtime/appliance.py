@@ -218,9 +218,7 @@ class ApplianceNamespace(GuardedNamespace):
         media = parse(ApplianceMedia, data)
         device = self._conn().appliance
         appointment = self._held(media.appointment)
-        return record_media(
-            appointment, media.state, (device.id, device.counter_id), media.path
-        )
+        return record_media(appointment, media.state, (device.id, device.counter_id), media.path)
 
     def on_end(self, data: Any = None) -> dict[str, Any]:
         """End a call: done, or the citizen did not come (also for calls nobody joined)."""
