@@ -2,7 +2,8 @@
 only, a few queries the database answers with grouped counts, sums and percentiles, never a
 list of people.
 
-Everything is computed from what the retention job (hub/operations/retention.py) leaves in
+Everything is computed anew for each request (nothing is cached, so no figure is stale) from
+what the retention job (hub/operations/retention.py) leaves in
 place: an appointment's times, service, counter and status, its call's state, outcome, waiting
 time, milestones and media path, and the payments. The one exception is the citizen's device
 check, which retention forgets with the name: that figure covers only appointments not yet
@@ -11,6 +12,12 @@ milestones (admitted, connected, connections lost, ended; hub/operations/calls.p
 with each step) and from `calls.relayed` (migration 0021: whether a party reported its media
 going through the TURN server; NULL where nobody said, so the relayed share is of the calls
 whose path is known).
+
+All of it is read from appointment_statistics: one narrow row per appointment with the facts of
+its call, which the database's triggers keep whenever appointments or calls change (migration
+0022; docs/architecture.md, "Statistics"). A year's figures read those rows a few times;
+reading the wide appointment rows joined with their calls each time cost most of the page's
+time. On PostgreSQL the statements run at once on their own connections.
 
 Periods are whole days in Berlin; weekday, hour and month are Berlin's too: an appointment
 stores those of its start (appointments.local_*, migration 0020; not personal, retention leaves
@@ -34,7 +41,6 @@ from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     ColumnElement,
     Integer,
     Select,
@@ -54,17 +60,17 @@ from sqlalchemy.engine import Connection
 from hub.booking.slots import Counter
 from hub.booking.status import Status
 from hub.booking.timezone import BERLIN, end_of_local_day, local_date, start_of_local_day
-from hub.operations.retention import FORGOTTEN_NAME
 from hub.store import Store
 from hub.store.models import (
-    AppointmentRow,
-    CallRow,
+    AppointmentStatisticsRow,
     PaymentRequestRow,
     ServiceRow,
 )
 
-APPOINTMENTS = AppointmentRow.__table__
-CALLS = CallRow.__table__
+# What the figures count of each appointment and its call, one narrow row each, kept by the
+# database's triggers (migration 0022): every statement below reads these instead of the wide
+# appointment rows joined with their calls.
+ROWS = AppointmentStatisticsRow.__table__
 PAYMENTS = PaymentRequestRow.__table__
 SERVICES = ServiceRow.__table__
 
@@ -185,7 +191,7 @@ def offset_spans(start: datetime, end: datetime) -> list[tuple[datetime, int]]:
 
 
 class _Clock:
-    """SQL for Berlin's weekday, hour and month of a UTC column, and for seconds between two."""
+    """SQL for Berlin's weekday, hour and month of a UTC column."""
 
     def __init__(self, dialect: str, start: datetime, end: datetime) -> None:
         self.postgres = dialect == "postgresql"
@@ -224,17 +230,12 @@ class _Clock:
             return cast(extract("year", at) * 100 + extract("month", at), Integer)
         return cast(func.strftime("%Y%m", at), Integer)
 
-    def seconds(self, later: ColumnElement[Any], earlier: ColumnElement[Any]) -> ColumnElement[Any]:
-        if self.postgres:  # date_part: a double, cheaper than EXTRACT's numeric
-            return func.date_part("epoch", later - earlier)
-        return func.round((func.julianday(later) - func.julianday(earlier)) * 86400.0, 3)
-
 
 def _pairs(spans: list[tuple[datetime, int]]) -> list[tuple[tuple[datetime, int], ...]]:
     return list(pairwise(spans))
 
 
-# --- the counting figures: one grouped statement ------------------------------------------
+# --- the counting figures: grouped statements -----------------------------------------------
 #
 # Every appointment of the period (booked or cancelled, of the chosen service) with its call is
 # counted by a few keys, with a few sums beside each count; the figures are sums over those
@@ -247,8 +248,6 @@ def _pairs(spans: list[tuple[datetime, int]]) -> list[tuple[tuple[datetime, int]
 #   length: the booked length in seconds; intr: how often a connection was lost; interrupted:
 #   calls that lost it at least once; path_known, relayed: calls whose media path a party
 #   reported, and those of them relayed by the TURN server.
-
-CALL_KEYS = frozenset({"o", "adm", "con", "intr", "interrupted", "path_known", "relayed"})
 
 # The keys each counting figure is grouped by, and the sums it reads.
 COUNTED_BY: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -263,8 +262,8 @@ COUNTED_BY: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "setup": (("booked", "mo", "adm", "con"), ()),
     "relayed": (("booked", "mo", "adm"), ("path_known", "relayed")),
 }
-# The figures counted in one grouping set: the appointments' own facts, and their calls'.
-# Fewer sets cost less (each is one more hash table per row); finer ones, more rows.
+# The figures counted together (one GROUP BY): the appointments' own facts, and their calls'.
+# Finer grains would give fewer rows to add up here, but cost the database more than they save.
 GRAINS = (
     ("services", "weekdays", "hours", "device_check"),
     ("outcomes", "capacity", "no_show", "drops", "setup", "relayed"),
@@ -272,37 +271,33 @@ GRAINS = (
 
 
 def _in_period(period: Period) -> list[ColumnElement[bool]]:
-    a = APPOINTMENTS.c
-    conditions = [a.start_at >= period.start, a.start_at < period.end]
+    r = ROWS.c
+    conditions = [r.start_at >= period.start, r.start_at < period.end]
     if period.service_id is not None:
-        conditions.append(a.service_id == period.service_id)
+        conditions.append(r.service_id == period.service_id)
     return conditions
 
 
 def _keys(clock: _Clock, now: datetime) -> dict[str, Callable[[], ColumnElement[Any]]]:
-    a, c = APPOINTMENTS.c, CALLS.c
+    r = ROWS.c
     return {
-        "booked": lambda: case((a.status == Status.BOOKED, 1), else_=0),
-        "due": lambda: case((a.start_at < now, 1), else_=0),
-        "s": lambda: a.service_id,
+        "booked": lambda: case((r.status == Status.BOOKED, 1), else_=0),
+        "due": lambda: case((r.start_at < now, 1), else_=0),
+        "s": lambda: r.service_id,
         # Stored with the appointment; converted here only where a row lacks them.
-        "wd": lambda: func.coalesce(a.local_weekday, clock.weekday(a.start_at)),
-        "hr": lambda: func.coalesce(a.local_hour, clock.hour(a.start_at)),
+        "wd": lambda: func.coalesce(r.local_weekday, clock.weekday(r.start_at)),
+        "hr": lambda: func.coalesce(r.local_hour, clock.hour(r.start_at)),
         "mo": lambda: _start_month(clock),
-        "dk": lambda: case(
-            (a.device_check.is_not(None), a.device_check),
-            (a.name == FORGOTTEN_NAME, "forgotten"),
-            else_="none",
-        ),
-        "o": lambda: func.coalesce(c.outcome, "open"),
-        "adm": lambda: case((c.admitted_at.is_not(None), 1), else_=0),
-        "con": lambda: case((c.connected_at.is_not(None), 1), else_=0),
+        "dk": lambda: r.device_check,
+        "o": lambda: func.coalesce(r.outcome, "open"),
+        "adm": lambda: case((r.admitted, 1), else_=0),
+        "con": lambda: case((r.connected, 1), else_=0),
     }
 
 
 def _start_month(clock: _Clock) -> ColumnElement[Any]:
-    a = APPOINTMENTS.c
-    return func.coalesce(a.local_month, clock.month(a.start_at))
+    r = ROWS.c
+    return func.coalesce(r.local_month, clock.month(r.start_at))
 
 
 @dataclass(frozen=True)
@@ -318,9 +313,8 @@ class _Counting:
 
 def _countings(clock: _Clock, period: Period, now: datetime, figures: set[str]) -> list[_Counting]:
     """The statements counting the appointments by each grain's keys. On PostgreSQL one per
-    grain, run at once (the appointments' own facts need no join with the calls); on SQLite,
-    which runs them one after the other, one UNION ALL of a GROUP BY per grain over a
-    materialised CTE, so that the rows are read once."""
+    grain, run at once; on SQLite, which runs them one after the other, one UNION ALL of a
+    GROUP BY per grain over a materialised CTE, so that the rows are read once."""
     grains = [tuple(f for f in grain if f in figures) for grain in GRAINS]
     grains = [grain for grain in grains if grain]
     if clock.postgres:
@@ -335,18 +329,10 @@ def _grouped(
     names = tuple(dict.fromkeys(k for keys in keyed for k in keys))
     summed = tuple(dict.fromkeys(s for grain in grains for f in grain for s in COUNTED_BY[f][1]))
     made = _keys(clock, now)
-    a = APPOINTMENTS.c
-    source: Any = APPOINTMENTS
-    if CALL_KEYS & {*names, *summed}:
-        source = APPOINTMENTS.outerjoin(CALLS, CALLS.c.appointment_id == a.id)
-    query = (
-        select(
-            *(made[n]().label(n) for n in names),
-            *(value.label(f"v_{k}") for k, value in _sum_inputs(clock, summed)),
-        )
-        .select_from(source)
-        .where(*_in_period(period), a.status.in_([Status.BOOKED, Status.CANCELLED]))
-    )
+    query = select(
+        *(made[n]().label(n) for n in names),
+        *(value.label(f"v_{k}") for k, value in _sum_inputs(summed)),
+    ).where(*_in_period(period), ROWS.c.status.in_([Status.BOOKED, Status.CANCELLED]))
     if len(keyed) == 1:
         x: Any = query.subquery("x")
         columns = [x.c[n] for n in names]
@@ -374,15 +360,15 @@ def _grouped(
     return _Counting(statement, names, summed, masks)
 
 
-def _sum_inputs(clock: _Clock, summed: tuple[str, ...]) -> list[tuple[str, ColumnElement[Any]]]:
+def _sum_inputs(summed: tuple[str, ...]) -> list[tuple[str, ColumnElement[Any]]]:
     """The per-row values the sums add up (a count: 1 or NULL)."""
-    a, c = APPOINTMENTS.c, CALLS.c
+    r = ROWS.c
     values: dict[str, Callable[[], ColumnElement[Any]]] = {
-        "length": lambda: clock.seconds(a.end_at, a.start_at),
-        "intr": lambda: c.interruptions,
-        "interrupted": lambda: case((c.interruptions > 0, 1)),
-        "path_known": lambda: case((c.relayed.is_not(None), 1)),
-        "relayed": lambda: case((c.relayed.is_(True), 1)),
+        "length": lambda: r.length_s,
+        "intr": lambda: r.interruptions,
+        "interrupted": lambda: case((r.interruptions > 0, 1)),
+        "path_known": lambda: case((r.relayed.is_not(None), 1)),
+        "relayed": lambda: case((r.relayed.is_(True), 1)),
     }
     return [(k, values[k]()) for k in summed]
 
@@ -425,25 +411,20 @@ def _tallies(counting: _Counting, rows: list[Any], into: dict[str, Counts]) -> N
 # --- the sorting figures: percentiles -----------------------------------------------------
 #
 # Count, median and 90th percentile (nearest rank) of a duration, per service and for all
-# (lead time, wait, call length) or per month (connection set-up). PostgreSQL: percentile_disc
-# over whole microseconds (bigint sorts faster than double), one statement per source so that
-# they run at once; SQLite: the ranks picked with window functions.
+# (lead time, wait, call length) or per month (connection set-up), over whole microseconds
+# (bigint sorts faster than double; SQLite's are whole milliseconds). PostgreSQL:
+# percentile_disc, one statement per key so that they run at once; SQLite: the ranks picked
+# with window functions.
 
 SPREADS = ("lead_time", "wait", "duration", "setup")
-
-
-def _durations(clock: _Clock) -> dict[str, Callable[[], ColumnElement[Any]]]:
-    a, c = APPOINTMENTS.c, CALLS.c
-    return {
-        "lead_time": lambda: clock.seconds(a.start_at, a.created_at),
-        "wait": lambda: clock.seconds(c.admitted_at, c.waiting_since),
-        "duration": lambda: clock.seconds(c.ended_at, c.admitted_at),
-        "setup": lambda: clock.seconds(c.connected_at, c.admitted_at),
-    }
-
-
-# The PostgreSQL statements: per service (one pass over the booked appointments with their
-# calls), and per month.
+# Each a duration of the appointment (lead time) or of its call (NULL unless admitted).
+DURATIONS = {
+    "lead_time": "lead_us",
+    "wait": "wait_us",
+    "duration": "duration_us",
+    "setup": "setup_us",
+}
+# The PostgreSQL statements: per service, and per month.
 SORTED_TOGETHER = (("lead_time", "wait", "duration"), ("setup",))
 
 Spreads = dict[str, dict[Any, tuple[int, float | None, float | None]]]
@@ -451,31 +432,22 @@ Spreads = dict[str, dict[Any, tuple[int, float | None, float | None]]]
 
 def _sorting(clock: _Clock, period: Period, figures: set[str]) -> list[tuple[tuple[str, ...], Any]]:
     """The statements of the percentile figures asked for, each with the figures it answers:
-    on PostgreSQL one per source, run at once; on SQLite one over a materialised CTE."""
-    a, c = APPOINTMENTS.c, CALLS.c
-    values = _durations(clock)
+    on PostgreSQL one per key, run at once; on SQLite one over a materialised CTE."""
+    r = ROWS.c
     made: list[tuple[tuple[str, ...], Any]] = []
     groups = SORTED_TOGETHER if clock.postgres else (SPREADS,)
     for together in groups:
         wanted = tuple(f for f in together if f in figures)
         if not wanted:
             continue
-        source: Any = APPOINTMENTS
-        where = [*_in_period(period), a.status == Status.BOOKED]
-        if "lead_time" not in wanted:  # every other duration begins at the admission
-            source = APPOINTMENTS.join(CALLS, c.appointment_id == a.id)
-            where.append(c.admitted_at.is_not(None))
-        elif len(wanted) > 1:
-            source = APPOINTMENTS.outerjoin(CALLS, c.appointment_id == a.id)
-        columns = [a.service_id.label("s")]
+        columns = [r.service_id.label("s")]
         if "setup" in wanted:
             columns.append(_start_month(clock).label("mo"))
-        for figure in wanted:
-            value = values[figure]()
-            if clock.postgres:
-                value = cast(value * 1_000_000, BigInteger)
-            columns.append(value.label(figure))
-        query = select(*columns).select_from(source).where(*where)
+        columns += [r[DURATIONS[figure]].label(figure) for figure in wanted]
+        where = [*_in_period(period), r.status == Status.BOOKED]
+        if "lead_time" not in wanted:  # every other duration begins at the admission
+            where.append(r.admitted)
+        query = select(*columns).where(*where)
         if clock.postgres:
             x = query.subquery("x")
             key, rollup = (x.c.mo, False) if "setup" in wanted else (x.c.s, True)
@@ -537,13 +509,13 @@ def _spreads(postgres: bool, figures: tuple[str, ...], rows: list[Any], into: Sp
         if postgres:
             for at, figure in enumerate(figures):
                 n, both = row[1 + 2 * at], row[2 + 2 * at]
-                if n:  # an outer join gives services without admitted calls: no wait
+                if n:  # a service whose appointments had no admitted call: no wait
                     p50, p90 = both
                     into.setdefault(figure, {})[row[0]] = (int(n), _micro(p50), _micro(p90))
         else:
             figure, key, n, p50, p90 = row
             if n:
-                into.setdefault(figure, {})[key] = (int(n), _number(p50), _number(p90))
+                into.setdefault(figure, {})[key] = (int(n), _micro(p50), _micro(p90))
 
 
 def _micro(value: Any) -> float | None:
@@ -556,10 +528,6 @@ MONTHLY_COUNTS = ("capacity", "no_show", "drops", "setup", "relayed")
 def _month_name(number: int) -> str:
     """YYYY-MM of a month number YYYYMM."""
     return f"{number // 100:04d}-{number % 100:02d}"
-
-
-def _number(value: Any) -> float | None:
-    return None if value is None else float(value)
 
 
 class _Figures:
@@ -709,16 +677,16 @@ def offered_minutes(counters: list[Counter], period: Period) -> dict[str, int]:
 def _fees(conn: Connection, period: Period) -> dict[tuple[str, str], tuple[int, int]]:
     """{(month of payment, service): (payments, cents)} of the fees paid in the period (the
     platform confirmed them)."""
-    a, p = APPOINTMENTS.c, PAYMENTS.c
+    r, p = ROWS.c, PAYMENTS.c  # the appointment's service from its narrow row
     month = _month_of(p.final_at, period).label("m")
     conditions = [p.state == "paid", p.final_at >= period.start, p.final_at < period.end]
     if period.service_id is not None:
-        conditions.append(a.service_id == period.service_id)
+        conditions.append(r.service_id == period.service_id)
     rows = conn.execute(
-        select(month, a.service_id, func.count(), func.sum(p.total_cents))
-        .select_from(PAYMENTS.join(APPOINTMENTS, a.id == p.appointment_id))
+        select(month, r.service_id, func.count(), func.sum(p.total_cents))
+        .select_from(PAYMENTS.join(ROWS, r.appointment_id == p.appointment_id))
         .where(*conditions)
-        .group_by(month, a.service_id)
+        .group_by(month, r.service_id)
     ).all()
     return {(m, s): (int(n), int(cents)) for m, s, n, cents in rows}
 

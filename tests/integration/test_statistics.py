@@ -620,6 +620,94 @@ def test_the_migration_fills_the_local_start_and_rows_without_it_count_alike(db_
     store.dispose()
 
 
+# --- appointment_statistics, which the statistics read: kept by triggers ------------------
+
+
+def computed_rows(store) -> list:
+    """appointment_statistics as migration 0022 defines it, computed afresh from appointments
+    and calls."""
+    import importlib.util
+    from pathlib import Path
+
+    import hub.store
+
+    path = Path(hub.store.__file__).parent / "migrations/versions/0022_appointment_statistics.py"
+    spec = importlib.util.spec_from_file_location("migration_0022", path)
+    assert spec is not None and spec.loader is not None
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    columns = ", ".join(migration.COLUMNS)
+    kept = rows(store, f"SELECT {columns} FROM appointment_statistics ORDER BY appointment_id")
+    fresh = rows(store, f"{migration.select_rows(store.dialect)} ORDER BY a.id")
+    return [kept, fresh]
+
+
+def test_appointment_statistics_follow_every_write(store):
+    """Booking, moving, cancelling, a device check, a whole call with a relayed path, the
+    retention job, plain SQL without local_* and deleting: the triggers keep each appointment's
+    row as migration 0022 defines it."""
+    from hub.calls.lifecycle import Event, Outcome, State
+    from hub.calls.window import JoinWindow
+    from hub.operations import calls
+    from hub.operations.booking import cancel, reschedule
+    from tests.support.environment import berlin
+    from tests.support.realtime_clients import make_desk
+
+    at = berlin(2026, 3, 2, 8, 50)
+    desk = make_desk(store, at)
+    kept = desk.book(berlin(2026, 3, 2, 9, 0))
+    moved = desk.book(berlin(2026, 3, 3, 9, 0), n=1)
+    dropped = desk.book(berlin(2026, 3, 4, 9, 0), n=2, service="anmeldung")
+    reschedule(
+        store, desk.store_policy, at, moved.id, moved.manage_token, berlin(2026, 3, 4, 14, 30)
+    )
+    cancel(store, at, dropped.id, dropped.manage_token)
+    assert calls.record_device_check(store, kept.join_token, "audio_only", at)
+    window = JoinWindow(timedelta(minutes=15), timedelta(minutes=15))
+    device = desk.device_ids[kept.counter]
+    steps = [at + timedelta(seconds=s) for s in (0, 90, 91, 95, 300, 310, 900, 930)]
+    calls.citizen_join(store, kept.join_token, "page", steps[0], window)
+    calls.admit(store, kept.id, device, kept.counter, 1, steps[1], timedelta(seconds=30))
+    calls.advance(store, kept.id, Event.OFFER, steps[2])
+    calls.advance_unless(store, kept.id, Event.CONNECTED, State.IN_CALL, steps[3], relayed=True)
+    calls.advance(store, kept.id, Event.LOST, steps[4])
+    calls.advance(store, kept.id, Event.CONNECTED, steps[5])
+    calls.advance(store, kept.id, Event.END, steps[6], Outcome.DONE)
+    calls.record_outcome(store, kept.id, Outcome.FOLLOW_UP, None, steps[7], device)
+    kept_rows, fresh = computed_rows(store)
+    assert kept_rows == fresh and len(fresh) == 3
+    row = rows(
+        store,
+        "SELECT status, admitted, connected, interruptions, relayed, outcome, device_check,"
+        " wait_us, setup_us, duration_us FROM appointment_statistics WHERE appointment_id = :i",
+        i=kept.id if store.dialect == "postgresql" else kept.id.hex,
+    )[0]
+    assert tuple(row) == (
+        "booked",
+        True,
+        True,
+        1,
+        True,
+        "follow_up",
+        "audio_only",
+        90_000_000,
+        5_000_000,
+        810_000_000,
+    )
+
+    forget_past(store, berlin(2026, 4, 20, 12, 0), timedelta(days=30))
+    with store.engine.begin() as conn:
+        counter = conn.execute(text("SELECT min(id) FROM counters")).scalar()
+        raw_appointment(conn, store, 7, counter, datetime(2026, 3, 31, 21, 30, tzinfo=UTC))
+        conn.execute(
+            text("DELETE FROM appointments WHERE id = :i"),
+            {"i": dropped.id if store.dialect == "postgresql" else dropped.id.hex},
+        )
+    kept_rows, fresh = computed_rows(store)
+    assert kept_rows == fresh and len(fresh) == 3
+    assert {r[-2] for r in kept_rows} >= {"forgotten"}  # device_check, after retention
+
+
 # --- the page -----------------------------------------------------------------------------
 
 
