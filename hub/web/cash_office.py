@@ -23,9 +23,10 @@ from hub.i18n import current_language
 from hub.operations import cash_office
 from hub.operations.accounts import Staff
 from hub.ratelimit import limiter, read_limit, write_limit
-from hub.web.admin.session import require
+from hub.web.admin.session import navigation, require
 
 bp = Blueprint("cash_office", __name__, template_folder="templates")
+bp.context_processor(navigation)
 REALM = "Buergeramt Kasse"  # HTTP Basic, for scripts
 
 

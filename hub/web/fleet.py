@@ -43,12 +43,13 @@ from hub.operations.accounts import AccountError, Staff
 from hub.operations.counters import list_counters
 from hub.operations.fleet import FleetEntry, counts, fleet
 from hub.ratelimit import limiter, read_limit
-from hub.web.admin.session import require
+from hub.web.admin.session import navigation, require
 from hub.web.cash_office import _guarded
 from protocol.enrolment import normalise_claim_code
 
 log = logging.getLogger(__name__)
 bp = Blueprint("fleet_page", __name__, template_folder="templates")
+bp.context_processor(navigation)
 REALM = "Buergeramt IT"  # HTTP Basic, for scripts
 PAGE_ACTIONS = ("identify", "restart", "reboot")  # what the page offers (docs/operations.md)
 FORCEABLE = ("restart", "reboot")  # these wait for a call's end unless forced

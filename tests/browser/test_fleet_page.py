@@ -49,6 +49,13 @@ def test_the_fleet_page_is_accessible_and_flags_the_offline_counter(
         assert "Offline während der Öffnungszeiten" in page.locator("tr.flagged").inner_text()
         online = page.locator("tr", has_text="Pi Schalter 1").inner_text()
         assert "online" in online and "✓" in online
+        # The admin area's navigation, this page marked; at the desk's 1280 px the table fits
+        # without scrolling sideways (on a phone its region scrolls).
+        current = page.locator("nav.admin-nav [aria-current=page]")
+        assert current.inner_text() == "Schaltergeräte"
+        if viewport["width"] >= 1280:
+            region = "document.querySelector('.table-scroll')"
+            assert page.evaluate(f"{region}.scrollWidth <= {region}.clientWidth")
         check.accessible(page)
         check.shot(page, "fleet-de")
 

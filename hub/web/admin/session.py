@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-from flask import Response, redirect, render_template, request, session, url_for
+from flask import Response, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
@@ -147,6 +147,7 @@ def require(area: str, basic_realm: str | None = None) -> Callable[[F], F]:
         def guarded(*args: Any, **kwargs: Any) -> ResponseReturnValue:
             staff = signed_in()
             if staff is not None and may(staff, area):
+                g.staff = staff  # for the navigation of pages outside the admin blueprint
                 return view(staff, *args, **kwargs)
             auth = request.authorization
             if basic_realm is not None and auth is not None:
@@ -155,6 +156,7 @@ def require(area: str, basic_realm: str | None = None) -> Callable[[F], F]:
                     checked = verify_staff(store(), auth.username, auth.password, AREAS[area])
                 if checked is None:
                     return _challenge(basic_realm)
+                g.staff = checked
                 return view(checked, *args, **kwargs)
             if staff is None:
                 return redirect(url_for("admin.sign_in", next=request.full_path.rstrip("?")))
@@ -163,6 +165,13 @@ def require(area: str, basic_realm: str | None = None) -> Callable[[F], F]:
         return cast(F, guarded)
 
     return decorate
+
+
+def navigation() -> dict[str, object]:
+    """The admin layout's navigation for a page outside the admin blueprint (fleet, cash
+    office) that a signed-in person opened: a context processor of those blueprints."""
+    staff = g.get("staff")
+    return {"staff": staff, "areas": areas_of(staff)} if staff is not None else {}
 
 
 def actor(staff: Staff) -> str:
