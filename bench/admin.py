@@ -2,11 +2,12 @@
 
 A scratch PostgreSQL database gets the default catalogue, 20 counters and a seeded year
 (tests/support/statistics_year.py: 90,000 appointments, their calls with milestones and events,
-outcomes, device checks, payments; ANALYZE afterwards, as autovacuum would). The hub runs
-in-process (create_app with an injected clock, requests through Flask's test client: no HTTP
-server, so the figures are the page's own work: the statistics statements, 14 SVG plots, the
-template). A supervisor signs in (password, TOTP), then the page for the whole year is asked
-ROUNDS times after WARMUP rounds.
+outcomes, device checks, media paths, payments; the triggers of migration 0022 fill
+appointment_statistics as they are copied in; VACUUM ANALYZE afterwards, as autovacuum would).
+The hub runs in-process (create_app with an injected clock, requests through Flask's test
+client: no HTTP server, so the figures are the page's own work: the statistics statements, 14
+SVG plots, the template). A supervisor signs in (password, TOTP), then the page for the whole
+year is asked ROUNDS times after WARMUP rounds.
 
 - stats_page_p95_ms (target ≤ 300), _p50_, _max_: GET /admin/statistics?from=…&to=… (all
   14 figures, every service), answer complete; the plots' cache emptied before each request
