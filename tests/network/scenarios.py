@@ -249,7 +249,7 @@ def hub_away(net: CallNetwork, playwright: Any, seconds: float = 30) -> dict[str
     kiosk = kiosk_page(net, playwright)
     offers = page.evaluate(CITIZEN_SCREEN)["offers"]
     blocks = net.lab.drop_to(net.hub_address)
-    started = time.monotonic()
+    started, away_at = time.monotonic(), datetime.now(UTC)
     timeline: list[dict[str, Any]] = []
     while (at := time.monotonic() - started) < seconds:
         timeline.append(
@@ -263,7 +263,7 @@ def hub_away(net: CallNetwork, playwright: Any, seconds: float = 30) -> dict[str
         time.sleep(max(0.0, 1.0 - (time.monotonic() - started - at)))
     for block in blocks:
         block.lift()
-    back = time.monotonic()
+    back, back_at = time.monotonic(), datetime.now(UTC)
     after: list[dict[str, Any]] = []
     while time.monotonic() - back < 20:
         citizen, screen = page.evaluate(CITIZEN_SCREEN), kiosk.evaluate(KIOSK_SCREEN)
@@ -276,6 +276,9 @@ def hub_away(net: CallNetwork, playwright: Any, seconds: float = 30) -> dict[str
     resync = time.monotonic() - back
     path, frames = frames_after(page, 2)
     final = page.evaluate(CITIZEN_SCREEN)
+    # The hub's record before the page closes: closing it is a citizen leaving, which the hub
+    # rightly records as the call reconnecting.
+    state, steps = call_state(net), call_steps(net, since=away_at, zero=back_at)
     context.close()
     citizen_away = [t["citizen"]["away_text"] for t in timeline if t["citizen"]["away"]]
     kiosk_away = [t["kiosk"]["warning"] for t in timeline if t["kiosk"]["warning"]]
@@ -293,8 +296,9 @@ def hub_away(net: CallNetwork, playwright: Any, seconds: float = 30) -> dict[str
         "frames_after_2s": frames,
         "path_after": path,
         "offers": final["offers"] - offers,  # new peer connections the page built
-        "state": call_state(net),
+        "state": state,
         "appliance_media": net.appliance.counter.calls[str(net.booking.id)].media,
+        "steps": steps,  # on a failure: who moved the call, when (seconds from the hub's return)
     }
 
 
@@ -311,6 +315,25 @@ def _longest_stall(timeline: list[dict[str, Any]]) -> float:
             since = sample
         longest = max(longest, sample["at"] - since["at"])
     return longest
+
+
+def call_steps(net: CallNetwork, since: datetime, zero: datetime) -> list[str]:
+    """The call's steps the hub recorded from `since`, timed from `zero`: "+1.2 s lost:
+    in_call → reconnecting"."""
+    from sqlalchemy import select
+
+    from hub.store.models import CallEventRow
+
+    with net.store.transaction() as session:
+        rows = session.scalars(
+            select(CallEventRow)
+            .where(CallEventRow.appointment_id == net.booking.id, CallEventRow.at >= since)
+            .order_by(CallEventRow.id)
+        ).all()
+        return [
+            f"{(r.at - zero).total_seconds():+.1f} s {r.event}: {r.before} → {r.after}"
+            for r in rows
+        ]
 
 
 def call_state(net: CallNetwork) -> str:

@@ -73,6 +73,6 @@ def test_the_hub_away_for_30_s_media_goes_on_both_screens_say_so_and_resync(
     assert result["offers"] == 0, result
     assert result["after"]["citizen"]["call"] == "in_call", result
     assert result["after"]["kiosk"]["media"] == "", result  # no "connection lost"
-    assert result["state"] == "in_call", result
+    assert result["state"] == "in_call", result["steps"]
     assert result["appliance_media"] == "connected", result
     assert result["frames_after_2s"] >= 20, result
