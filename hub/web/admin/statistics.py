@@ -10,10 +10,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import partial
+from typing import Any
 
 from flask import Response, abort, g, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_babel import pgettext
 
 from hub.booking.timezone import local_date
@@ -185,20 +187,24 @@ def _capacity(t: stats.Table, w: Words) -> Made:
     return header, rows, chart
 
 
-def _no_show(t: stats.Table, w: Words) -> Made:
-    rows = [[m, str(d), str(x), w.share(x, d)] for m, d, x in t.rows]
-    chart = partial(
-        plot,
-        "line",
-        [m for m, _d, _x in t.rows],
-        [Series(_("Did not come (%)"), [100 * x / d if d else None for _m, d, x in t.rows])],
-        "%",
-    )
-    return (
-        [_("Month"), _("Appointments due"), _("Did not come"), _("Did not come (%)")],
-        rows,
-        chart,
-    )
+def _monthly_share(total: Any, part: Any, share: Any) -> Callable[[stats.Table, Words], Made]:
+    """A figure of (month, total, part) rows: the counts, and the part's share as a line. The
+    words are lazy: they are put in the request's language when the figure is made."""
+
+    def made(t: stats.Table, w: Words) -> Made:
+        rows = [[m, str(n), str(k), w.share(k, n)] for m, n, k in t.rows]
+        points = [100 * k / n if n else None for _m, n, k in t.rows]
+        line = [Series(str(share), points)]
+        chart = partial(plot, "line", [m for m, _n, _k in t.rows], line, "%")
+        return [_("Month"), str(total), str(part), str(share)], rows, chart
+
+    return made
+
+
+_no_show = _monthly_share(_l("Appointments due"), _l("Did not come"), _l("Did not come (%)"))
+_relayed = _monthly_share(
+    _l("Path known"), _l("Through the relay server"), _l("Through the relay server (%)")
+)
 
 
 def _outcomes(t: stats.Table, w: Words) -> Made:
@@ -250,29 +256,6 @@ def _drops(t: stats.Table, w: Words) -> Made:
         _("Gave up"),
         _("Interrupted (%)"),
         _("Gave up (%)"),
-    ]
-    return header, rows, chart
-
-
-def _relayed(t: stats.Table, w: Words) -> Made:
-    rows = [[m, str(k), str(r), w.share(r, k)] for m, k, r in t.rows]
-    chart = partial(
-        plot,
-        "line",
-        [m for m, _k, _r in t.rows],
-        [
-            Series(
-                _("Through the relay server (%)"),
-                [100 * r / k if k else None for _m, k, r in t.rows],
-            )
-        ],
-        "%",
-    )
-    header = [
-        _("Month"),
-        _("Path known"),
-        _("Through the relay server"),
-        _("Through the relay server (%)"),
     ]
     return header, rows, chart
 
